@@ -1,0 +1,563 @@
+//! The site's settings: one TOML document with environment overrides, checked once at
+//! start so that a wrong value stops the server with the key's name instead of surfacing
+//! later as a broken page. Reading the file is the caller's job; this module only parses.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::lang;
+
+const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+const DEMO_TOML: &str = include_str!("../config/demo.toml");
+
+/// Prefix of environment variables that override configuration keys: `NEWSDESK_SITE__NAME`
+/// sets `site.name` (double underscore between levels).
+pub const ENV_PREFIX: &str = "NEWSDESK_";
+
+/// Path segments the site itself uses; a section may not take one of them.
+pub const RESERVED_PATHS: &[&str] = &[
+    "latest",
+    "tag",
+    "tags",
+    "author",
+    "authors",
+    "search",
+    "static",
+    "media",
+    "api",
+    "desk",
+    "feeds",
+    "feed",
+    "healthz",
+    "metrics",
+    "sitemap",
+    "robots.txt",
+    "favicon.ico",
+    "live",
+    "comments",
+    "account",
+    "sitemap.xml",
+    "news-sitemap.xml",
+    "opensearch.xml",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("config key `{key}`: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub site: Site,
+    #[serde(default)]
+    pub apps: Apps,
+    pub sections: Vec<Section>,
+    #[serde(default)]
+    pub theme: Theme,
+    #[serde(default)]
+    pub cache: CacheSettings,
+    #[serde(default)]
+    pub pages: Pages,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    pub name: String,
+    #[serde(default)]
+    pub tagline: String,
+    /// Absolute address readers use (`https://news.example.org`). Empty: the address the
+    /// server listens on.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// IANA zone in which times are shown to readers (`Asia/Baku`); stored times are UTC.
+    pub time_zone: String,
+    pub default_language: String,
+    /// Languages the site publishes in; the default language is served at `/`, the others
+    /// at `/{lang}/`.
+    #[serde(default)]
+    pub languages: Vec<String>,
+    /// Theme asset shown as the logo; the site name is shown when empty.
+    #[serde(default)]
+    pub logo: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Apps {
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub app_store_url: Option<String>,
+    #[serde(default)]
+    pub google_play_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
+    pub slug: String,
+    pub name: String,
+    /// The section's name in the site's other languages.
+    #[serde(default)]
+    pub names: BTreeMap<String, String>,
+}
+
+impl Section {
+    pub fn name_in(&self, language: &str) -> &str {
+        self.names
+            .get(language)
+            .map(String::as_str)
+            .unwrap_or(&self.name)
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Theme {
+    /// A directory whose templates and assets override the built-in theme file by file.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheSettings {
+    /// Rendered pages kept in memory.
+    pub max_entries: usize,
+    /// `max-age` for browsers, in seconds.
+    pub max_age: u32,
+    /// `s-maxage` for CDNs and shared caches, in seconds.
+    pub s_maxage: u32,
+    pub stale_while_revalidate: u32,
+    pub stale_if_error: u32,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        CacheSettings {
+            max_entries: 10_000,
+            max_age: 30,
+            s_maxage: 60,
+            stale_while_revalidate: 30,
+            stale_if_error: 86_400,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Pages {
+    /// Items per page on section, tag, author and latest pages.
+    pub page_size: u32,
+    /// Items in the latest-news stream shown beside every page.
+    pub stream_size: u32,
+    /// Characters a teaser's standfirst is cut to.
+    pub teaser_chars: usize,
+    /// Related stories under a story.
+    pub related: u32,
+}
+
+impl Default for Pages {
+    fn default() -> Self {
+        Pages {
+            page_size: 20,
+            stream_size: 12,
+            teaser_chars: 160,
+            related: 4,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::parse(DEFAULT_TOML, "built-in defaults", std::iter::empty())
+            .unwrap_or_else(|e| unreachable!("built-in configuration is valid: {e}"))
+    }
+}
+
+impl Config {
+    /// The demo edition's settings, with the same environment overrides as any other.
+    pub fn demo_toml() -> &'static str {
+        DEMO_TOML
+    }
+    pub fn default_toml() -> &'static str {
+        DEFAULT_TOML
+    }
+
+    /// Parses `text`, applies `NEWSDESK_A__B=value` overrides from `env`, and validates.
+    pub fn parse(
+        text: &str,
+        origin: &str,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| {
+            let message = format!("{origin}: {}", e.message());
+            ConfigError::new(
+                key_at(text, e.span()).unwrap_or_else(|| "(file)".into()),
+                message,
+            )
+        })?;
+        for (name, value) in env {
+            let Some(path) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            if !path.contains("__") {
+                continue;
+            }
+            let keys: Vec<String> = path.split("__").map(|k| k.to_ascii_lowercase()).collect();
+            set_path(&mut table, &keys, parse_env_value(&value))
+                .map_err(|m| ConfigError::new(keys.join("."), format!("from {name}: {m}")))?;
+        }
+        let mut config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner().to_string();
+                // serde names a missing field in its message; add it to the path.
+                let key = match missing_field(&inner) {
+                    Some(field) if path == "." || path.is_empty() => field.to_owned(),
+                    Some(field) => format!("{path}.{field}"),
+                    None => path,
+                };
+                ConfigError::new(key, format!("{inner} (in {origin})"))
+            })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&mut self) -> Result<(), ConfigError> {
+        let site = &mut self.site;
+        if site.name.trim().is_empty() {
+            return Err(ConfigError::new("site.name", "must not be empty"));
+        }
+        if jiff::tz::TimeZone::get(&site.time_zone).is_err() {
+            return Err(ConfigError::new(
+                "site.time_zone",
+                format!(
+                    "unknown time zone `{}` (use an IANA name such as `Europe/London`)",
+                    site.time_zone
+                ),
+            ));
+        }
+        site.base_url = match site.base_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => {
+                let parsed = url::Url::parse(raw).map_err(|e| {
+                    ConfigError::new("site.base_url", format!("`{raw}` is not a URL: {e}"))
+                })?;
+                if !matches!(parsed.scheme(), "http" | "https")
+                    || parsed.query().is_some()
+                    || parsed.fragment().is_some()
+                {
+                    return Err(ConfigError::new(
+                        "site.base_url",
+                        "must be an http or https address without query or fragment",
+                    ));
+                }
+                Some(parsed.as_str().trim_end_matches('/').to_owned())
+            }
+        };
+        site.default_language = lang::normalize(&site.default_language).ok_or_else(|| {
+            ConfigError::new(
+                "site.default_language",
+                "not a BCP 47 language tag such as `en`",
+            )
+        })?;
+        let mut languages = vec![site.default_language.clone()];
+        for raw in &site.languages {
+            let tag = lang::normalize(raw).ok_or_else(|| {
+                ConfigError::new(
+                    "site.languages",
+                    format!("`{raw}` is not a BCP 47 language tag"),
+                )
+            })?;
+            if !languages.contains(&tag) {
+                languages.push(tag);
+            }
+        }
+        site.languages = languages;
+
+        if self.sections.is_empty() {
+            return Err(ConfigError::new(
+                "sections",
+                "at least one section is needed",
+            ));
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for (i, section) in self.sections.iter().enumerate() {
+            let key = format!("sections[{i}].slug");
+            if !crate::text::is_slug(&section.slug) {
+                return Err(ConfigError::new(
+                    key,
+                    format!(
+                        "`{}` is not a slug (lowercase letters, digits, hyphens)",
+                        section.slug
+                    ),
+                ));
+            }
+            if RESERVED_PATHS.contains(&section.slug.as_str()) {
+                return Err(ConfigError::new(
+                    key,
+                    format!("`{}` is a path the site uses itself", section.slug),
+                ));
+            }
+            if site
+                .languages
+                .iter()
+                .any(|l| lang::url_segment(l) == section.slug)
+            {
+                return Err(ConfigError::new(
+                    key,
+                    format!("`{}` is also a language's path", section.slug),
+                ));
+            }
+            if seen.contains(&section.slug.as_str()) {
+                return Err(ConfigError::new(
+                    key,
+                    format!("`{}` appears twice", section.slug),
+                ));
+            }
+            seen.push(&section.slug);
+            if section.name.trim().is_empty() {
+                return Err(ConfigError::new(
+                    format!("sections[{i}].name"),
+                    "must not be empty",
+                ));
+            }
+        }
+        if self.apps.enabled {
+            for (key, value) in [
+                ("apps.app_store_url", &self.apps.app_store_url),
+                ("apps.google_play_url", &self.apps.google_play_url),
+            ] {
+                if let Some(v) = value {
+                    match url::Url::parse(v) {
+                        Ok(u) if u.scheme() == "https" => {}
+                        _ => {
+                            return Err(ConfigError::new(
+                                key,
+                                format!("`{v}` is not an https address"),
+                            ));
+                        }
+                    }
+                }
+            }
+            if self.apps.app_store_url.is_none() && self.apps.google_play_url.is_none() {
+                return Err(ConfigError::new(
+                    "apps",
+                    "the apps block is enabled but names neither app_store_url nor google_play_url",
+                ));
+            }
+        }
+        if self.cache.max_entries == 0 {
+            return Err(ConfigError::new("cache.max_entries", "must be at least 1"));
+        }
+        if !(1..=100).contains(&self.pages.page_size) {
+            return Err(ConfigError::new(
+                "pages.page_size",
+                "must be between 1 and 100",
+            ));
+        }
+        if !(1..=50).contains(&self.pages.stream_size) {
+            return Err(ConfigError::new(
+                "pages.stream_size",
+                "must be between 1 and 50",
+            ));
+        }
+        if !(40..=1000).contains(&self.pages.teaser_chars) {
+            return Err(ConfigError::new(
+                "pages.teaser_chars",
+                "must be between 40 and 1000",
+            ));
+        }
+        if self.pages.related > 20 {
+            return Err(ConfigError::new("pages.related", "must be at most 20"));
+        }
+        Ok(())
+    }
+
+    pub fn section(&self, slug: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.slug == slug)
+    }
+
+    /// The time zone readers see times in; validated at start.
+    pub fn time_zone(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.site.time_zone).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+
+    /// The site language a URL segment names (`ru`, `pt-br`), if any other than the default.
+    pub fn language_for_segment(&self, segment: &str) -> Option<&str> {
+        self.site
+            .languages
+            .iter()
+            .skip(1)
+            .find(|l| lang::url_segment(l) == segment)
+            .map(String::as_str)
+    }
+
+    /// The path prefix of a language edition: empty for the default language, `/ru` else.
+    pub fn language_prefix(&self, language: &str) -> String {
+        if language == self.site.default_language {
+            String::new()
+        } else {
+            format!("/{}", lang::url_segment(language))
+        }
+    }
+}
+
+fn missing_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("missing field `")?;
+    rest.split('`').next()
+}
+
+/// The dotted key whose value starts at `span` in `text`, to name it in a parse error.
+fn key_at(text: &str, span: Option<std::ops::Range<usize>>) -> Option<String> {
+    let start = span?.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let line = text[line_start..].lines().next()?;
+    let key = line.split('=').next()?.trim();
+    let table = text[..line_start].lines().rev().find_map(|l| {
+        let l = l.trim();
+        l.strip_prefix('[')
+            .map(|t| t.trim_matches(['[', ']']).trim().to_owned())
+    });
+    if key.is_empty() || key.starts_with('[') {
+        return table;
+    }
+    Some(match table {
+        Some(t) => format!("{t}.{key}"),
+        None => key.to_owned(),
+    })
+}
+
+fn parse_env_value(raw: &str) -> toml::Value {
+    // A value that reads as TOML (true, 42, ["en", "ru"]) is taken as such; anything else is
+    // a plain string, so NEWSDESK_SITE__NAME=Daily News needs no quotes.
+    let wrapped = format!("v = {raw}");
+    match toml::from_str::<toml::Table>(&wrapped) {
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.to_owned())),
+        Err(_) => toml::Value::String(raw.to_owned()),
+    }
+}
+
+fn set_path(table: &mut toml::Table, keys: &[String], value: toml::Value) -> Result<(), String> {
+    let Some((last, parents)) = keys.split_last() else {
+        return Err("empty key".into());
+    };
+    let mut current = table;
+    for key in parents {
+        let entry = current
+            .entry(key.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        current = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("`{key}` is not a table"))?;
+    }
+    current.insert(last.clone(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn built_in_and_demo_configs_are_valid() {
+        let c = Config::default();
+        assert_eq!(c.site.languages, vec!["en"]);
+        let d = Config::parse(DEMO_TOML, "demo", std::iter::empty()).expect("demo config");
+        assert_eq!(d.site.languages, vec!["en", "ru", "tr"]);
+        assert_eq!(d.section("world").map(|s| s.name_in("ru")), Some("Мир"));
+    }
+
+    #[test]
+    fn environment_overrides_file_values() {
+        let c = Config::parse(
+            DEFAULT_TOML,
+            "test",
+            env(&[
+                ("NEWSDESK_SITE__NAME", "Daily Harbour"),
+                ("NEWSDESK_SITE__LANGUAGES", r#"["en", "az"]"#),
+                ("NEWSDESK_PAGES__PAGE_SIZE", "7"),
+                ("NEWSDESK_LOG", "debug"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(c.site.name, "Daily Harbour");
+        assert_eq!(c.site.languages, vec!["en", "az"]);
+        assert_eq!(c.pages.page_size, 7);
+    }
+
+    #[test]
+    fn a_missing_key_is_named() {
+        let e = Config::parse(
+            "[site]\nname = \"x\"\ndefault_language = \"en\"\n[[sections]]\nslug=\"world\"\nname=\"World\"\n",
+            "t.toml",
+            std::iter::empty(),
+        )
+        .expect_err("time_zone is missing");
+        assert_eq!(e.key, "site.time_zone");
+    }
+
+    #[test]
+    fn an_invalid_value_is_named() {
+        let bad = DEFAULT_TOML.replace("time_zone = \"UTC\"", "time_zone = \"Mars/Olympus\"");
+        let e = Config::parse(&bad, "t.toml", std::iter::empty()).expect_err("bad zone");
+        assert_eq!(e.key, "site.time_zone");
+        assert!(e.to_string().contains("Mars/Olympus"));
+
+        let bad = DEFAULT_TOML.replace("[apps]", "[apps]\nenabeld = true");
+        let e = Config::parse(&bad, "t.toml", std::iter::empty()).expect_err("typo");
+        assert_eq!(e.key, "apps.enabeld", "{e}");
+
+        let e = Config::parse(
+            DEFAULT_TOML,
+            "t",
+            env(&[("NEWSDESK_PAGES__PAGE_SIZE", "0")]),
+        )
+        .expect_err("zero page size");
+        assert_eq!(e.key, "pages.page_size");
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_key_and_line() {
+        let bad = DEFAULT_TOML.replace("name = \"Newsdesk\"", "name = \"Newsdesk");
+        let e = Config::parse(&bad, "t.toml", std::iter::empty()).expect_err("syntax");
+        assert_eq!(e.key, "site.name", "{e}");
+    }
+
+    #[test]
+    fn sections_may_not_take_reserved_paths() {
+        let bad = DEFAULT_TOML.replace("slug = \"sport\"", "slug = \"latest\"");
+        let e = Config::parse(&bad, "t.toml", std::iter::empty()).expect_err("reserved");
+        assert_eq!(e.key, "sections[4].slug");
+    }
+}

@@ -1,0 +1,540 @@
+//! Stories and briefs: one kind of thing with a `kind`, as the newsroom treats them.
+//! `ItemInput` is what a writer hands in; `ValidItem` is what passed the rules and may be
+//! stored; `Item` is what the store gives back.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::text;
+
+/// Longest headline, in characters; long enough for any wire headline, short enough for a
+/// search result and a social card.
+pub const HEADLINE_MAX: usize = 200;
+pub const STANDFIRST_MAX: usize = 600;
+/// Markdown source, in bytes: several times the longest long-read we have seen.
+pub const BODY_MAX_BYTES: usize = 200_000;
+pub const SLUG_MAX: usize = 120;
+pub const CAPTION_MAX: usize = 500;
+pub const CREDIT_MAX: usize = 200;
+pub const ALT_MAX: usize = 400;
+pub const LABEL_MAX: usize = 100;
+pub const SOURCES_MAX: usize = 10;
+pub const TAGS_MAX: usize = 20;
+pub const AUTHORS_MAX: usize = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    Story,
+    Brief,
+}
+
+impl ItemKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::Story => "story",
+            ItemKind::Brief => "brief",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "story" => Some(ItemKind::Story),
+            "brief" => Some(ItemKind::Brief),
+            _ => None,
+        }
+    }
+}
+
+/// Where an item stands in the workflow `draft → in_review → scheduled → published →
+/// unpublished`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    Draft,
+    InReview,
+    Scheduled,
+    Published,
+    Unpublished,
+}
+
+impl ItemStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemStatus::Draft => "draft",
+            ItemStatus::InReview => "in_review",
+            ItemStatus::Scheduled => "scheduled",
+            ItemStatus::Published => "published",
+            ItemStatus::Unpublished => "unpublished",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "draft" => ItemStatus::Draft,
+            "in_review" => ItemStatus::InReview,
+            "scheduled" => ItemStatus::Scheduled,
+            "published" => ItemStatus::Published,
+            "unpublished" => ItemStatus::Unpublished,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Author {
+    pub slug: String,
+    pub name: String,
+    #[serde(default)]
+    pub bio: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub slug: String,
+    pub name: String,
+}
+
+/// Attribution: a wire agency, another outlet, an institution's statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeroImage {
+    /// Path under the media store, such as `demo/hero-harbour.jpg`.
+    pub path: String,
+    #[serde(default)]
+    pub caption: String,
+    #[serde(default)]
+    pub credit: String,
+    pub alt: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+}
+
+/// A stored story or brief.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub id: i64,
+    pub kind: ItemKind,
+    pub status: ItemStatus,
+    pub language: String,
+    pub translation_group: Option<String>,
+    pub section: String,
+    pub slug: String,
+    pub headline: Option<String>,
+    pub standfirst: Option<String>,
+    pub body_markdown: String,
+    /// Rendered from `body_markdown` and sanitized when saved; safe to emit as is.
+    pub body_html: String,
+    pub hero: Option<HeroImage>,
+    pub breaking: bool,
+    pub tags: Vec<Tag>,
+    pub authors: Vec<Author>,
+    pub sources: Vec<Source>,
+    pub first_published_at: Option<Timestamp>,
+    pub published_at: Option<Timestamp>,
+    /// The last change readers are told about ("Updated …").
+    pub updated_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    /// Last change of any kind, for the desk and for sorting.
+    pub changed_at: Timestamp,
+    /// Grows by one on every save; a save names the version it started from.
+    pub version: i64,
+}
+
+impl Item {
+    /// What to show where a headline goes: briefs without one show their opening words.
+    pub fn display_headline(&self) -> String {
+        match &self.headline {
+            Some(h) => h.clone(),
+            None => text::truncate_at_word(&text::plain_text(&self.body_html), 90),
+        }
+    }
+}
+
+/// A story or brief as a writer or an import hands it in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemInput {
+    pub kind: Option<ItemKind>,
+    pub language: Option<String>,
+    pub section: Option<String>,
+    pub slug: Option<String>,
+    pub headline: Option<String>,
+    pub standfirst: Option<String>,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub authors: Vec<String>,
+    #[serde(default)]
+    pub sources: Vec<Source>,
+    pub hero: Option<HeroImage>,
+    #[serde(default)]
+    pub breaking: bool,
+    pub status: Option<ItemStatus>,
+    pub translation_group: Option<String>,
+    pub published_at: Option<Timestamp>,
+    pub updated_at: Option<Timestamp>,
+}
+
+/// An item that passed every rule; the only thing the store accepts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidItem {
+    pub kind: ItemKind,
+    pub status: ItemStatus,
+    pub language: String,
+    pub translation_group: Option<String>,
+    pub section: String,
+    pub slug: String,
+    pub headline: Option<String>,
+    pub standfirst: Option<String>,
+    pub body_markdown: String,
+    pub body_html: String,
+    pub hero: Option<HeroImage>,
+    pub breaking: bool,
+    pub tags: Vec<Tag>,
+    pub author_slugs: Vec<String>,
+    pub sources: Vec<Source>,
+    pub published_at: Option<Timestamp>,
+    pub updated_at: Option<Timestamp>,
+}
+
+fn trimmed(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+fn check_len(field: &'static str, value: &str, max: usize) -> Result<(), Error> {
+    if value.chars().count() > max {
+        return Err(Error::TooLong { field, max });
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(Error::invalid(field, "contains control characters"));
+    }
+    Ok(())
+}
+
+fn check_single_line(field: &'static str, value: &str, max: usize) -> Result<(), Error> {
+    check_len(field, value, max)?;
+    if value.contains(['\n', '\r']) {
+        return Err(Error::invalid(field, "must be a single line"));
+    }
+    Ok(())
+}
+
+fn check_http_url(field: &'static str, value: &str) -> Result<(), Error> {
+    match url::Url::parse(value) {
+        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Ok(()),
+        _ => Err(Error::invalid(field, "must be an http or https address")),
+    }
+}
+
+impl ItemInput {
+    /// Applies every rule of the content model and renders the body.
+    pub fn validate(&self, config: &Config) -> Result<ValidItem, Error> {
+        let kind = self.kind.ok_or(Error::Required { field: "kind" })?;
+        let language = match trimmed(&self.language) {
+            None => config.site.default_language.clone(),
+            Some(tag) => {
+                let normal = crate::lang::normalize(&tag)
+                    .ok_or_else(|| Error::invalid("language", "not a BCP 47 language tag"))?;
+                if !config.site.languages.iter().any(|l| l == &normal) {
+                    return Err(Error::UnknownLanguage(normal));
+                }
+                normal
+            }
+        };
+        let section = trimmed(&self.section).ok_or(Error::Required { field: "section" })?;
+        if config.section(&section).is_none() {
+            return Err(Error::UnknownSection(section));
+        }
+
+        let headline = trimmed(&self.headline);
+        if let Some(h) = &headline {
+            check_single_line("headline", h, HEADLINE_MAX)?;
+        } else if kind == ItemKind::Story {
+            return Err(Error::Required { field: "headline" });
+        }
+        let standfirst = trimmed(&self.standfirst);
+        if let Some(s) = &standfirst {
+            check_len("standfirst", s, STANDFIRST_MAX)?;
+        }
+        let body_markdown = self.body.trim().replace("\r\n", "\n");
+        if body_markdown.is_empty() {
+            return Err(Error::Required { field: "body" });
+        }
+        if body_markdown.len() > BODY_MAX_BYTES {
+            return Err(Error::TooLong {
+                field: "body",
+                max: BODY_MAX_BYTES,
+            });
+        }
+        check_len("body", &body_markdown, usize::MAX)?;
+        let body_html = text::render_markdown(&body_markdown);
+
+        let slug = match trimmed(&self.slug) {
+            Some(s) => {
+                if !text::is_slug(&s) {
+                    return Err(Error::invalid(
+                        "slug",
+                        "use lowercase letters, digits and single hyphens",
+                    ));
+                }
+                s
+            }
+            None => {
+                let basis = headline
+                    .clone()
+                    .unwrap_or_else(|| text::truncate_words(&text::plain_text(&body_html), 8));
+                text::slugify(&basis)
+            }
+        };
+        if slug.is_empty() {
+            return Err(Error::Required { field: "slug" });
+        }
+        if slug.len() > SLUG_MAX {
+            return Err(Error::TooLong {
+                field: "slug",
+                max: SLUG_MAX,
+            });
+        }
+
+        if self.tags.len() > TAGS_MAX {
+            return Err(Error::invalid("tags", format!("at most {TAGS_MAX} tags")));
+        }
+        let mut tags: Vec<Tag> = Vec::new();
+        for raw in &self.tags {
+            let name = raw.trim();
+            check_single_line("tags", name, LABEL_MAX)?;
+            let slug = text::slugify(name);
+            if slug.is_empty() {
+                return Err(Error::invalid(
+                    "tags",
+                    format!("`{name}` has no letters or digits"),
+                ));
+            }
+            if !tags.iter().any(|t| t.slug == slug) {
+                tags.push(Tag {
+                    name: text::label_from_slug_or_name(name),
+                    slug,
+                });
+            }
+        }
+
+        if self.authors.len() > AUTHORS_MAX {
+            return Err(Error::invalid(
+                "authors",
+                format!("at most {AUTHORS_MAX} authors"),
+            ));
+        }
+        let mut author_slugs = Vec::new();
+        for a in &self.authors {
+            let a = a.trim();
+            if !text::is_slug(a) {
+                return Err(Error::invalid(
+                    "authors",
+                    format!("`{a}` is not an author's slug"),
+                ));
+            }
+            if !author_slugs.iter().any(|x| x == a) {
+                author_slugs.push(a.to_owned());
+            }
+        }
+
+        if self.sources.len() > SOURCES_MAX {
+            return Err(Error::invalid(
+                "sources",
+                format!("at most {SOURCES_MAX} sources"),
+            ));
+        }
+        let mut sources = Vec::new();
+        for s in &self.sources {
+            let name = s.name.trim();
+            if name.is_empty() {
+                return Err(Error::Required { field: "sources" });
+            }
+            check_single_line("sources", name, LABEL_MAX)?;
+            let url = trimmed(&s.url);
+            if let Some(u) = &url {
+                check_http_url("sources", u)?;
+            }
+            sources.push(Source {
+                name: name.to_owned(),
+                url,
+            });
+        }
+
+        let hero = match &self.hero {
+            None => None,
+            Some(h) => {
+                let path = h.path.trim();
+                if path.is_empty()
+                    || path.starts_with('/')
+                    || path.split('/').any(|p| p == ".." || p.is_empty())
+                {
+                    return Err(Error::invalid("hero.path", "must be a relative media path"));
+                }
+                let alt = h.alt.trim();
+                if alt.is_empty() {
+                    return Err(Error::Required { field: "hero.alt" });
+                }
+                check_single_line("hero.alt", alt, ALT_MAX)?;
+                check_len("hero.caption", h.caption.trim(), CAPTION_MAX)?;
+                check_single_line("hero.credit", h.credit.trim(), CREDIT_MAX)?;
+                Some(HeroImage {
+                    path: path.to_owned(),
+                    caption: h.caption.trim().to_owned(),
+                    credit: h.credit.trim().to_owned(),
+                    alt: alt.to_owned(),
+                    width: h.width,
+                    height: h.height,
+                })
+            }
+        };
+
+        let translation_group = trimmed(&self.translation_group);
+        if let Some(g) = &translation_group {
+            if !text::is_slug(g) {
+                return Err(Error::invalid(
+                    "translation_group",
+                    "use lowercase letters, digits and single hyphens",
+                ));
+            }
+        }
+        if let (Some(p), Some(u)) = (self.published_at, self.updated_at) {
+            if u < p {
+                return Err(Error::invalid("updated_at", "is before published_at"));
+            }
+        }
+
+        Ok(ValidItem {
+            kind,
+            status: self.status.unwrap_or(ItemStatus::Draft),
+            language,
+            translation_group,
+            section,
+            slug,
+            headline,
+            standfirst,
+            body_markdown,
+            body_html,
+            hero,
+            breaking: self.breaking,
+            tags,
+            author_slugs,
+            sources,
+            published_at: self.published_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn brief(body: &str) -> ItemInput {
+        ItemInput {
+            kind: Some(ItemKind::Brief),
+            section: Some("world".into()),
+            body: body.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_brief_without_headline_gets_a_slug_from_its_words() {
+        let v = brief("Ferry *services* resume after the storm, the operator said.")
+            .validate(&Config::default())
+            .expect("valid");
+        assert_eq!(v.slug, "ferry-services-resume-after-the-storm-the-operator");
+        assert_eq!(v.language, "en");
+        assert!(v.body_html.contains("<em>services</em>"));
+    }
+
+    #[test]
+    fn a_story_needs_a_headline() {
+        let mut input = brief("Text.");
+        input.kind = Some(ItemKind::Story);
+        assert_eq!(
+            input.validate(&Config::default()),
+            Err(Error::Required { field: "headline" })
+        );
+    }
+
+    #[test]
+    fn headline_limit_is_enforced_at_its_edge() {
+        let mut input = brief("Text.");
+        input.headline = Some("ə".repeat(HEADLINE_MAX));
+        assert!(input.validate(&Config::default()).is_ok());
+        input.headline = Some("ə".repeat(HEADLINE_MAX + 1));
+        assert_eq!(
+            input.validate(&Config::default()),
+            Err(Error::TooLong {
+                field: "headline",
+                max: HEADLINE_MAX
+            })
+        );
+    }
+
+    #[test]
+    fn unknown_section_and_language_are_named() {
+        let mut input = brief("Text.");
+        input.section = Some("weather".into());
+        assert_eq!(
+            input.validate(&Config::default()),
+            Err(Error::UnknownSection("weather".into()))
+        );
+        let mut input = brief("Text.");
+        input.language = Some("xx".into());
+        assert_eq!(
+            input.validate(&Config::default()),
+            Err(Error::UnknownLanguage("xx".into()))
+        );
+    }
+
+    #[test]
+    fn hero_needs_alt_text() {
+        let mut input = brief("Text.");
+        input.hero = Some(HeroImage {
+            path: "a.jpg".into(),
+            caption: String::new(),
+            credit: String::new(),
+            alt: "  ".into(),
+            width: None,
+            height: None,
+        });
+        assert_eq!(
+            input.validate(&Config::default()),
+            Err(Error::Required { field: "hero.alt" })
+        );
+    }
+
+    #[test]
+    fn control_characters_in_a_headline_are_refused() {
+        let mut input = brief("Text.");
+        input.headline = Some("Bell\u{7} rings".into());
+        assert!(matches!(
+            input.validate(&Config::default()),
+            Err(Error::Invalid {
+                field: "headline",
+                ..
+            })
+        ));
+    }
+}

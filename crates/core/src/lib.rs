@@ -1,0 +1,15 @@
+//! The newsroom's domain: items (stories and briefs), their people and labels, the rules a
+//! valid item obeys, the text transformations readers see, and the site's configuration.
+//! Nothing here performs I/O or knows about HTTP or SQL.
+
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod item;
+pub mod lang;
+pub mod text;
+
+pub use config::Config;
+pub use error::Error;
+pub use event::{Event, EventKind};
+pub use item::{Author, HeroImage, Item, ItemInput, ItemKind, ItemStatus, Source, Tag, ValidItem};

@@ -1,0 +1,24 @@
+//! The store's errors: what the services may need to tell a person (conflict, duplicate),
+//! and everything else as an opaque database failure that is logged, never shown.
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// Someone saved since the version the writer started from.
+    #[error("the item was changed by someone else (now at version {current})")]
+    Conflict { current: i64 },
+    /// A unique field is taken, such as a slug in the same language.
+    #[error("{field} is already in use")]
+    Duplicate { field: &'static str },
+    #[error("migration {version} ({name}) failed: {reason}")]
+    Migration {
+        version: i64,
+        name: String,
+        reason: String,
+    },
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}

@@ -1,0 +1,103 @@
+//! The store: one interface over the database that every service uses, and its
+//! implementations (SQLite now; PostgreSQL satisfies the same trait). SQL lives here and
+//! nowhere else; the types crossing the interface are the domain's, never a driver's.
+
+mod error;
+mod migrate;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use newsdesk_core::{Author, Event, Item, ItemKind, Tag, ValidItem};
+use serde::{Deserialize, Serialize};
+
+pub use error::StoreError;
+pub use migrate::Migration;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which published items a listing wants. Every filter is optional; items come newest first.
+#[derive(Debug, Clone, Default)]
+pub struct ItemQuery {
+    pub language: Option<String>,
+    pub kind: Option<ItemKind>,
+    pub section: Option<String>,
+    pub tag: Option<String>,
+    pub author: Option<String>,
+    pub breaking: Option<bool>,
+    pub translation_group: Option<String>,
+    /// Leave this item out (the story a sidebar sits beside).
+    pub exclude_id: Option<i64>,
+    /// Only items published at or after this time.
+    pub published_since: Option<Timestamp>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// The times a save settles on; the rules that compute them are the domain's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublicationTimes {
+    pub first_published_at: Option<Timestamp>,
+    pub published_at: Option<Timestamp>,
+    pub updated_at: Option<Timestamp>,
+}
+
+/// What a save left behind: the item as stored and the event it appended, if the public
+/// can see the change.
+#[derive(Debug, Clone)]
+pub struct Saved {
+    pub item: Item,
+    pub event: Option<Event>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Revision {
+    pub item_id: i64,
+    pub version: i64,
+    pub actor: String,
+    pub created_at: Timestamp,
+    pub snapshot: serde_json::Value,
+}
+
+/// Everything the services need from a database. Writes run in one transaction each, append
+/// their event in it, and return only after commit.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies pending migrations; returns those applied now.
+    async fn migrate(&self) -> Result<Vec<Migration>>;
+
+    async fn upsert_author(&self, author: &Author) -> Result<()>;
+    async fn author(&self, slug: &str) -> Result<Option<Author>>;
+    async fn tag(&self, slug: &str) -> Result<Option<Tag>>;
+
+    async fn item_by_id(&self, id: i64) -> Result<Option<Item>>;
+    /// Any status; `slug` is matched exactly (slugs are stored lowercase).
+    async fn item_by_slug(&self, language: &str, slug: &str) -> Result<Option<Item>>;
+    /// Published items matching `query`, newest first.
+    async fn published(&self, query: &ItemQuery) -> Result<Vec<Item>>;
+    async fn count_published(&self, query: &ItemQuery) -> Result<u64>;
+    /// Items of any status, for checks such as "is this site empty".
+    async fn count_all_items(&self) -> Result<u64>;
+
+    async fn create_item(
+        &self,
+        item: &ValidItem,
+        times: PublicationTimes,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Saved>;
+    /// Refused with `StoreError::Conflict` when the stored version is not `expected_version`.
+    async fn update_item(
+        &self,
+        id: i64,
+        expected_version: i64,
+        item: &ValidItem,
+        times: PublicationTimes,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Saved>;
+    async fn revisions(&self, item_id: i64) -> Result<Vec<Revision>>;
+
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>>;
+    async fn last_event_id(&self) -> Result<i64>;
+}
