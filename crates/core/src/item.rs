@@ -408,18 +408,18 @@ impl ItemInput {
         };
 
         let translation_group = trimmed(&self.translation_group);
-        if let Some(g) = &translation_group {
-            if !text::is_slug(g) {
-                return Err(Error::invalid(
-                    "translation_group",
-                    "use lowercase letters, digits and single hyphens",
-                ));
-            }
+        if let Some(g) = &translation_group
+            && !text::is_slug(g)
+        {
+            return Err(Error::invalid(
+                "translation_group",
+                "use lowercase letters, digits and single hyphens",
+            ));
         }
-        if let (Some(p), Some(u)) = (self.published_at, self.updated_at) {
-            if u < p {
-                return Err(Error::invalid("updated_at", "is before published_at"));
-            }
+        if let (Some(p), Some(u)) = (self.published_at, self.updated_at)
+            && u < p
+        {
+            return Err(Error::invalid("updated_at", "is before published_at"));
         }
 
         Ok(ValidItem {

@@ -26,11 +26,11 @@ impl Migration {
 }
 
 macro_rules! migrations {
-    ($dir:literal: $($version:literal $name:literal),* $(,)?) => {
+    ($dir:literal: $($version:literal $file:literal),* $(,)?) => {
         &[$(Migration {
             version: $version,
-            name: $name,
-            sql: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/", $dir, "/", stringify!($version), "_", $name, ".sql")),
+            name: $file,
+            sql: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/", $dir, "/", $file, ".sql")),
         }),*]
     };
 }

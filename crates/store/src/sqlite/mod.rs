@@ -20,7 +20,7 @@ use crate::migrate::{Migration, migrations};
 use crate::{ItemQuery, PublicationTimes, Result, Revision, Saved, Store, StoreError};
 
 const MIGRATIONS: &[Migration] = migrations!("sqlite":
-    0001 "content",
+    1 "0001_content",
 );
 
 /// Name of the database file inside the data directory.
@@ -68,8 +68,7 @@ impl SqliteStore {
 }
 
 pub(crate) fn to_micros(t: Timestamp) -> i64 {
-    // i64 microseconds cover ±292,000 years; jiff's range is far smaller.
-    i64::try_from(t.as_microsecond()).unwrap_or(i64::MAX)
+    t.as_microsecond()
 }
 
 pub(crate) fn from_micros(v: i64) -> Result<Timestamp> {
