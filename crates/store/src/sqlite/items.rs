@@ -402,7 +402,8 @@ pub(super) async fn append_event(
         kind,
         item_id: Some(item.id),
         keys,
-        at: now,
+        // What a later read returns: the stored precision is microseconds.
+        at: from_micros(to_micros(now))?,
     })
 }
 

@@ -1,0 +1,167 @@
+//! Store behaviour on SQLite: saves keep revisions, append their event in the same
+//! transaction, and a stale save is refused. Written against the `Store` trait so the
+//! PostgreSQL backend can run the same checks.
+
+use jiff::Timestamp;
+use newsdesk_core::{Author, Config, EventKind, ItemInput, ItemKind, ItemStatus};
+use newsdesk_store::sqlite::SqliteStore;
+use newsdesk_store::{ItemQuery, PublicationTimes, Store, StoreError};
+
+fn story(status: ItemStatus) -> ItemInput {
+    ItemInput {
+        kind: Some(ItemKind::Story),
+        section: Some("world".into()),
+        headline: Some("Harbour gates close before the surge".into()),
+        body: "The gates rose before dawn.".into(),
+        tags: vec!["flood-defences".into()],
+        authors: vec!["amina-rahimova".into()],
+        status: Some(status),
+        ..Default::default()
+    }
+}
+
+async fn store() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path()).await.expect("open");
+    store.migrate().await.expect("migrate");
+    store
+        .upsert_author(&Author {
+            slug: "amina-rahimova".into(),
+            name: "Amina Rahimova".into(),
+            bio: String::new(),
+        })
+        .await
+        .expect("author");
+    (dir, store)
+}
+
+fn times(at: Timestamp) -> PublicationTimes {
+    PublicationTimes {
+        first_published_at: Some(at),
+        published_at: Some(at),
+        updated_at: None,
+    }
+}
+
+#[tokio::test]
+async fn migrations_apply_once() {
+    let (_dir, store) = store().await;
+    assert!(store.migrate().await.expect("second run").is_empty());
+}
+
+#[tokio::test]
+async fn publishing_appends_an_event_with_the_pages_it_touches() {
+    let (_dir, store) = store().await;
+    let now = Timestamp::now();
+    let valid = story(ItemStatus::Published)
+        .validate(&Config::default())
+        .expect("valid");
+    let saved = store
+        .create_item(&valid, times(now), "test", now)
+        .await
+        .expect("create");
+    let event = saved.event.expect("a published item emits an event");
+    assert_eq!(event.kind, EventKind::ItemPublished);
+    assert!(event.keys.contains(&format!("item:{}", saved.item.id)));
+    assert!(event.keys.contains(&"section:en:world".to_string()));
+    assert!(event.keys.contains(&"tag:flood-defences".to_string()));
+    assert_eq!(store.last_event_id().await.expect("last"), event.id);
+    assert_eq!(
+        store.events_after(0, 10).await.expect("events"),
+        vec![event]
+    );
+
+    let listed = store
+        .published(&ItemQuery {
+            tag: Some("flood-defences".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].authors[0].name, "Amina Rahimova");
+}
+
+#[tokio::test]
+async fn a_draft_is_not_public_and_emits_no_event() {
+    let (_dir, store) = store().await;
+    let now = Timestamp::now();
+    let valid = story(ItemStatus::Draft)
+        .validate(&Config::default())
+        .expect("valid");
+    let saved = store
+        .create_item(
+            &valid,
+            PublicationTimes {
+                first_published_at: None,
+                published_at: None,
+                updated_at: None,
+            },
+            "t",
+            now,
+        )
+        .await
+        .expect("create");
+    assert!(saved.event.is_none());
+    let q = ItemQuery {
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(store.count_published(&q).await.expect("count"), 0);
+    assert_eq!(store.count_all_items().await.expect("count"), 1);
+}
+
+#[tokio::test]
+async fn a_stale_save_is_refused_and_every_save_keeps_a_revision() {
+    let (_dir, store) = store().await;
+    let now = Timestamp::now();
+    let valid = story(ItemStatus::Published)
+        .validate(&Config::default())
+        .expect("valid");
+    let saved = store
+        .create_item(&valid, times(now), "a", now)
+        .await
+        .expect("create");
+    let mut changed = valid.clone();
+    changed.headline = Some("Gates hold through the night".into());
+    let updated = store
+        .update_item(saved.item.id, 1, &changed, times(now), "b", now)
+        .await
+        .expect("update");
+    assert_eq!(updated.item.version, 2);
+    assert_eq!(updated.event.map(|e| e.kind), Some(EventKind::ItemUpdated));
+    let stale = store
+        .update_item(saved.item.id, 1, &valid, times(now), "c", now)
+        .await;
+    assert!(
+        matches!(stale, Err(StoreError::Conflict { current: 2 })),
+        "{stale:?}"
+    );
+    let revisions = store.revisions(saved.item.id).await.expect("revisions");
+    assert_eq!(
+        revisions
+            .iter()
+            .map(|r| r.actor.as_str())
+            .collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+}
+
+#[tokio::test]
+async fn a_slug_taken_in_the_same_language_is_a_duplicate() {
+    let (_dir, store) = store().await;
+    let now = Timestamp::now();
+    let valid = story(ItemStatus::Published)
+        .validate(&Config::default())
+        .expect("valid");
+    store
+        .create_item(&valid, times(now), "a", now)
+        .await
+        .expect("create");
+    let again = store.create_item(&valid, times(now), "a", now).await;
+    assert!(
+        matches!(again, Err(StoreError::Duplicate { field: "slug" })),
+        "{again:?}"
+    );
+}
