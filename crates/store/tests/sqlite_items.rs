@@ -3,9 +3,9 @@
 //! PostgreSQL backend can run the same checks.
 
 use jiff::Timestamp;
-use newsdesk_core::{Author, Config, EventKind, ItemInput, ItemKind, ItemStatus};
+use newsdesk_core::{Author, Config, EventKind, ItemInput, ItemKind, ItemStatus, ValidItem};
 use newsdesk_store::sqlite::SqliteStore;
-use newsdesk_store::{ItemQuery, PublicationTimes, Store, StoreError};
+use newsdesk_store::{ItemQuery, PublicationTimes, Saved, Store, StoreError};
 
 fn story(status: ItemStatus) -> ItemInput {
     ItemInput {
@@ -43,6 +43,18 @@ fn times(at: Timestamp) -> PublicationTimes {
     }
 }
 
+/// Creates the published test story as `actor`.
+async fn publish(store: &SqliteStore, actor: &str, now: Timestamp) -> (ValidItem, Saved) {
+    let valid = story(ItemStatus::Published)
+        .validate(&Config::default())
+        .expect("valid");
+    let saved = store
+        .create_item(&valid, times(now), actor, now)
+        .await
+        .expect("create");
+    (valid, saved)
+}
+
 #[tokio::test]
 async fn migrations_apply_once() {
     let (_dir, store) = store().await;
@@ -53,13 +65,7 @@ async fn migrations_apply_once() {
 async fn publishing_appends_an_event_with_the_pages_it_touches() {
     let (_dir, store) = store().await;
     let now = Timestamp::now();
-    let valid = story(ItemStatus::Published)
-        .validate(&Config::default())
-        .expect("valid");
-    let saved = store
-        .create_item(&valid, times(now), "test", now)
-        .await
-        .expect("create");
+    let (_, saved) = publish(&store, "test", now).await;
     let event = saved.event.expect("a published item emits an event");
     assert_eq!(event.kind, EventKind::ItemPublished);
     assert!(event.keys.contains(&format!("item:{}", saved.item.id)));
@@ -116,13 +122,7 @@ async fn a_draft_is_not_public_and_emits_no_event() {
 async fn a_stale_save_is_refused_and_every_save_keeps_a_revision() {
     let (_dir, store) = store().await;
     let now = Timestamp::now();
-    let valid = story(ItemStatus::Published)
-        .validate(&Config::default())
-        .expect("valid");
-    let saved = store
-        .create_item(&valid, times(now), "a", now)
-        .await
-        .expect("create");
+    let (valid, saved) = publish(&store, "a", now).await;
     let mut changed = valid.clone();
     changed.headline = Some("Gates hold through the night".into());
     let updated = store
