@@ -152,13 +152,7 @@ async fn a_stale_save_is_refused_and_every_save_keeps_a_revision() {
 async fn a_slug_taken_in_the_same_language_is_a_duplicate() {
     let (_dir, store) = store().await;
     let now = Timestamp::now();
-    let valid = story(ItemStatus::Published)
-        .validate(&Config::default())
-        .expect("valid");
-    store
-        .create_item(&valid, times(now), "a", now)
-        .await
-        .expect("create");
+    let (valid, _) = publish(&store, "a", now).await;
     let again = store.create_item(&valid, times(now), "a", now).await;
     assert!(
         matches!(again, Err(StoreError::Duplicate { field: "slug" })),

@@ -75,8 +75,14 @@ pub(crate) fn from_micros(v: i64) -> Result<Timestamp> {
     Timestamp::from_microsecond(v).map_err(|e| StoreError::Corrupt(format!("time {v}: {e}")))
 }
 
-fn unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+/// The only unique key an item row has besides its id is (language, slug).
+fn slug_taken(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Database(sqlx::Error::Database(ref db)) if db.is_unique_violation() => {
+            StoreError::Duplicate { field: "slug" }
+        }
+        e => e,
+    }
 }
 
 #[async_trait]
@@ -215,12 +221,7 @@ impl Store for SqliteStore {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let id = items::insert(&mut tx, item, times, now)
             .await
-            .map_err(|e| match e {
-                StoreError::Database(ref db) if unique_violation(db) => {
-                    StoreError::Duplicate { field: "slug" }
-                }
-                e => e,
-            })?;
+            .map_err(slug_taken)?;
         items::write_labels(&mut tx, id, item).await?;
         let stored = items::load_by_id(&mut tx, id)
             .await?
@@ -257,12 +258,7 @@ impl Store for SqliteStore {
         }
         items::update(&mut tx, id, item, times, now)
             .await
-            .map_err(|e| match e {
-                StoreError::Database(ref db) if unique_violation(db) => {
-                    StoreError::Duplicate { field: "slug" }
-                }
-                e => e,
-            })?;
+            .map_err(slug_taken)?;
         items::write_labels(&mut tx, id, item).await?;
         let stored = items::load_by_id(&mut tx, id)
             .await?
@@ -320,5 +316,22 @@ impl Store for SqliteStore {
             .fetch_one(&self.reader)
             .await?;
         Ok(id.unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MIGRATIONS;
+
+    #[test]
+    fn migration_files_are_named_after_their_version_in_order() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1, "{}", m.name);
+            assert!(
+                m.name.starts_with(&format!("{:04}_", m.version)),
+                "{}",
+                m.name
+            );
+        }
     }
 }
