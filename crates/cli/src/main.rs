@@ -1,7 +1,250 @@
-//! The `newsdesk` binary. Its commands (`serve`, `migrate`) are being written; until they
-//! land it only says so, rather than pretending to serve.
+//! The `newsdesk` binary: parses the command line, loads the configuration, opens the store
+//! and wires the services to the web faces. Everything here is plumbing; behaviour lives
+//! in the library crates.
 
-fn main() {
-    eprintln!("newsdesk: the serve and migrate commands are not built yet (see README.md)");
-    std::process::exit(2);
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use newsdesk_core::Config;
+use newsdesk_services::demo::DemoOutcome;
+use newsdesk_services::import::ImportFile;
+use newsdesk_services::{Newsroom, Store};
+use newsdesk_store::sqlite::SqliteStore;
+use newsdesk_web::{AppState, Theme};
+use tokio::sync::Notify;
+
+#[derive(Parser)]
+#[command(
+    name = "newsdesk",
+    version,
+    about = "A news publishing platform: the site, the desk and the API in one binary."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the site.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(SiteArgs),
+    /// Import authors and items from a TOML or JSON file (same language and slug replaces).
+    Import {
+        #[command(flatten)]
+        site: SiteArgs,
+        /// The file to import.
+        file: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct SiteArgs {
+    /// Directory holding the database and media.
+    #[arg(long, env = "NEWSDESK_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// Site configuration (TOML). Without it the built-in settings are used, or the demo
+    /// edition's with --demo. NEWSDESK_SECTION__KEY variables override single keys.
+    #[arg(long, env = "NEWSDESK_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    site: SiteArgs,
+    /// Address to listen on; port 0 picks a free port (printed at start).
+    #[arg(long, env = "NEWSDESK_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Load the demo edition into an empty site (never touches a site with content).
+    #[arg(long)]
+    demo: bool,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `NEWSDESK_LOG` is a tracing filter (default `info`); `NEWSDESK_LOG_FORMAT=json` writes
+/// one JSON object per line for log collectors.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NEWSDESK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("NEWSDESK_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(site) => {
+            let config = load_config(site.config.as_deref(), false)?;
+            let (store, _) = open_store(&site.data_dir, config).await?;
+            drop(store);
+            Ok(())
+        }
+        Command::Import { site, file } => {
+            let config = load_config(site.config.as_deref(), false)?;
+            let contents =
+                ImportFile::read(&file).with_context(|| format!("import {}", file.display()))?;
+            let (_, newsroom) = open_store(&site.data_dir, config).await?;
+            let report = newsroom
+                .import(&contents, "import")
+                .await
+                .with_context(|| format!("import {}", file.display()))?;
+            println!(
+                "imported {} author(s); {} item(s) created, {} updated",
+                report.authors, report.created, report.updated
+            );
+            Ok(())
+        }
+    }
+}
+
+fn load_config(path: Option<&Path>, demo: bool) -> Result<Arc<Config>> {
+    let (text, origin) = match path {
+        Some(path) => (
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?,
+            path.display().to_string(),
+        ),
+        None if demo => (
+            Config::demo_toml().to_owned(),
+            "the demo configuration".to_owned(),
+        ),
+        None => (
+            Config::default_toml().to_owned(),
+            "the built-in configuration".to_owned(),
+        ),
+    };
+    let config = Config::parse(&text, &origin, std::env::vars())?;
+    Ok(Arc::new(config))
+}
+
+/// Opens the database in `data_dir` (creating both if needed) and applies migrations.
+async fn open_store(
+    data_dir: &Path,
+    config: Arc<Config>,
+) -> Result<(Arc<dyn Store>, Arc<Newsroom>)> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    let store = SqliteStore::open(data_dir)
+        .await
+        .with_context(|| format!("cannot open the database in {}", data_dir.display()))?;
+    let applied = store.migrate().await.context("migrating the database")?;
+    for m in &applied {
+        tracing::info!(version = m.version, name = m.name, "migration applied");
+    }
+    let store: Arc<dyn Store> = Arc::new(store);
+    let newsroom = Arc::new(Newsroom::new(store.clone(), config));
+    Ok((store, newsroom))
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let config = load_config(args.site.config.as_deref(), args.demo)?;
+    let theme = Theme::load(config.theme.dir.as_deref(), &config.site.default_language)
+        .context("loading the theme")?;
+    let (store, newsroom) = open_store(&args.site.data_dir, config.clone()).await?;
+    let media_dir = args.site.data_dir.join("media");
+    std::fs::create_dir_all(&media_dir)
+        .with_context(|| format!("cannot create media directory {}", media_dir.display()))?;
+
+    if args.demo {
+        match newsroom
+            .load_demo(&media_dir, jiff::Timestamp::now())
+            .await?
+        {
+            DemoOutcome::Loaded { items } => tracing::info!(items, "demo edition loaded"),
+            DemoOutcome::SkippedNotEmpty => {
+                tracing::info!("the site already has content; the demo edition was not loaded")
+            }
+        }
+    }
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let local = listener.local_addr()?;
+    let base_url = match &config.site.base_url {
+        Some(url) => url.clone(),
+        None => base_url_for(local)?,
+    };
+
+    let stop = Arc::new(Notify::new());
+    let cursor = store.last_event_id().await?;
+    let feed =
+        newsdesk_services::follow::follow(store.clone(), cursor, newsroom.written(), stop.clone());
+    let state = Arc::new(AppState::new(newsroom, theme, base_url.clone()));
+    newsdesk_web::follow_events(state.clone(), &feed);
+    let app = newsdesk_web::router(state, media_dir);
+
+    tracing::info!(address = %local, %base_url, "newsdesk is serving");
+    // Tests and scripts read this line to learn the port when started with port 0.
+    println!("listening on http://{local}");
+    newsdesk_web::serve(listener, app, shutdown_signal()).await?;
+    stop.notify_waiters();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Absolute links need a host: the configured base URL, or the address we listen on. An
+/// unspecified address (0.0.0.0) names no host a reader can use, so it must be configured.
+fn base_url_for(local: SocketAddr) -> Result<String> {
+    if local.ip().is_unspecified() {
+        bail!(
+            "listening on {local} (all interfaces) needs site.base_url set (for example \
+             NEWSDESK_SITE__BASE_URL=https://news.example.org), so that links name a real host"
+        );
+    }
+    Ok(format!("http://{local}"))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
 }

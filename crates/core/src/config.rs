@@ -210,7 +210,13 @@ impl Config {
         env: impl Iterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
         let mut table: toml::Table = toml::from_str(text).map_err(|e| {
-            let message = format!("{origin}: {}", e.message());
+            let line = e
+                .span()
+                .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+            let message = match line {
+                Some(line) => format!("{origin}, line {line}: {}", e.message()),
+                None => format!("{origin}: {}", e.message()),
+            };
             ConfigError::new(
                 key_at(text, e.span()).unwrap_or_else(|| "(file)".into()),
                 message,

@@ -444,6 +444,54 @@ impl ItemInput {
     }
 }
 
+/// The times a save settles on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublicationTimes {
+    pub first_published_at: Option<Timestamp>,
+    pub published_at: Option<Timestamp>,
+    pub updated_at: Option<Timestamp>,
+}
+
+impl PublicationTimes {
+    /// The newsroom's rules for the three public times of a save at `now`:
+    /// - first published is set once, the first time an item goes public, and never moves;
+    /// - published is when the current publication began (an explicit time wins, as for a
+    ///   backdated import or a scheduled slot), kept across edits while the item stays public;
+    /// - updated is set when an item that was already public is saved again, so readers see
+    ///   that the text changed after they may have read it; an explicit time wins.
+    ///
+    /// Items that are not published keep whatever times they had, so a story taken down and
+    /// put back still shows when it first appeared.
+    pub fn settle(before: Option<&Item>, next: &ValidItem, now: Timestamp) -> Self {
+        let was_public = before.is_some_and(|b| b.status == ItemStatus::Published);
+        let first = before.and_then(|b| b.first_published_at);
+        if next.status != ItemStatus::Published {
+            return PublicationTimes {
+                first_published_at: first,
+                published_at: next.published_at.or(before.and_then(|b| b.published_at)),
+                updated_at: before.and_then(|b| b.updated_at),
+            };
+        }
+        let published_at = match (next.published_at, was_public) {
+            (Some(at), _) => at,
+            (None, true) => before.and_then(|b| b.published_at).unwrap_or(now),
+            (None, false) => now,
+        };
+        let updated_at = match next.updated_at {
+            Some(at) => Some(at),
+            None if was_public => Some(now),
+            None => before
+                .and_then(|b| b.updated_at)
+                .filter(|u| *u > published_at),
+        };
+        PublicationTimes {
+            first_published_at: Some(first.map_or(published_at, |f| f.min(published_at))),
+            published_at: Some(published_at),
+            updated_at,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -536,5 +584,78 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    fn stored(v: &ValidItem, times: PublicationTimes) -> Item {
+        let now = Timestamp::UNIX_EPOCH;
+        Item {
+            id: 1,
+            kind: v.kind,
+            status: v.status,
+            language: v.language.clone(),
+            translation_group: None,
+            section: v.section.clone(),
+            slug: v.slug.clone(),
+            headline: v.headline.clone(),
+            standfirst: None,
+            body_markdown: v.body_markdown.clone(),
+            body_html: v.body_html.clone(),
+            hero: None,
+            breaking: false,
+            tags: vec![],
+            authors: vec![],
+            sources: vec![],
+            first_published_at: times.first_published_at,
+            published_at: times.published_at,
+            updated_at: times.updated_at,
+            created_at: now,
+            changed_at: now,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn publication_times_follow_a_story_through_edit_takedown_and_return() {
+        let t = |s: i64| Timestamp::from_second(1_800_000_000 + s).expect("time");
+        let mut input = brief("Text.");
+        input.status = Some(ItemStatus::Published);
+        let v = input.validate(&Config::default()).expect("valid");
+
+        let first = PublicationTimes::settle(None, &v, t(0));
+        assert_eq!(first.first_published_at, Some(t(0)));
+        assert_eq!(first.published_at, Some(t(0)));
+        assert_eq!(
+            first.updated_at, None,
+            "a first publication is not an update"
+        );
+
+        let edited = PublicationTimes::settle(Some(&stored(&v, first)), &v, t(60));
+        assert_eq!(edited.published_at, Some(t(0)));
+        assert_eq!(edited.updated_at, Some(t(60)));
+
+        let mut down = v.clone();
+        down.status = ItemStatus::Unpublished;
+        let taken_down = PublicationTimes::settle(Some(&stored(&v, edited)), &down, t(120));
+        assert_eq!(taken_down.first_published_at, Some(t(0)));
+
+        let back = PublicationTimes::settle(Some(&stored(&down, taken_down)), &v, t(180));
+        assert_eq!(
+            back.first_published_at,
+            Some(t(0)),
+            "first published never moves"
+        );
+        assert_eq!(back.published_at, Some(t(180)));
+    }
+
+    #[test]
+    fn explicit_times_from_an_import_win() {
+        let at = Timestamp::from_second(1_700_000_000).expect("time");
+        let mut input = brief("Text.");
+        input.status = Some(ItemStatus::Published);
+        input.published_at = Some(at);
+        let v = input.validate(&Config::default()).expect("valid");
+        let times = PublicationTimes::settle(None, &v, Timestamp::now());
+        assert_eq!(times.published_at, Some(at));
+        assert_eq!(times.first_published_at, Some(at));
     }
 }

@@ -12,4 +12,7 @@ pub mod text;
 pub use config::Config;
 pub use error::Error;
 pub use event::{Event, EventKind};
-pub use item::{Author, HeroImage, Item, ItemInput, ItemKind, ItemStatus, Source, Tag, ValidItem};
+pub use item::{
+    Author, HeroImage, Item, ItemInput, ItemKind, ItemStatus, PublicationTimes, Source, Tag,
+    ValidItem,
+};

@@ -121,7 +121,7 @@ pub fn truncate_at_word(text: &str, max_chars: usize) -> String {
             None => head,
         }
     };
-    let cut = cut.trim_end_matches(|c: char| c.is_whitespace() || ",;:-–—(".contains(c));
+    let cut = cut.trim_end_matches(|c: char| c.is_whitespace() || ",;:.-–—(".contains(c));
     format!("{cut}…")
 }
 

@@ -1,1 +1,13 @@
+//! Domain services every face calls: reading the edition, writing items, importing content,
+//! loading the demo edition, and following the event log. No HTTP here, and no SQL: the
+//! store does the SQL, the faces do the HTTP.
 
+pub mod demo;
+pub mod error;
+pub mod follow;
+pub mod import;
+pub mod newsroom;
+
+pub use error::{Result, ServiceError};
+pub use newsdesk_store::{Saved, Store};
+pub use newsroom::{FrontPage, ItemLookup, Listing, ListingPage, ListingSubject, Newsroom, Rail};

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::StoreError;
 pub use migrate::Migration;
+pub use newsdesk_core::PublicationTimes;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -32,14 +33,6 @@ pub struct ItemQuery {
     pub published_since: Option<Timestamp>,
     pub limit: u32,
     pub offset: u32,
-}
-
-/// The times a save settles on; the rules that compute them are the domain's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PublicationTimes {
-    pub first_published_at: Option<Timestamp>,
-    pub published_at: Option<Timestamp>,
-    pub updated_at: Option<Timestamp>,
 }
 
 /// What a save left behind: the item as stored and the event it appended, if the public

@@ -1,1 +1,250 @@
+//! The HTTP faces of newsdesk: the site (the desk and the API join later), its page cache,
+//! theme, metrics and security headers. Handlers parse, call a newsroom service and render;
+//! they hold no SQL and write no cache headers of their own.
 
+mod cache;
+mod error;
+mod http;
+mod metrics;
+pub mod paths;
+mod site;
+mod theme;
+mod views;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use newsdesk_core::Config;
+use newsdesk_services::Newsroom;
+use newsdesk_services::follow::EventFeed;
+use tokio::sync::broadcast::error::RecvError;
+
+pub use cache::PageCache;
+pub use error::WebError;
+pub use theme::{Theme, ThemeError};
+
+use metrics::{Metrics, RouteName};
+
+/// Media (uploaded and demo images) are public and change only by getting a new name.
+const MEDIA_CACHE_CONTROL: HeaderValue = HeaderValue::from_static("public, max-age=86400");
+
+pub struct AppState {
+    pub newsroom: Arc<Newsroom>,
+    pub config: Arc<Config>,
+    pub theme: Theme,
+    pub cache: PageCache,
+    /// Scheme, host and port every absolute link starts with; no trailing slash.
+    pub base_url: String,
+    metrics: Metrics,
+    cache_control: HeaderValue,
+    render_locks: site::RenderLocks,
+    started: Instant,
+}
+
+impl AppState {
+    pub fn new(newsroom: Arc<Newsroom>, theme: Theme, base_url: String) -> Self {
+        let config = newsroom.config().clone();
+        AppState {
+            cache: PageCache::new(
+                config.cache.max_entries,
+                Duration::from_secs(u64::from(config.cache.s_maxage.max(1))),
+            ),
+            cache_control: http::public_cache_control(&config.cache),
+            newsroom,
+            config,
+            theme,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            metrics: Metrics::default(),
+            render_locks: site::RenderLocks::default(),
+            started: Instant::now(),
+        }
+    }
+
+    fn render_lock(&self, address: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.render_locks.get(address)
+    }
+
+    fn release_render_lock(&self, address: &str) {
+        self.render_locks.release(address);
+    }
+}
+
+/// The whole application. `media_dir` is served under `/media/`.
+pub fn router(state: Arc<AppState>, media_dir: PathBuf) -> Router {
+    let media = Router::new()
+        .fallback_service(tower_http::services::ServeDir::new(media_dir))
+        .layer(middleware::map_response(
+            |mut response: Response| async move {
+                if response.status().is_success() {
+                    response
+                        .headers_mut()
+                        .insert(header::CACHE_CONTROL, MEDIA_CACHE_CONTROL);
+                }
+                response.extensions_mut().insert(RouteName("media"));
+                response
+            },
+        ));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
+        .route("/assets/{name}", get(asset))
+        .nest("/media", media)
+        .fallback(site::page)
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+/// Purges cached pages as events arrive. A consumer that fell behind the channel cannot
+/// know what it missed, so it drops the whole cache: correct first, fast again at once.
+pub fn follow_events(state: Arc<AppState>, feed: &EventFeed) {
+    let mut events = feed.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    let purged = state.cache.invalidate(&event.keys);
+                    tracing::debug!(event = event.id, purged, "page cache invalidated");
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "event consumer lagged; clearing the page cache");
+                    state.cache.clear();
+                }
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Access log, metrics and security headers for every response.
+async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    let elapsed = started.elapsed();
+    let route = response
+        .extensions()
+        .get::<RouteName>()
+        .map_or("other", |r| r.0);
+    let status = response.status().as_u16();
+    state.metrics.record(route, status, elapsed);
+    http::add_security_headers(response.headers_mut());
+    tracing::info!(
+        target: "newsdesk::access",
+        %method,
+        path,
+        status,
+        route,
+        micros = elapsed.as_micros() as u64,
+    );
+    response
+}
+
+async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    // Healthy means the database answers, not merely that the process runs.
+    let answer = match state.newsroom.store().last_event_id().await {
+        Ok(_) => (StatusCode::OK, "ok\n"),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n")
+        }
+    };
+    let mut response = (
+        answer.0,
+        [(header::CACHE_CONTROL, http::NO_STORE)],
+        answer.1,
+    )
+        .into_response();
+    response.extensions_mut().insert(RouteName("healthz"));
+    response
+}
+
+async fn metrics_text(State(state): State<Arc<AppState>>) -> Response {
+    let hits = state.cache.hits.load(Ordering::Relaxed) as f64;
+    let misses = state.cache.misses.load(Ordering::Relaxed) as f64;
+    let body = state.metrics.render(&[
+        (
+            "newsdesk_page_cache_hits_total",
+            "counter",
+            "Page cache hits.",
+            hits,
+        ),
+        (
+            "newsdesk_page_cache_misses_total",
+            "counter",
+            "Page cache misses.",
+            misses,
+        ),
+        (
+            "newsdesk_page_cache_entries",
+            "gauge",
+            "Pages in the page cache.",
+            state.cache.len() as f64,
+        ),
+        (
+            "newsdesk_uptime_seconds",
+            "gauge",
+            "Seconds since the server started.",
+            state.started.elapsed().as_secs_f64(),
+        ),
+    ]);
+    let mut response = (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, http::NO_STORE),
+        ],
+        body,
+    )
+        .into_response();
+    response.extensions_mut().insert(RouteName("metrics"));
+    response
+}
+
+/// Content-hashed assets: a name that is not current is a 404, never an old file under a
+/// new promise of immutability.
+async fn asset(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    let mut response = match state.theme.asset(&name) {
+        Some(asset) => http::from_cached(&asset.page, &headers, &method, &http::IMMUTABLE),
+        None => (
+            StatusCode::NOT_FOUND,
+            [(header::CACHE_CONTROL, http::NO_STORE)],
+            Body::from("no such asset\n"),
+        )
+            .into_response(),
+    };
+    response.headers_mut().remove("surrogate-key");
+    response.extensions_mut().insert(RouteName("asset"));
+    response
+}

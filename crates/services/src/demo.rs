@@ -1,0 +1,131 @@
+//! The demo edition: our own invented newsroom, loaded into an empty site so a newcomer
+//! sees a complete news site at once. Times are relative to the moment it loads, so feeds
+//! and the news sitemap have fresh items. It never touches a site that has content.
+
+use std::path::Path;
+
+use jiff::{SignedDuration, Timestamp};
+use newsdesk_core::{Author, HeroImage, ItemInput, ItemKind, ItemStatus, Source};
+use serde::Deserialize;
+
+use crate::error::{Result, ServiceError};
+use crate::newsroom::Newsroom;
+
+const EDITION: &str = include_str!("../demo/edition.toml");
+const HERO_FILES: &[(&str, &[u8])] = &[(
+    "hero-harbour.jpg",
+    include_bytes!("../demo/hero-harbour.jpg"),
+)];
+/// Demo media live under this folder of the media directory.
+pub const DEMO_MEDIA_FOLDER: &str = "demo";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Edition {
+    authors: Vec<Author>,
+    items: Vec<DemoItem>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoItem {
+    kind: ItemKind,
+    language: String,
+    section: String,
+    slug: String,
+    headline: Option<String>,
+    standfirst: Option<String>,
+    body: String,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    authors: Vec<String>,
+    #[serde(default)]
+    sources: Vec<Source>,
+    #[serde(default)]
+    breaking: bool,
+    minutes_ago: i64,
+    updated_minutes_ago: Option<i64>,
+    translation_group: Option<String>,
+    hero: Option<DemoHero>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoHero {
+    file: String,
+    width: u32,
+    height: u32,
+    caption: String,
+    credit: String,
+    alt: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoOutcome {
+    Loaded {
+        items: usize,
+    },
+    /// The site already has content; nothing was written.
+    SkippedNotEmpty,
+}
+
+impl DemoItem {
+    fn into_input(self, now: Timestamp) -> ItemInput {
+        let ago = |minutes: i64| now - SignedDuration::from_mins(minutes);
+        ItemInput {
+            kind: Some(self.kind),
+            language: Some(self.language),
+            section: Some(self.section),
+            slug: Some(self.slug),
+            headline: self.headline,
+            standfirst: self.standfirst,
+            body: self.body,
+            tags: self.tags,
+            authors: self.authors,
+            sources: self.sources,
+            hero: self.hero.map(|h| HeroImage {
+                path: format!("{DEMO_MEDIA_FOLDER}/{}", h.file),
+                caption: h.caption,
+                credit: h.credit,
+                alt: h.alt,
+                width: Some(h.width),
+                height: Some(h.height),
+            }),
+            breaking: self.breaking,
+            status: Some(ItemStatus::Published),
+            translation_group: self.translation_group,
+            published_at: Some(ago(self.minutes_ago)),
+            updated_at: self.updated_minutes_ago.map(ago),
+        }
+    }
+}
+
+impl Newsroom {
+    /// Loads the demo edition when the site has no items; writes its images under
+    /// `media_dir/demo/`.
+    pub async fn load_demo(&self, media_dir: &Path, now: Timestamp) -> Result<DemoOutcome> {
+        if self.store().count_all_items().await? > 0 {
+            return Ok(DemoOutcome::SkippedNotEmpty);
+        }
+        let edition: Edition = toml::from_str(EDITION)
+            .map_err(|e| ServiceError::BadImport(format!("demo edition: {e}")))?;
+        let folder = media_dir.join(DEMO_MEDIA_FOLDER);
+        std::fs::create_dir_all(&folder)?;
+        for (name, bytes) in HERO_FILES {
+            std::fs::write(folder.join(name), bytes)?;
+        }
+        for author in &edition.authors {
+            self.upsert_author(author).await?;
+        }
+        let mut items = edition.items;
+        // Oldest first, so event ids grow with publication time as they would in real life.
+        items.sort_by_key(|i| std::cmp::Reverse(i.minutes_ago));
+        let count = items.len();
+        for item in items {
+            let input = item.into_input(now);
+            self.save_by_slug(&input, None, "demo", now).await?;
+        }
+        Ok(DemoOutcome::Loaded { items: count })
+    }
+}

@@ -1,0 +1,37 @@
+//! The services' one error type: what went wrong in the terms a face can show a person
+//! (invalid input, conflict, missing thing), and opaque failures that are logged, never shown.
+
+use newsdesk_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The input broke a rule of the content model; the error names the field.
+    #[error(transparent)]
+    Invalid(#[from] newsdesk_core::Error),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("the item was changed by someone else (now at version {current})")]
+    Conflict { current: i64 },
+    #[error("{field} is already in use")]
+    Duplicate { field: &'static str },
+    /// An import file could not be read; the message names the place in the file.
+    #[error("{0}")]
+    BadImport(String),
+    #[error("storage failed: {0}")]
+    Store(StoreError),
+    #[error("file system: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ServiceError::NotFound("record".into()),
+            StoreError::Conflict { current } => ServiceError::Conflict { current },
+            StoreError::Duplicate { field } => ServiceError::Duplicate { field },
+            other => ServiceError::Store(other),
+        }
+    }
+}
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;

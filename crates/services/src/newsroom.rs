@@ -1,0 +1,343 @@
+//! The newsroom service: everything the faces read about the edition (front page, item pages,
+//! listings) and the one way content is written (validate, settle times, save, wake the
+//! event follower). Faces call these functions and never the store directly.
+
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use newsdesk_core::{
+    Author, Config, Item, ItemInput, ItemKind, ItemStatus, PublicationTimes, Tag, config::Section,
+};
+use newsdesk_store::{ItemQuery, Saved, Store};
+use tokio::sync::Notify;
+
+use crate::error::Result;
+
+/// A breaking item leads the front page as a banner for this long after it was published.
+pub const BREAKING_WINDOW: SignedDuration = SignedDuration::from_hours(6);
+/// How many items each section rail on the front page shows.
+pub const RAIL_SIZE: u32 = 4;
+/// Deepest page a listing serves; beyond it readers use search, and crawlers stop.
+pub const MAX_PAGE: u32 = 500;
+
+pub struct Newsroom {
+    store: Arc<dyn Store>,
+    config: Arc<Config>,
+    /// Wakes the in-process event follower after a write, so pages change at once.
+    written: Arc<Notify>,
+}
+
+/// The front page of one language edition.
+#[derive(Debug, Clone)]
+pub struct FrontPage {
+    pub breaking: Option<Item>,
+    pub top: Option<Item>,
+    pub stream: Vec<Item>,
+    pub rails: Vec<Rail>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rail {
+    pub section: Section,
+    pub items: Vec<Item>,
+}
+
+/// What a reader's item address resolves to.
+#[derive(Debug, Clone)]
+pub enum ItemLookup {
+    Found(Box<Item>),
+    /// The item lives at another address (other section, other letter case).
+    Moved(Box<Item>),
+    /// It was public once and has been taken down.
+    Gone,
+    NotFound,
+}
+
+/// Which stream of items a listing page shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listing {
+    Latest,
+    Section(String),
+    Tag(String),
+    Author(String),
+}
+
+/// Who or what a listing is about, for its heading.
+#[derive(Debug, Clone)]
+pub enum ListingSubject {
+    Latest,
+    Section(Section),
+    Tag(Tag),
+    Author(Author),
+}
+
+#[derive(Debug, Clone)]
+pub struct ListingPage {
+    pub subject: ListingSubject,
+    pub items: Vec<Item>,
+    /// 1-based.
+    pub page: u32,
+    pub pages: u32,
+    pub total: u64,
+}
+
+impl Newsroom {
+    pub fn new(store: Arc<dyn Store>, config: Arc<Config>) -> Self {
+        Newsroom {
+            store,
+            config,
+            written: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Notified after every write this process makes.
+    pub fn written(&self) -> Arc<Notify> {
+        self.written.clone()
+    }
+
+    fn query(&self, language: &str) -> ItemQuery {
+        ItemQuery {
+            language: Some(language.to_owned()),
+            limit: self.config.pages.page_size,
+            ..ItemQuery::default()
+        }
+    }
+
+    pub async fn front_page(&self, language: &str, now: Timestamp) -> Result<FrontPage> {
+        let breaking = self
+            .store
+            .published(&ItemQuery {
+                breaking: Some(true),
+                published_since: Some(now - BREAKING_WINDOW),
+                limit: 1,
+                ..self.query(language)
+            })
+            .await?
+            .into_iter()
+            .next();
+        let top = self
+            .store
+            .published(&ItemQuery {
+                kind: Some(ItemKind::Story),
+                limit: 1,
+                ..self.query(language)
+            })
+            .await?
+            .into_iter()
+            .next();
+        let stream = self.stream(language, None).await?;
+        let mut rails = Vec::new();
+        for section in &self.config.sections {
+            let items = self
+                .store
+                .published(&ItemQuery {
+                    section: Some(section.slug.clone()),
+                    exclude_id: top.as_ref().map(|t| t.id),
+                    limit: RAIL_SIZE,
+                    ..self.query(language)
+                })
+                .await?;
+            if !items.is_empty() {
+                rails.push(Rail {
+                    section: section.clone(),
+                    items,
+                });
+            }
+        }
+        Ok(FrontPage {
+            breaking,
+            top,
+            stream,
+            rails,
+        })
+    }
+
+    /// The latest-news stream shown beside every page, newest first.
+    pub async fn stream(&self, language: &str, exclude: Option<i64>) -> Result<Vec<Item>> {
+        Ok(self
+            .store
+            .published(&ItemQuery {
+                exclude_id: exclude,
+                limit: self.config.pages.stream_size,
+                ..self.query(language)
+            })
+            .await?)
+    }
+
+    /// Resolves `/{section}/{slug}` in one language edition. Slugs are stored lowercase,
+    /// so a differently cased address finds the item and is sent to the canonical one.
+    pub async fn find_item(&self, language: &str, section: &str, slug: &str) -> Result<ItemLookup> {
+        let lowered = slug.to_lowercase();
+        let Some(item) = self.store.item_by_slug(language, &lowered).await? else {
+            return Ok(ItemLookup::NotFound);
+        };
+        Ok(match item.status {
+            ItemStatus::Published if item.section == section && item.slug == slug => {
+                ItemLookup::Found(Box::new(item))
+            }
+            ItemStatus::Published => ItemLookup::Moved(Box::new(item)),
+            // An address readers once had answers 410, so search engines drop it for good.
+            ItemStatus::Unpublished if item.first_published_at.is_some() => ItemLookup::Gone,
+            _ => ItemLookup::NotFound,
+        })
+    }
+
+    /// Related items: those sharing the item's tags (first tag first), then its section.
+    /// Search (a later issue) will rank by text similarity; this keeps the page useful now.
+    pub async fn related(&self, item: &Item) -> Result<Vec<Item>> {
+        let want = self.config.pages.related as usize;
+        let mut out: Vec<Item> = Vec::new();
+        let push_new = |found: Vec<Item>, out: &mut Vec<Item>| {
+            for candidate in found {
+                if out.len() < want && !out.iter().any(|o| o.id == candidate.id) {
+                    out.push(candidate);
+                }
+            }
+        };
+        for tag in &item.tags {
+            if out.len() >= want {
+                break;
+            }
+            let found = self
+                .store
+                .published(&ItemQuery {
+                    tag: Some(tag.slug.clone()),
+                    exclude_id: Some(item.id),
+                    limit: want as u32,
+                    ..self.query(&item.language)
+                })
+                .await?;
+            push_new(found, &mut out);
+        }
+        if out.len() < want {
+            let found = self
+                .store
+                .published(&ItemQuery {
+                    section: Some(item.section.clone()),
+                    exclude_id: Some(item.id),
+                    limit: want as u32 * 2,
+                    ..self.query(&item.language)
+                })
+                .await?;
+            push_new(found, &mut out);
+        }
+        Ok(out)
+    }
+
+    /// One page of a listing; `None` when the subject does not exist or the page is past
+    /// the end (page 1 of an empty listing exists, so readers see an empty state).
+    pub async fn listing(
+        &self,
+        language: &str,
+        listing: &Listing,
+        page: u32,
+    ) -> Result<Option<ListingPage>> {
+        if page == 0 || page > MAX_PAGE {
+            return Ok(None);
+        }
+        let mut query = self.query(language);
+        let subject = match listing {
+            Listing::Latest => ListingSubject::Latest,
+            Listing::Section(slug) => match self.config.section(slug) {
+                Some(section) => {
+                    query.section = Some(slug.clone());
+                    ListingSubject::Section(section.clone())
+                }
+                None => return Ok(None),
+            },
+            Listing::Tag(slug) => match self.store.tag(slug).await? {
+                Some(tag) => {
+                    query.tag = Some(slug.clone());
+                    ListingSubject::Tag(tag)
+                }
+                None => return Ok(None),
+            },
+            Listing::Author(slug) => match self.store.author(slug).await? {
+                Some(author) => {
+                    query.author = Some(slug.clone());
+                    ListingSubject::Author(author)
+                }
+                None => return Ok(None),
+            },
+        };
+        let total = self.store.count_published(&query).await?;
+        let size = u64::from(query.limit.max(1));
+        let pages = total.div_ceil(size).max(1) as u32;
+        if page > pages {
+            return Ok(None);
+        }
+        query.offset = (page - 1) * query.limit;
+        let items = self.store.published(&query).await?;
+        Ok(Some(ListingPage {
+            subject,
+            items,
+            page,
+            pages,
+            total,
+        }))
+    }
+
+    pub async fn upsert_author(&self, author: &Author) -> Result<()> {
+        if !newsdesk_core::text::is_slug(&author.slug) {
+            return Err(newsdesk_core::Error::invalid(
+                "author.slug",
+                "use lowercase letters, digits and single hyphens",
+            )
+            .into());
+        }
+        if author.name.trim().is_empty() {
+            return Err(newsdesk_core::Error::Required {
+                field: "author.name",
+            }
+            .into());
+        }
+        self.store.upsert_author(author).await?;
+        Ok(())
+    }
+
+    /// Saves an item, creating it or replacing the one with the same language and slug.
+    /// `expected_version` guards against overwriting someone else's save; `None` means the
+    /// caller (an import) is authoritative.
+    pub async fn save_by_slug(
+        &self,
+        input: &ItemInput,
+        expected_version: Option<i64>,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Saved> {
+        let valid = input.validate(&self.config)?;
+        for slug in &valid.author_slugs {
+            if self.store.author(slug).await?.is_none() {
+                return Err(newsdesk_core::Error::invalid(
+                    "authors",
+                    format!("no author with slug `{slug}`"),
+                )
+                .into());
+            }
+        }
+        let existing = self
+            .store
+            .item_by_slug(&valid.language, &valid.slug)
+            .await?;
+        let times = PublicationTimes::settle(existing.as_ref(), &valid, now);
+        let saved = match existing {
+            Some(before) => {
+                let version = expected_version.unwrap_or(before.version);
+                self.store
+                    .update_item(before.id, version, &valid, times, actor, now)
+                    .await?
+            }
+            None => self.store.create_item(&valid, times, actor, now).await?,
+        };
+        self.written.notify_one();
+        Ok(saved)
+    }
+}

@@ -1,0 +1,171 @@
+//! HTTP mechanics shared by every public response: content negotiation, conditional
+//! requests, cache policy and security headers. Handlers choose a policy; only this module
+//! turns it into header values.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use newsdesk_core::config::CacheSettings;
+
+use crate::cache::{CachedPage, Encoding};
+
+/// The Content-Security-Policy of every response: nothing but our own files, no inline
+/// script or style, no framing (clickjacking), no plugins, forms only to ourselves.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
+manifest-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Adds the headers every response carries unless a handler set its own.
+pub fn add_security_headers(headers: &mut HeaderMap) {
+    let defaults = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ),
+        // For browsers that predate frame-ancestors.
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+    ];
+    for (name, value) in defaults {
+        headers.entry(name).or_insert(value);
+    }
+}
+
+/// Cache-Control of public pages: short in browsers, longer in a CDN, served stale while
+/// the CDN revalidates and while we are down.
+pub fn public_cache_control(c: &CacheSettings) -> HeaderValue {
+    let value = format!(
+        "public, max-age={}, s-maxage={}, stale-while-revalidate={}, stale-if-error={}",
+        c.max_age, c.s_maxage, c.stale_while_revalidate, c.stale_if_error
+    );
+    HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("no-cache"))
+}
+
+pub const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
+pub const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
+
+/// Picks the best encoding the client accepts (brotli, then gzip), honouring `q=0`.
+pub fn negotiate(headers: &HeaderMap) -> Encoding {
+    let mut br = false;
+    let mut gzip = false;
+    for value in headers.get_all(header::ACCEPT_ENCODING) {
+        let Ok(value) = value.to_str() else { continue };
+        for part in value.split(',') {
+            let mut pieces = part.split(';');
+            let coding = pieces.next().unwrap_or_default().trim();
+            let refused = pieces.any(|p| {
+                let p = p.trim();
+                p.strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            if refused {
+                continue;
+            }
+            if coding.eq_ignore_ascii_case("br") {
+                br = true;
+            } else if coding.eq_ignore_ascii_case("gzip") || coding == "*" {
+                gzip = true;
+            }
+        }
+    }
+    if br {
+        Encoding::Brotli
+    } else if gzip {
+        Encoding::Gzip
+    } else {
+        Encoding::Identity
+    }
+}
+
+/// `If-None-Match` uses the weak comparison (RFC 9110 §13.1.2): `W/` is ignored.
+pub fn none_match(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+    let ours = etag.as_bytes();
+    headers.get_all(header::IF_NONE_MATCH).iter().any(|v| {
+        v.to_str().is_ok_and(|list| {
+            list.split(',').any(|tag| {
+                let tag = tag.trim();
+                tag == "*" || tag.trim_start_matches("W/").as_bytes() == ours
+            })
+        })
+    })
+}
+
+/// A 200 (or 304) from a cached page, in the client's encoding.
+pub fn from_cached(
+    page: &CachedPage,
+    request: &HeaderMap,
+    method: &Method,
+    cache_control: &HeaderValue,
+) -> Response {
+    let encoding = negotiate(request);
+    let (body, etag) = page.body(encoding);
+    let mut builder = Response::builder()
+        .header(header::ETAG, etag.clone())
+        .header(header::CACHE_CONTROL, cache_control.clone())
+        .header(header::VARY, HeaderValue::from_static("Accept-Encoding"))
+        .header("surrogate-key", page.surrogate_keys.clone());
+    if none_match(request, etag) {
+        return builder
+            .status(StatusCode::NOT_MODIFIED)
+            .body(Body::empty())
+            .unwrap_or_default();
+    }
+    builder = builder
+        .header(header::CONTENT_TYPE, page.content_type.clone())
+        .header(header::CONTENT_LENGTH, body.len());
+    match encoding {
+        Encoding::Brotli => builder = builder.header(header::CONTENT_ENCODING, "br"),
+        Encoding::Gzip => builder = builder.header(header::CONTENT_ENCODING, "gzip"),
+        Encoding::Identity => {}
+    }
+    let body = if method == Method::HEAD {
+        Body::empty()
+    } else {
+        Body::from(body.clone())
+    };
+    builder.body(body).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(name: header::HeaderName, value: &'static str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(name, HeaderValue::from_static(value));
+        h
+    }
+
+    #[test]
+    fn negotiation_prefers_brotli_and_respects_q_zero() {
+        let ae = header::ACCEPT_ENCODING;
+        assert_eq!(
+            negotiate(&with(ae.clone(), "gzip, deflate, br")),
+            Encoding::Brotli
+        );
+        assert_eq!(negotiate(&with(ae.clone(), "gzip")), Encoding::Gzip);
+        assert_eq!(
+            negotiate(&with(ae.clone(), "br;q=0, gzip;q=0.5")),
+            Encoding::Gzip
+        );
+        assert_eq!(negotiate(&with(ae.clone(), "identity")), Encoding::Identity);
+        assert_eq!(negotiate(&HeaderMap::new()), Encoding::Identity);
+    }
+
+    #[test]
+    fn if_none_match_accepts_lists_and_weak_tags() {
+        let etag = HeaderValue::from_static("\"abc-gz\"");
+        let inm = header::IF_NONE_MATCH;
+        assert!(none_match(&with(inm.clone(), "\"x\", W/\"abc-gz\""), &etag));
+        assert!(none_match(&with(inm.clone(), "*"), &etag));
+        assert!(!none_match(&with(inm.clone(), "\"abc\""), &etag));
+    }
+}

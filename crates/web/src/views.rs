@@ -1,0 +1,292 @@
+//! View models: what templates see. Built from domain types here, so templates never compute
+//! an address, a time in the site's zone or a teaser themselves, and a theme cannot get them
+//! wrong.
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use newsdesk_core::{Config, Item, ItemKind, text};
+use serde::Serialize;
+
+use crate::paths;
+
+#[derive(Debug, Serialize)]
+pub struct TimeView {
+    /// RFC 3339 in UTC, for `<time datetime>`.
+    pub iso: String,
+    /// Full date and time in the site's zone: "29 November 2026, 09:15 +04".
+    pub label: String,
+    /// "09:15", for the stream.
+    pub time: String,
+    /// "29 Nov".
+    pub date: String,
+}
+
+impl TimeView {
+    pub fn new(at: Timestamp, zone: &TimeZone) -> Self {
+        let local = at.to_zoned_datetime(zone.clone());
+        TimeView {
+            iso: at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            label: local.strftime("%-d %B %Y, %H:%M %Z").to_string(),
+            time: local.strftime("%H:%M").to_string(),
+            date: local.strftime("%-d %b").to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct LinkView {
+    pub name: String,
+    pub url: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SourceView {
+    pub name: String,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HeroView {
+    pub src: String,
+    pub caption: String,
+    pub credit: String,
+    pub alt: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ItemView {
+    pub id: i64,
+    pub kind: &'static str,
+    pub is_brief: bool,
+    pub language: String,
+    pub url: String,
+    pub headline: String,
+    /// Whether `headline` was written, or made from a brief's first words.
+    pub has_headline: bool,
+    pub standfirst: Option<String>,
+    /// The standfirst (or a brief's text) cut at a word boundary, with an ellipsis.
+    pub teaser: String,
+    pub body_html: String,
+    pub section: LinkView,
+    pub tags: Vec<LinkView>,
+    pub authors: Vec<LinkView>,
+    pub sources: Vec<SourceView>,
+    pub hero: Option<HeroView>,
+    pub breaking: bool,
+    pub published: Option<TimeView>,
+    pub updated: Option<TimeView>,
+}
+
+impl ItemView {
+    pub fn new(config: &Config, zone: &TimeZone, item: &Item) -> Self {
+        let lang = item.language.as_str();
+        let section_name = config
+            .section(&item.section)
+            .map(|s| s.name_in(lang).to_owned())
+            .unwrap_or_else(|| item.section.clone());
+        let teaser_source = item
+            .standfirst
+            .clone()
+            .unwrap_or_else(|| text::plain_text(&item.body_html));
+        let published = item.published_at.map(|t| TimeView::new(t, zone));
+        // An update shown only when it is later than publication; imports can carry both.
+        let updated = item
+            .updated_at
+            .filter(|u| item.published_at.is_none_or(|p| *u > p))
+            .map(|t| TimeView::new(t, zone));
+        ItemView {
+            id: item.id,
+            kind: item.kind.as_str(),
+            is_brief: item.kind == ItemKind::Brief,
+            language: item.language.clone(),
+            url: paths::item_url(config, item),
+            headline: item.display_headline(),
+            has_headline: item.headline.is_some(),
+            standfirst: item.standfirst.clone(),
+            teaser: text::truncate_at_word(&teaser_source, config.pages.teaser_chars),
+            body_html: item.body_html.clone(),
+            section: LinkView {
+                name: section_name,
+                url: paths::section_url(config, lang, &item.section),
+            },
+            tags: item
+                .tags
+                .iter()
+                .map(|t| LinkView {
+                    name: t.name.clone(),
+                    url: paths::tag_url(config, lang, &t.slug),
+                })
+                .collect(),
+            authors: item
+                .authors
+                .iter()
+                .map(|a| LinkView {
+                    name: a.name.clone(),
+                    url: paths::author_url(config, lang, &a.slug),
+                })
+                .collect(),
+            sources: item
+                .sources
+                .iter()
+                .map(|s| SourceView {
+                    name: s.name.clone(),
+                    url: s.url.clone(),
+                })
+                .collect(),
+            hero: item.hero.as_ref().map(|h| HeroView {
+                src: format!("/media/{}", h.path),
+                caption: h.caption.clone(),
+                credit: h.credit.clone(),
+                alt: h.alt.clone(),
+                width: h.width,
+                height: h.height,
+            }),
+            breaking: item.breaking,
+            published,
+            updated,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct NavView {
+    pub name: String,
+    pub url: String,
+    pub current: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LanguageView {
+    pub code: String,
+    pub name: String,
+    pub url: String,
+    pub current: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AppsView {
+    pub title: String,
+    pub text: String,
+    pub app_store_url: Option<String>,
+    pub google_play_url: Option<String>,
+}
+
+/// What every page shares: the masthead, navigation, language switch and footer.
+#[derive(Debug, Serialize)]
+pub struct SiteView {
+    pub name: String,
+    pub tagline: String,
+    pub language: String,
+    pub base_url: String,
+    pub home_url: String,
+    pub latest_url: String,
+    pub logo_url: Option<String>,
+    pub sections: Vec<NavView>,
+    pub languages: Vec<LanguageView>,
+    pub apps: Option<AppsView>,
+    pub time_zone: String,
+    pub year: i16,
+}
+
+/// A language's own name for itself, for the language switch.
+fn endonym(tag: &str) -> &str {
+    match tag.split('-').next().unwrap_or(tag) {
+        "en" => "English",
+        "ru" => "Русский",
+        "tr" => "Türkçe",
+        "az" => "Azərbaycanca",
+        "de" => "Deutsch",
+        "fr" => "Français",
+        "es" => "Español",
+        "ar" => "العربية",
+        "fa" => "فارسی",
+        "ka" => "ქართული",
+        "uk" => "Українська",
+        "kk" => "Қазақша",
+        _ => tag,
+    }
+}
+
+impl SiteView {
+    pub fn new(
+        config: &Config,
+        base_url: &str,
+        language: &str,
+        current_section: Option<&str>,
+        now: Timestamp,
+    ) -> Self {
+        let zone = config.time_zone();
+        SiteView {
+            name: config.site.name.clone(),
+            tagline: config.site.tagline.clone(),
+            language: language.to_owned(),
+            base_url: base_url.to_owned(),
+            home_url: paths::home_url(config, language),
+            latest_url: paths::latest_url(config, language),
+            logo_url: config.site.logo.clone(),
+            sections: config
+                .sections
+                .iter()
+                .map(|s| NavView {
+                    name: s.name_in(language).to_owned(),
+                    url: paths::section_url(config, language, &s.slug),
+                    current: current_section == Some(s.slug.as_str()),
+                })
+                .collect(),
+            languages: config
+                .site
+                .languages
+                .iter()
+                .map(|l| LanguageView {
+                    code: l.clone(),
+                    name: endonym(l).to_owned(),
+                    url: paths::home_url(config, l),
+                    current: l == language,
+                })
+                .collect(),
+            apps: config.apps.enabled.then(|| AppsView {
+                title: config.apps.title.clone(),
+                text: config.apps.text.clone(),
+                app_store_url: config.apps.app_store_url.clone(),
+                google_play_url: config.apps.google_play_url.clone(),
+            }),
+            time_zone: config.site.time_zone.clone(),
+            year: now.to_zoned_datetime(zone).year(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PagerView {
+    pub page: u32,
+    pub pages: u32,
+    pub prev_url: Option<String>,
+    pub next_url: Option<String>,
+}
+
+impl PagerView {
+    pub fn new(url: &str, page: u32, pages: u32) -> Self {
+        PagerView {
+            page,
+            pages,
+            prev_url: (page > 1).then(|| paths::with_page(url, page - 1)),
+            next_url: (page < pages).then(|| paths::with_page(url, page + 1)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_show_in_the_site_zone() {
+        let at: Timestamp = "2026-11-29T05:15:00Z".parse().expect("time");
+        let view = TimeView::new(at, &TimeZone::get("Asia/Baku").expect("zone"));
+        assert_eq!(view.iso, "2026-11-29T05:15:00Z");
+        assert_eq!(view.time, "09:15");
+        assert_eq!(view.label, "29 November 2026, 09:15 +04");
+    }
+}

@@ -1,0 +1,214 @@
+//! What only a browser or a validator can show: every page type is valid HTML5 (the Nu HTML
+//! checker), fits a 320 px phone without sideways scrolling, and starts with a working
+//! keyboard skip link (headless Chromium over WebDriver). The tools come from `scripts/test`.
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{TestSite, tool};
+use serde_json::{Value, json};
+
+const PAGES: &[&str] = &[
+    "/",
+    "/world/port-halden-closes-tidal-barrier-for-first-time",
+    "/world/ferry-stranded-off-port-halden",
+    "/world",
+    "/latest",
+    "/latest?page=2",
+    "/tag/storms",
+    "/author/leyla-memmedova",
+    "/ru/",
+    "/tr/science/uzay-teleskobu-su-buhari-tespit-etti",
+    "/no-such-page",
+];
+
+#[tokio::test]
+async fn every_page_type_is_valid_html5() {
+    let jar = tool("NEWSDESK_TEST_VNU_JAR");
+    let site = TestSite::demo();
+    let dir = tempfile::tempdir().expect("dir");
+    let mut files = Vec::new();
+    for (n, path) in PAGES.iter().enumerate() {
+        let page = site.page(path).await;
+        assert!(
+            page.status == 200 || *path == "/no-such-page",
+            "{path}: {}",
+            page.status
+        );
+        let file = dir.path().join(format!("page-{n}.html"));
+        std::fs::write(&file, &page.text).expect("write");
+        files.push((file, *path));
+    }
+    let out = Command::new("java")
+        .arg("-jar")
+        .arg(&jar)
+        .args(["--errors-only", "--format", "text"])
+        .args(files.iter().map(|(f, _)| f))
+        .output()
+        .expect("run the Nu HTML checker");
+    let mut report = String::from_utf8_lossy(&out.stderr).into_owned();
+    report.push_str(&String::from_utf8_lossy(&out.stdout));
+    for (file, path) in &files {
+        report = report.replace(&file.display().to_string(), path);
+    }
+    assert!(out.status.success(), "HTML5 errors:\n{report}");
+}
+
+/// A minimal WebDriver client: the few commands these tests need, over plain HTTP.
+struct Browser {
+    driver: Child,
+    http: reqwest::Client,
+    session: String,
+    base: String,
+}
+
+impl Browser {
+    async fn start(width: u32) -> Browser {
+        let driver_bin = tool("NEWSDESK_TEST_CHROMEDRIVER");
+        let chromium = tool("NEWSDESK_TEST_CHROMIUM");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let driver = Command::new(driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let started = Instant::now();
+        while http.get(format!("{base}/status")).send().await.is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = tempfile::tempdir().expect("profile").keep();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                         "--disable-dev-shm-usage", format!("--user-data-dir={}", profile.display()),
+                         format!("--window-size={width},900")]
+            }
+        }}});
+        let response: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .expect("new session")
+            .json()
+            .await
+            .expect("session json");
+        let session = response["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {response}"))
+            .to_owned();
+        let browser = Browser {
+            driver,
+            http,
+            session,
+            base,
+        };
+        // Headless windows include no browser chrome, so the viewport is the window.
+        browser
+            .command("window/rect", json!({"width": width, "height": 900}))
+            .await;
+        browser
+    }
+
+    async fn command(&self, path: &str, body: Value) -> Value {
+        let response: Value = self
+            .http
+            .post(format!("{}/session/{}/{path}", self.base, self.session))
+            .json(&body)
+            .send()
+            .await
+            .expect("webdriver")
+            .json()
+            .await
+            .expect("webdriver json");
+        if response["value"].get("error").is_some() {
+            panic!("webdriver {path}: {response}");
+        }
+        response["value"].clone()
+    }
+
+    async fn open(&self, url: &str) {
+        self.command("url", json!({ "url": url })).await;
+    }
+
+    async fn eval(&self, script: &str) -> Value {
+        self.command("execute/sync", json!({"script": script, "args": []}))
+            .await
+    }
+
+    async fn press_tab(&self) {
+        let tab = "\u{E004}";
+        self.command(
+            "actions",
+            json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+                {"type": "keyDown", "value": tab}, {"type": "keyUp", "value": tab}
+            ]}]}),
+        )
+        .await;
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+#[tokio::test]
+async fn pages_fit_a_320px_phone_and_the_skip_link_is_first_for_keyboards() {
+    let site = TestSite::demo();
+    let browser = Browser::start(320).await;
+    for path in PAGES {
+        browser.open(&site.url(path)).await;
+        let viewport = browser.eval("return window.innerWidth").await;
+        assert_eq!(viewport, json!(320), "the test really runs at 320 px");
+        let overflow = browser
+            .eval(
+                "const w = document.documentElement.clientWidth;
+                 const wide = [...document.querySelectorAll('body *')]
+                   .filter(e => e.getBoundingClientRect().right > w + 1
+                             && !e.closest('nav.sections'))
+                   .map(e => e.tagName + '.' + e.className);
+                 return { scroll: document.documentElement.scrollWidth, width: w, wide: wide.slice(0, 5) };",
+            )
+            .await;
+        assert_eq!(
+            overflow["scroll"], overflow["width"],
+            "{path} scrolls sideways: {overflow}"
+        );
+        assert_eq!(overflow["wide"], json!([]), "{path}: {overflow}");
+    }
+
+    browser.open(&site.url(PAGES[1])).await;
+    browser.press_tab().await;
+    let focused = browser
+        .eval("const a = document.activeElement; const r = a.getBoundingClientRect();
+               return { cls: a.className, href: a.getAttribute('href'), top: r.top, visible: r.bottom > 0 };")
+        .await;
+    assert_eq!(
+        focused["cls"], "skip",
+        "the first Tab reaches the skip link: {focused}"
+    );
+    assert_eq!(focused["href"], "#main");
+    assert_eq!(
+        focused["visible"],
+        json!(true),
+        "a focused skip link is visible: {focused}"
+    );
+}

@@ -1,0 +1,297 @@
+//! The end-to-end harness: starts the real `newsdesk` binary on an ephemeral port with a
+//! fresh data directory, and offers the requests and commands a test needs. Each site is
+//! stopped (SIGTERM, then kill) when its handle drops.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use scraper::{Html, Selector};
+use tempfile::TempDir;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_newsdesk");
+
+pub struct TestSite {
+    child: Option<Child>,
+    pub base: String,
+    pub dir: TempDir,
+    pub config: PathBuf,
+    pub client: reqwest::Client,
+    stderr: PathBuf,
+}
+
+pub struct Page {
+    pub status: u16,
+    pub html: Html,
+    pub text: String,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Page {
+    pub fn select(&self, css: &str) -> Vec<scraper::ElementRef<'_>> {
+        let selector = Selector::parse(css).unwrap_or_else(|e| panic!("bad selector {css}: {e}"));
+        self.html.select(&selector).collect()
+    }
+
+    /// Text of the first element matching `css`, whitespace collapsed.
+    pub fn text_of(&self, css: &str) -> String {
+        let found = self.select(css);
+        let first = found
+            .first()
+            .unwrap_or_else(|| panic!("nothing matches {css}"));
+        collapse(&first.text().collect::<String>())
+    }
+
+    pub fn texts(&self, css: &str) -> Vec<String> {
+        self.select(css)
+            .iter()
+            .map(|e| collapse(&e.text().collect::<String>()))
+            .collect()
+    }
+
+    pub fn attr(&self, css: &str, name: &str) -> String {
+        let found = self.select(css);
+        let first = found
+            .first()
+            .unwrap_or_else(|| panic!("nothing matches {css}"));
+        first
+            .value()
+            .attr(name)
+            .unwrap_or_else(|| panic!("{css} has no {name}"))
+            .to_owned()
+    }
+
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+pub fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The demo edition's configuration, written to a file so `import` can share it.
+pub fn demo_config_text() -> &'static str {
+    newsdesk_core::Config::demo_toml()
+}
+
+impl TestSite {
+    /// A site with the demo edition loaded.
+    pub fn demo() -> Self {
+        Self::start_with(demo_config_text(), &["--demo"], &[])
+    }
+
+    /// A site with the demo configuration and no content.
+    pub fn empty() -> Self {
+        Self::start_with(demo_config_text(), &[], &[])
+    }
+
+    pub fn start_with(config: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config_path = dir.path().join("site.toml");
+        std::fs::write(&config_path, config).expect("write config");
+        Self::start_in(dir, config_path, extra, env)
+    }
+
+    pub fn start_in(dir: TempDir, config: PathBuf, extra: &[&str], env: &[(&str, &str)]) -> Self {
+        let stderr = dir.path().join("server.log");
+        let mut command = Command::new(BIN);
+        command
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .arg("--config")
+            .arg(&config)
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .args(extra)
+            .env_remove("NEWSDESK_LOG")
+            .env("NEWSDESK_LOG", "warn,newsdesk=info")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).expect("log file"));
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("start newsdesk");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Some(Ok(line)) = lines.next() {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(url.to_owned());
+                }
+            }
+        });
+        let base = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(base) => base,
+            Err(_) => {
+                let _ = child.kill();
+                let log = std::fs::read_to_string(&stderr).unwrap_or_default();
+                panic!("newsdesk did not start:\n{log}");
+            }
+        };
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        TestSite {
+            child: Some(child),
+            base,
+            dir,
+            config,
+            client,
+            stderr,
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+        let mut request = self.client.get(self.url(path));
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        request.send().await.expect("request")
+    }
+
+    pub async fn page(&self, path: &str) -> Page {
+        let response = self.get(path).await;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        Page {
+            status,
+            html: Html::parse_document(&text),
+            text,
+            headers,
+        }
+    }
+
+    /// A page that must answer 200.
+    pub async fn ok(&self, path: &str) -> Page {
+        let page = self.page(path).await;
+        assert_eq!(page.status, 200, "GET {path}:\n{}", page.text);
+        page
+    }
+
+    /// Runs `newsdesk import` on this site's data directory with a TOML document.
+    pub fn import(&self, toml: &str) -> Output {
+        let file = self
+            .dir
+            .path()
+            .join(format!("import-{}.toml", rand_suffix()));
+        std::fs::write(&file, toml).expect("write import");
+        self.command(&["import", file.to_str().expect("utf-8 path")])
+    }
+
+    /// Runs a subcommand with this site's data directory and config.
+    pub fn command(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .arg("--config")
+            .arg(&self.config)
+            .env("NEWSDESK_LOG", "warn")
+            .output()
+            .expect("run newsdesk")
+    }
+
+    /// Polls `path` until `check` holds on its page, for at most `limit`.
+    pub async fn eventually(
+        &self,
+        path: &str,
+        limit: Duration,
+        check: impl Fn(&Page) -> bool,
+    ) -> Page {
+        let started = Instant::now();
+        loop {
+            let page = self.page(path).await;
+            if check(&page) {
+                return page;
+            }
+            if started.elapsed() > limit {
+                panic!("{path} did not change within {limit:?}:\n{}", page.text);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for the process to end.
+    pub fn stop(&mut self) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(15) {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        child.wait().ok()
+    }
+
+    /// Stops this server and starts another on the same data directory and config.
+    pub fn restart(mut self, extra: &[&str]) -> Self {
+        self.stop();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
+        let config = self.config.clone();
+        TestSite::start_in(dir, config, extra, &[])
+    }
+}
+
+impl Drop for TestSite {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default()
+}
+
+/// Where an external test tool is, from the variable `scripts/test` sets; a test that
+/// needs it fails (never skips) without it.
+pub fn tool(variable: &str) -> PathBuf {
+    match std::env::var_os(variable) {
+        Some(path) if Path::new(&path).exists() => PathBuf::from(path),
+        _ => panic!(
+            "{variable} is not set or does not exist: run the tests with `scripts/test`, which installs the tools"
+        ),
+    }
+}
