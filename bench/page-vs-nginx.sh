@@ -5,7 +5,7 @@
 # What it measures
 #   1. Starts `newsdesk serve --demo` (under GNU time, to record its peak RSS)
 #      on a free loopback port, with NEWSDESK_LOG=warn (no access logs).
-#   2. Takes the lead story of the home page (the first href="/world/..." link),
+#   2. Takes the top story of the home page (the link in its .top-headline),
 #      fetches it once gzipped, and stores those exact gzip bytes plus their
 #      decompressed form as story.html.gz / story.html.
 #   3. Starts a private nginx (own config in a temp dir: 2 workers, access_log
@@ -280,9 +280,10 @@ else
 	log "newsdesk is up (pid ${serve_pid:-?})"
 
 	curl -fsS --max-time 10 -o "$tmp/home.html" "$url_base/" || die "GET / failed"
-	page_path=$(grep -o 'href="/world/[a-z0-9][a-z0-9/-]*"' "$tmp/home.html" | head -n 1 |
-		sed -e 's/^href="//' -e 's/"$//') || true
-	[[ -n $page_path ]] || die "no href=\"/world/...\" story link on the home page ($(wc -c <"$tmp/home.html") bytes)"
+	# The top story's headline link: <h2 class="top-headline"><a href="/section/slug">.
+	page_path=$(grep -o 'class="top-headline"><a href="/[a-z0-9][a-z0-9/-]*"' "$tmp/home.html" | head -n 1 |
+		sed -e 's/^.*href="//' -e 's/"$//') || true
+	[[ -n $page_path ]] || die "no top story link (class=\"top-headline\") on the home page ($(wc -c <"$tmp/home.html") bytes)"
 	log "lead story: $page_path"
 
 	curl -fsS --max-time 10 -H 'Accept-Encoding: gzip' -D "$tmp/story.headers" \

@@ -620,9 +620,14 @@ async fn a_theme_directory_overrides_one_template_and_one_asset() {
         "body { background: #fdf6e3; }\n",
     )
     .expect("write");
+    std::fs::write(
+        theme.join("assets/brand.svg"),
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+    )
+    .expect("write");
     let config = format!(
         "{}\n[theme]\ndir = \"{}\"\n",
-        common::demo_config_text(),
+        common::demo_config_text().replace("[site]\n", "[site]\nlogo = \"brand.svg\"\n"),
         theme.display()
     );
     let config_path = dir.path().join("site.toml");
@@ -644,6 +649,12 @@ async fn a_theme_directory_overrides_one_template_and_one_asset() {
         .await
         .expect("css");
     assert_eq!(css, "body { background: #fdf6e3; }\n");
+    let logo = home.attr(".brand img", "src");
+    assert!(
+        logo.starts_with("/assets/brand.") && logo.ends_with(".svg"),
+        "{logo}"
+    );
+    assert_eq!(site.get(&logo).await.status(), 200);
 }
 
 #[tokio::test]
@@ -663,6 +674,10 @@ async fn a_malformed_config_stops_the_server_with_the_key_named() {
         (
             base.replace("name = \"World\"", "title = \"World\""),
             "sections[0]",
+        ),
+        (
+            base.replace("[site]\n", "[site]\nlogo = \"nope.png\"\n"),
+            "site.logo",
         ),
     ];
     for (text, key) in cases {

@@ -170,8 +170,12 @@ async fn open_store(
 
 async fn serve(args: ServeArgs) -> Result<()> {
     let config = load_config(args.site.config.as_deref(), args.demo)?;
-    let theme = Theme::load(config.theme.dir.as_deref(), &config.site.default_language)
-        .context("loading the theme")?;
+    let theme = Theme::load(
+        config.theme.dir.as_deref(),
+        &config.site.default_language,
+        config.site.logo.as_deref(),
+    )
+    .context("loading the theme")?;
     let (store, newsroom) = open_store(&args.site.data_dir, config.clone()).await?;
     let media_dir = args.site.data_dir.join("media");
     std::fs::create_dir_all(&media_dir)

@@ -91,7 +91,8 @@ pub struct Site {
     /// at `/{lang}/`.
     #[serde(default)]
     pub languages: Vec<String>,
-    /// Theme asset shown as the logo; the site name is shown when empty.
+    /// Name of the theme asset shown as the logo beside the site name (such as `logo.png` in
+    /// the theme's `assets/`); the default theme's mark when unset.
     #[serde(default)]
     pub logo: Option<String>,
 }

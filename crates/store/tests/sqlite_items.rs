@@ -159,3 +159,117 @@ async fn a_slug_taken_in_the_same_language_is_a_duplicate() {
         "{again:?}"
     );
 }
+
+#[tokio::test]
+async fn listings_filter_page_and_order_newest_first() {
+    let (_dir, store) = store().await;
+    let base = Timestamp::from_second(1_800_000_000).expect("time");
+    let config = Config::default();
+    for n in 0..5i64 {
+        let mut input = story(ItemStatus::Published);
+        input.slug = Some(format!("story-{n}"));
+        input.section = Some(if n % 2 == 0 { "world" } else { "sport" }.into());
+        input.kind = Some(if n == 4 {
+            ItemKind::Brief
+        } else {
+            ItemKind::Story
+        });
+        input.breaking = n == 3;
+        let valid = input.validate(&config).expect("valid");
+        let at = base + jiff::SignedDuration::from_mins(n);
+        store
+            .create_item(&valid, times(at), "t", at)
+            .await
+            .expect("create");
+    }
+    let slugs =
+        |items: Vec<newsdesk_core::Item>| items.into_iter().map(|i| i.slug).collect::<Vec<_>>();
+    let all = ItemQuery {
+        limit: 2,
+        ..Default::default()
+    };
+    assert_eq!(store.count_published(&all).await.expect("count"), 5);
+    assert_eq!(
+        slugs(store.published(&all).await.expect("p1")),
+        ["story-4", "story-3"]
+    );
+    let page2 = ItemQuery {
+        offset: 2,
+        ..all.clone()
+    };
+    assert_eq!(
+        slugs(store.published(&page2).await.expect("p2")),
+        ["story-2", "story-1"]
+    );
+
+    let world = ItemQuery {
+        section: Some("world".into()),
+        exclude_id: None,
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        slugs(store.published(&world).await.expect("world")),
+        ["story-4", "story-2", "story-0"]
+    );
+    assert_eq!(store.count_published(&world).await.expect("count"), 3);
+    let stories = ItemQuery {
+        kind: Some(ItemKind::Story),
+        limit: 1,
+        ..Default::default()
+    };
+    assert_eq!(
+        slugs(store.published(&stories).await.expect("stories")),
+        ["story-3"]
+    );
+    let breaking_recent = ItemQuery {
+        breaking: Some(true),
+        published_since: Some(base + jiff::SignedDuration::from_mins(3)),
+        limit: 1,
+        ..Default::default()
+    };
+    assert_eq!(
+        slugs(store.published(&breaking_recent).await.expect("breaking")),
+        ["story-3"]
+    );
+    let too_late = ItemQuery {
+        published_since: Some(
+            base + jiff::SignedDuration::from_mins(4) + jiff::SignedDuration::from_secs(1),
+        ),
+        ..breaking_recent
+    };
+    assert!(store.published(&too_late).await.expect("none").is_empty());
+    let other_language = ItemQuery {
+        language: Some("ru".into()),
+        limit: 10,
+        ..Default::default()
+    };
+    assert!(
+        store
+            .published(&other_language)
+            .await
+            .expect("ru")
+            .is_empty()
+    );
+    let first = store
+        .item_by_slug("en", "story-0")
+        .await
+        .expect("find")
+        .expect("exists");
+    let without_first = ItemQuery {
+        section: Some("world".into()),
+        exclude_id: Some(first.id),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        slugs(store.published(&without_first).await.expect("excl")),
+        ["story-4", "story-2"]
+    );
+    let by_author = ItemQuery {
+        author: Some("amina-rahimova".into()),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(store.count_published(&by_author).await.expect("count"), 5);
+}

@@ -37,6 +37,10 @@ pub enum ThemeError {
     File { path: PathBuf, message: String },
     #[error("template {name}: {message}")]
     Template { name: String, message: String },
+    #[error(
+        "config key `site.logo`: no theme asset named `{0}` (put it in the theme's assets/ directory)"
+    )]
+    Logo(String),
     #[error("theme strings: {0}")]
     Strings(String),
 }
@@ -105,7 +109,12 @@ fn hashed_name(name: &str, hash: &str) -> String {
 }
 
 impl Theme {
-    pub fn load(dir: Option<&Path>, default_language: &str) -> Result<Self, ThemeError> {
+    /// Loads the theme; `logo` names the asset shown as the logo, which must exist.
+    pub fn load(
+        dir: Option<&Path>,
+        default_language: &str,
+        logo: Option<&str>,
+    ) -> Result<Self, ThemeError> {
         let mut templates: BTreeMap<String, String> = BTreeMap::new();
         for (name, bytes) in TEMPLATES {
             let bytes = read_override(dir, "templates", name)?.unwrap_or_else(|| bytes.to_vec());
@@ -153,6 +162,11 @@ impl Theme {
             assets.insert(hashed, Asset { page });
         }
 
+        if let Some(logo) = logo
+            && !urls.contains_key(logo)
+        {
+            return Err(ThemeError::Logo(logo.to_owned()));
+        }
         let strings = load_strings(dir, default_language)?;
 
         let mut env = Environment::new();

@@ -182,7 +182,8 @@ pub struct SiteView {
     pub base_url: String,
     pub home_url: String,
     pub latest_url: String,
-    pub logo_url: Option<String>,
+    /// Name of the theme asset shown as the logo (`logo.svg` when unset).
+    pub logo: Option<String>,
     pub sections: Vec<NavView>,
     pub languages: Vec<LanguageView>,
     pub apps: Option<AppsView>,
@@ -225,7 +226,7 @@ impl SiteView {
             base_url: base_url.to_owned(),
             home_url: paths::home_url(config, language),
             latest_url: paths::latest_url(config, language),
-            logo_url: config.site.logo.clone(),
+            logo: config.site.logo.clone(),
             sections: config
                 .sections
                 .iter()
