@@ -226,7 +226,7 @@ async fn teasers_are_cut_at_word_boundaries_in_every_script() {
 включающий новые пешеходные дорожки, освещение и защиту от наводнений вдоль всей реки до самого порта";
     let tr = "Güneyliman'daki fındık kooperatifi, İstanbul ve İzmir'deki alıcılarla yaptığı yeni \
 anlaşmalarla bu yıl ihracatını rekor düzeye çıkardığını ve üretici ödemelerini artıracağını açıkladı bugün";
-    let out = site.import(&format!(
+    site.import_ok(&format!(
         r#"
 [[items]]
 kind = "story"
@@ -249,11 +249,6 @@ body = "Metin."
 status = "published"
 "#
     ));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     for (path, full) in [("/ru/world", ru), ("/tr/business", tr)] {
         let page = site
             .eventually(path, Duration::from_secs(3), |p| {
@@ -279,7 +274,7 @@ status = "published"
 #[tokio::test]
 async fn times_show_in_the_site_zone() {
     let site = TestSite::empty();
-    let out = site.import(
+    site.import_ok(
         r#"
 [[items]]
 kind = "brief"
@@ -289,11 +284,6 @@ body = "A late goal settles the derby."
 status = "published"
 published_at = "2026-03-01T21:30:00Z"
 "#,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let page = site.ok("/sport/late-goal").await;
     // 21:30 UTC is 01:30 the next day in Baku (UTC+4).
@@ -337,7 +327,7 @@ async fn unknown_gone_and_misspelt_addresses_answer_404_410_and_301() {
     assert_eq!(cased.headers()["location"], LEAD);
     assert_eq!(site.get("/latest/").await.headers()["location"], "/latest");
 
-    let out = site.import(
+    site.import_ok(
         r#"
 [[items]]
 kind = "brief"
@@ -346,11 +336,6 @@ slug = "ferry-stranded-off-port-halden"
 body = "Withdrawn."
 status = "unpublished"
 "#,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let gone = site
         .eventually(BREAKING_BRIEF, Duration::from_secs(3), |p| p.status == 410)
@@ -463,7 +448,7 @@ async fn a_cached_page_changes_after_its_story_is_updated() {
             .contains("Port Halden shuts its new tidal barrier")
     );
 
-    let out = site.import(
+    site.import_ok(
         r#"
 [[items]]
 kind = "story"
@@ -475,11 +460,6 @@ body = "The barrier held."
 authors = ["amina-rahimova"]
 status = "published"
 "#,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     // The import ran in another process: the server learns of it from the event log.
     let after = site
@@ -530,7 +510,7 @@ async fn absolute_links_use_the_address_the_server_listens_on() {
 #[tokio::test]
 async fn the_demo_edition_never_overwrites_a_site() {
     let site = TestSite::demo();
-    let out = site.import(
+    site.import_ok(
         r#"
 [[items]]
 kind = "brief"
@@ -540,11 +520,6 @@ body = "Our own words, kept."
 breaking = false
 status = "published"
 "#,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let site = site.restart(&["--demo"]);
     let page = site.ok(BREAKING_BRIEF).await;

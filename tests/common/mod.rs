@@ -205,6 +205,16 @@ impl TestSite {
         self.command(&["import", file.to_str().expect("utf-8 path")])
     }
 
+    /// Imports and insists that it worked.
+    pub fn import_ok(&self, toml: &str) {
+        let out = self.import(toml);
+        assert!(
+            out.status.success(),
+            "import failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Runs a subcommand with this site's data directory and config.
     pub fn command(&self, args: &[&str]) -> Output {
         Command::new(BIN)
