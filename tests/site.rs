@@ -654,6 +654,10 @@ async fn a_malformed_config_stops_the_server_with_the_key_named() {
             base.replace("[site]\n", "[site]\nlogo = \"nope.png\"\n"),
             "site.logo",
         ),
+        (
+            format!("{base}\n[database]\nurl = \"mysql://db/news\"\n"),
+            "database.url",
+        ),
     ];
     for (text, key) in cases {
         let path = dir.path().join("bad.toml");
@@ -707,23 +711,7 @@ async fn a_bad_import_names_the_item_and_field_and_saves_nothing_of_it() {
 #[tokio::test]
 async fn migrate_applies_the_schema_once() {
     let dir = tempfile::tempdir().expect("dir");
-    let run = || {
-        std::process::Command::new(common::BIN)
-            .args(["migrate", "--data-dir"])
-            .arg(dir.path())
-            .env("NEWSDESK_LOG", "info")
-            .output()
-            .expect("run")
-    };
-    let first = run();
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
-    assert!(String::from_utf8_lossy(&first.stderr).contains("0001_content"));
+    let data = dir.path().to_str().expect("utf-8 path");
+    common::migrate_twice_applies_once(&["--data-dir", data]);
     assert!(dir.path().join("newsdesk.sqlite3").exists());
-    let second = run();
-    assert!(second.status.success());
-    assert!(!String::from_utf8_lossy(&second.stderr).contains("migration applied"));
 }

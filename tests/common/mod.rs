@@ -20,6 +20,8 @@ pub struct TestSite {
     pub config: PathBuf,
     pub client: reqwest::Client,
     stderr: PathBuf,
+    /// Environment given to the server, and to every command run for this site.
+    env: Vec<(String, String)>,
 }
 
 pub struct Page {
@@ -148,6 +150,10 @@ impl TestSite {
             config,
             client,
             stderr,
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         }
     }
 
@@ -224,6 +230,7 @@ impl TestSite {
             .arg("--config")
             .arg(&self.config)
             .env("NEWSDESK_LOG", "warn")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .output()
             .expect("run newsdesk")
     }
@@ -275,7 +282,9 @@ impl TestSite {
         self.stop();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
         let config = self.config.clone();
-        TestSite::start_in(dir, config, extra, &[])
+        let env = std::mem::take(&mut self.env);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        TestSite::start_in(dir, config, extra, &env)
     }
 }
 
@@ -304,4 +313,100 @@ pub fn tool(variable: &str) -> PathBuf {
             "{variable} is not set or does not exist: run the tests with `scripts/test`, which installs the tools"
         ),
     }
+}
+
+/// A PostgreSQL database of its own for one test, dropped when the test ends. Where no
+/// PostgreSQL is reachable the test fails when `NEWSDESK_TEST_REQUIRE_POSTGRES=1` (as
+/// `scripts/test` sets) and is skipped loudly otherwise.
+pub struct PgDatabase {
+    pub url: String,
+    name: String,
+    admin: String,
+}
+
+impl PgDatabase {
+    pub fn create() -> Option<PgDatabase> {
+        use std::io::Write;
+        let admin = std::env::var("NEWSDESK_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("newsdesk_e2e_{}_{}", std::process::id(), rand_suffix());
+        match psql(&admin, &format!("CREATE DATABASE {name}")) {
+            Ok(()) => {}
+            Err(e) if std::env::var("NEWSDESK_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
+                panic!("PostgreSQL at {admin} is required: {e}")
+            }
+            Err(e) => {
+                let _ = writeln!(std::io::stderr(), "\n*** SKIPPED a PostgreSQL test: {e}\n");
+                return None;
+            }
+        }
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        Some(PgDatabase {
+            url: format!("{base}/{name}"),
+            name,
+            admin,
+        })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let _ = psql(
+            &self.admin,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+    }
+}
+
+/// Runs one statement with a throwaway runtime, so it also works from `Drop`.
+fn psql(url: &str, statement: &str) -> Result<(), String> {
+    use sqlx::Connection;
+    let url = url.to_owned();
+    let statement = statement.to_owned();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime.block_on(async {
+            let mut conn = sqlx::PgConnection::connect(&url)
+                .await
+                .map_err(|e| format!("{url} unreachable: {e}"))?;
+            sqlx::query(sqlx::AssertSqlSafe(statement))
+                .execute(&mut conn)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    })
+    .join()
+    .map_err(|_| "psql thread panicked".to_owned())?
+}
+
+/// Runs `newsdesk migrate` twice with `args`: the first run applies the schema (and says
+/// so), the second finds nothing to do.
+pub fn migrate_twice_applies_once(args: &[&str]) {
+    let run = || {
+        Command::new(BIN)
+            .arg("migrate")
+            .args(args)
+            .env("NEWSDESK_LOG", "info")
+            .output()
+            .expect("run newsdesk migrate")
+    };
+    let first = run();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(String::from_utf8_lossy(&first.stderr).contains("migration applied"));
+    assert!(String::from_utf8_lossy(&first.stderr).contains("0001_content"));
+    let second = run();
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&second.stderr).contains("migration applied"));
 }

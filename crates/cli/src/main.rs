@@ -12,6 +12,7 @@ use newsdesk_core::Config;
 use newsdesk_services::demo::DemoOutcome;
 use newsdesk_services::import::ImportFile;
 use newsdesk_services::{Newsroom, Store};
+use newsdesk_store::postgres::PgStore;
 use newsdesk_store::sqlite::SqliteStore;
 use newsdesk_web::{AppState, Theme};
 use tokio::sync::Notify;
@@ -51,6 +52,23 @@ struct SiteArgs {
     /// edition's with --demo. NEWSDESK_SECTION__KEY variables override single keys.
     #[arg(long, env = "NEWSDESK_CONFIG")]
     config: Option<PathBuf>,
+    /// PostgreSQL to use instead of SQLite in the data directory (`postgres://…`); the
+    /// same as `database.url` in the config, which it overrides.
+    #[arg(long, env = "NEWSDESK_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+impl SiteArgs {
+    fn config(&self, demo: bool) -> Result<Arc<Config>> {
+        let mut config = load_config(self.config.as_deref(), demo)?;
+        if let Some(url) = &self.database_url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                bail!("--database-url must start with postgres://");
+            }
+            Arc::make_mut(&mut config).database.url = Some(url.clone());
+        }
+        Ok(config)
+    }
 }
 
 #[derive(Args)]
@@ -106,13 +124,13 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(site) => {
-            let config = load_config(site.config.as_deref(), false)?;
+            let config = site.config(false)?;
             let (store, _) = open_store(&site.data_dir, config).await?;
             drop(store);
             Ok(())
         }
         Command::Import { site, file } => {
-            let config = load_config(site.config.as_deref(), false)?;
+            let config = site.config(false)?;
             let contents =
                 ImportFile::read(&file).with_context(|| format!("import {}", file.display()))?;
             let (_, newsroom) = open_store(&site.data_dir, config).await?;
@@ -149,27 +167,47 @@ fn load_config(path: Option<&Path>, demo: bool) -> Result<Arc<Config>> {
     Ok(Arc::new(config))
 }
 
-/// Opens the database in `data_dir` (creating both if needed) and applies migrations.
+/// Opens the configured database (PostgreSQL, or SQLite in `data_dir`, creating it if
+/// needed) and applies migrations.
 async fn open_store(
     data_dir: &Path,
     config: Arc<Config>,
 ) -> Result<(Arc<dyn Store>, Arc<Newsroom>)> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
-    let store = SqliteStore::open(data_dir)
-        .await
-        .with_context(|| format!("cannot open the database in {}", data_dir.display()))?;
+    let store: Arc<dyn Store> = match &config.database.url {
+        Some(url) => Arc::new(
+            PgStore::connect(url)
+                .await
+                .with_context(|| format!("cannot connect to PostgreSQL at {}", redact(url)))?,
+        ),
+        None => Arc::new({
+            std::fs::create_dir_all(data_dir)
+                .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+            SqliteStore::open(data_dir)
+                .await
+                .with_context(|| format!("cannot open the database in {}", data_dir.display()))?
+        }),
+    };
     let applied = store.migrate().await.context("migrating the database")?;
     for m in &applied {
         tracing::info!(version = m.version, name = m.name, "migration applied");
     }
-    let store: Arc<dyn Store> = Arc::new(store);
     let newsroom = Arc::new(Newsroom::new(store.clone(), config));
     Ok((store, newsroom))
 }
 
+/// A database URL without its password, for messages and logs.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
 async fn serve(args: ServeArgs) -> Result<()> {
-    let config = load_config(args.site.config.as_deref(), args.demo)?;
+    let config = args.site.config(args.demo)?;
     let theme = Theme::load(
         config.theme.dir.as_deref(),
         &config.site.default_language,
@@ -203,6 +241,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     };
 
     let stop = Arc::new(Notify::new());
+    store.announce_events(newsroom.written());
     let cursor = store.last_event_id().await?;
     let feed =
         newsdesk_services::follow::follow(store.clone(), cursor, newsroom.written(), stop.clone());

@@ -72,6 +72,17 @@ pub struct Config {
     pub cache: CacheSettings,
     #[serde(default)]
     pub pages: Pages,
+    #[serde(default)]
+    pub database: Database,
+}
+
+/// Where content lives. Empty: SQLite in the data directory.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    /// `postgres://user@host:port/database` to share one PostgreSQL among instances.
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -251,6 +262,16 @@ impl Config {
     }
 
     fn validate(&mut self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.database.url {
+            if url.trim().is_empty() {
+                self.database.url = None;
+            } else if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(ConfigError::new(
+                    "database.url",
+                    "must start with postgres:// (leave it unset for SQLite in the data directory)",
+                ));
+            }
+        }
         let site = &mut self.site;
         if site.name.trim().is_empty() {
             return Err(ConfigError::new("site.name", "must not be empty"));

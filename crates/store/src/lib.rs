@@ -4,6 +4,8 @@
 
 mod error;
 mod migrate;
+pub mod postgres;
+mod sql;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -92,5 +94,8 @@ pub trait Store: Send + Sync + 'static {
     async fn revisions(&self, item_id: i64) -> Result<Vec<Revision>>;
 
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>>;
+    /// Asks the backend to wake `wake` whenever any process commits an event, if it can
+    /// (PostgreSQL: LISTEN/NOTIFY). The table stays the truth: followers also poll it.
+    fn announce_events(&self, wake: std::sync::Arc<tokio::sync::Notify>);
     async fn last_event_id(&self) -> Result<i64>;
 }

@@ -1,0 +1,723 @@
+//! The SQL both backends share. SQLite and PostgreSQL run the same statements (`$n`
+//! placeholders, `RETURNING`, `ON CONFLICT`, times as BIGINT microseconds), so the code is
+//! written once and instantiated per backend by `sql_store!`, which the compiler type-checks
+//! against each driver. What differs is passed in: the driver types, how a list of ids is
+//! unnested, how a write transaction starts, and the locks that serialize migrations and
+//! event ids.
+
+use jiff::Timestamp;
+
+use crate::{Result, StoreError};
+
+pub(crate) fn to_micros(t: Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+pub(crate) fn from_micros(v: i64) -> Result<Timestamp> {
+    Timestamp::from_microsecond(v).map_err(|e| StoreError::Corrupt(format!("time {v}: {e}")))
+}
+
+/// The only unique key an item row has besides its id is (language, slug).
+pub(crate) fn slug_taken(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Database(sqlx::Error::Database(ref db)) if db.is_unique_violation() => {
+            StoreError::Duplicate { field: "slug" }
+        }
+        e => e,
+    }
+}
+
+pub(crate) const ITEM_COLUMNS: &str = "id, kind, status, language, translation_group, section, slug, headline, \
+     standfirst, body_markdown, body_html, hero_path, hero_caption, hero_credit, hero_alt, \
+     hero_width, hero_height, breaking, first_published_at, published_at, updated_at, \
+     created_at, changed_at, version";
+
+// Optional filters as `($n IS NULL OR …)`: one static statement for every combination, so
+// nothing is ever spliced into SQL.
+pub(crate) const PUBLISHED_FILTER: &str = "status = 'published'
+    AND ($1 IS NULL OR language = $1)
+    AND ($2 IS NULL OR kind = $2)
+    AND ($3 IS NULL OR section = $3)
+    AND ($4 IS NULL OR EXISTS (SELECT 1 FROM item_tags it JOIN tags t ON t.id = it.tag_id
+                               WHERE it.item_id = items.id AND t.slug = $4))
+    AND ($5 IS NULL OR EXISTS (SELECT 1 FROM item_authors ia JOIN authors a ON a.id = ia.author_id
+                               WHERE ia.item_id = items.id AND a.slug = $5))
+    AND ($6 IS NULL OR breaking = $6)
+    AND ($7 IS NULL OR translation_group = $7)
+    AND ($8 IS NULL OR id <> $8)
+    AND ($9 IS NULL OR published_at >= $9)";
+
+macro_rules! bind_filter {
+    ($query:expr, $q:expr) => {
+        $query
+            .bind($q.language.as_deref())
+            .bind($q.kind.map(ItemKind::as_str))
+            .bind($q.section.as_deref())
+            .bind($q.tag.as_deref())
+            .bind($q.author.as_deref())
+            .bind($q.breaking)
+            .bind($q.translation_group.as_deref())
+            .bind($q.exclude_id)
+            .bind($q.published_since.map(to_micros))
+    };
+}
+
+macro_rules! bind_item {
+    ($query:expr, $item:expr, $times:expr, $now:expr) => {{
+        let hero = $item.hero.as_ref();
+        $query
+            .bind($item.kind.as_str())
+            .bind($item.status.as_str())
+            .bind(&$item.language)
+            .bind($item.translation_group.as_deref())
+            .bind(&$item.section)
+            .bind(&$item.slug)
+            .bind($item.headline.as_deref())
+            .bind($item.standfirst.as_deref())
+            .bind(&$item.body_markdown)
+            .bind(&$item.body_html)
+            .bind(hero.map(|h| h.path.as_str()))
+            .bind(hero.map(|h| h.caption.as_str()).unwrap_or(""))
+            .bind(hero.map(|h| h.credit.as_str()).unwrap_or(""))
+            .bind(hero.map(|h| h.alt.as_str()).unwrap_or(""))
+            .bind(hero.and_then(|h| h.width).map(i64::from))
+            .bind(hero.and_then(|h| h.height).map(i64::from))
+            .bind($item.breaking)
+            .bind($times.first_published_at.map(to_micros))
+            .bind($times.published_at.map(to_micros))
+            .bind($times.updated_at.map(to_micros))
+            .bind(to_micros($now))
+    }};
+}
+
+pub(crate) use {bind_filter, bind_item};
+
+/// Implements `Store` for `$Store`, which must have `writer` and `reader` pools and an
+/// `async fn write_transaction(&self)`.
+macro_rules! sql_store {
+    (
+        store: $Store:ty,
+        connection: $Conn:ty,
+        row: $Row:ty,
+        // A subquery yielding the ids of the JSON array bound as `$1`.
+        ids: $ids:literal,
+        // Run first in a migration's transaction; must block other migrators until commit.
+        lock_migrations: $lock_migrations:literal,
+        // Run before an event is appended; must block other appenders until commit.
+        serialize_events: $serialize_events:literal,
+        migrations: $migrations:expr $(,)?
+    ) => {
+        mod items {
+            use jiff::Timestamp;
+            use newsdesk_core::event::keys_for;
+            use newsdesk_core::{
+                Author, Event, EventKind, HeroImage, Item, ItemKind, ItemStatus, Source, Tag,
+                ValidItem,
+            };
+            use sqlx::Row;
+
+            use crate::sql::{ITEM_COLUMNS, PUBLISHED_FILTER, bind_filter, bind_item, from_micros, to_micros};
+            use crate::{ItemQuery, PublicationTimes, Result, StoreError};
+
+        fn opt_time(row: &$Row, column: &str) -> Result<Option<Timestamp>> {
+            row.try_get::<Option<i64>, _>(column)?
+                .map(from_micros)
+                .transpose()
+        }
+
+        fn item_from_row(row: &$Row) -> Result<Item> {
+            let kind: String = row.try_get("kind")?;
+            let status: String = row.try_get("status")?;
+            let hero_path: Option<String> = row.try_get("hero_path")?;
+            let dimension = |c: &str| -> Result<Option<u32>> {
+                Ok(row
+                    .try_get::<Option<i64>, _>(c)?
+                    .and_then(|v| u32::try_from(v).ok()))
+            };
+            let hero = match hero_path {
+                Some(path) => Some(HeroImage {
+                    path,
+                    caption: row.try_get("hero_caption")?,
+                    credit: row.try_get("hero_credit")?,
+                    alt: row.try_get("hero_alt")?,
+                    width: dimension("hero_width")?,
+                    height: dimension("hero_height")?,
+                }),
+                None => None,
+            };
+            Ok(Item {
+                id: row.try_get("id")?,
+                kind: ItemKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("kind {kind}")))?,
+                status: ItemStatus::parse(&status)
+                    .ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
+                language: row.try_get("language")?,
+                translation_group: row.try_get("translation_group")?,
+                section: row.try_get("section")?,
+                slug: row.try_get("slug")?,
+                headline: row.try_get("headline")?,
+                standfirst: row.try_get("standfirst")?,
+                body_markdown: row.try_get("body_markdown")?,
+                body_html: row.try_get("body_html")?,
+                hero,
+                breaking: row.try_get("breaking")?,
+                tags: Vec::new(),
+                authors: Vec::new(),
+                sources: Vec::new(),
+                first_published_at: opt_time(row, "first_published_at")?,
+                published_at: opt_time(row, "published_at")?,
+                updated_at: opt_time(row, "updated_at")?,
+                created_at: from_micros(row.try_get("created_at")?)?,
+                changed_at: from_micros(row.try_get("changed_at")?)?,
+                version: row.try_get("version")?,
+            })
+        }
+
+        /// Fills in tags, authors and sources for `items` with one query each.
+        async fn attach_labels(conn: &mut $Conn, items: &mut [Item]) -> Result<()> {
+            if items.is_empty() {
+                return Ok(());
+            }
+            let ids = serde_json::to_string(&items.iter().map(|i| i.id).collect::<Vec<_>>())
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let tag_rows = sqlx::query(
+                concat!("SELECT it.item_id, t.slug, t.name FROM item_tags it JOIN tags t ON t.id = it.tag_id
+                 WHERE it.item_id IN (", $ids, ") ORDER BY it.item_id, it.position"),
+            )
+            .bind(&ids)
+            .fetch_all(&mut *conn)
+            .await?;
+            let author_rows = sqlx::query(
+                concat!("SELECT ia.item_id, a.slug, a.name, a.bio FROM item_authors ia
+                 JOIN authors a ON a.id = ia.author_id
+                 WHERE ia.item_id IN (", $ids, ") ORDER BY ia.item_id, ia.position"),
+            )
+            .bind(&ids)
+            .fetch_all(&mut *conn)
+            .await?;
+            let source_rows = sqlx::query(
+                concat!("SELECT item_id, name, url FROM item_sources
+                 WHERE item_id IN (", $ids, ") ORDER BY item_id, position"),
+            )
+            .bind(&ids)
+            .fetch_all(&mut *conn)
+            .await?;
+            for item in items.iter_mut() {
+                for r in &tag_rows {
+                    if r.try_get::<i64, _>("item_id")? == item.id {
+                        item.tags.push(Tag {
+                            slug: r.try_get("slug")?,
+                            name: r.try_get("name")?,
+                        });
+                    }
+                }
+                for r in &author_rows {
+                    if r.try_get::<i64, _>("item_id")? == item.id {
+                        item.authors.push(Author {
+                            slug: r.try_get("slug")?,
+                            name: r.try_get("name")?,
+                            bio: r.try_get("bio")?,
+                        });
+                    }
+                }
+                for r in &source_rows {
+                    if r.try_get::<i64, _>("item_id")? == item.id {
+                        item.sources.push(Source {
+                            name: r.try_get("name")?,
+                            url: r.try_get("url")?,
+                        });
+                    }
+                }
+            }
+            Ok(())
+        }
+
+        async fn load_one(conn: &mut $Conn, row: Option<$Row>) -> Result<Option<Item>> {
+            let Some(row) = row else { return Ok(None) };
+            let mut items = [item_from_row(&row)?];
+            attach_labels(conn, &mut items).await?;
+            let [item] = items;
+            Ok(Some(item))
+        }
+
+        pub(crate) async fn load_by_id(conn: &mut $Conn, id: i64) -> Result<Option<Item>> {
+            let sql = sqlx::AssertSqlSafe(format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = $1"));
+            let row = sqlx::query(sql).bind(id).fetch_optional(&mut *conn).await?;
+            load_one(conn, row).await
+        }
+
+        pub(crate) async fn load_by_slug(
+            conn: &mut $Conn,
+            language: &str,
+            slug: &str,
+        ) -> Result<Option<Item>> {
+            let sql = sqlx::AssertSqlSafe(format!(
+                "SELECT {ITEM_COLUMNS} FROM items WHERE language = $1 AND slug = $2"
+            ));
+            let row = sqlx::query(sql)
+                .bind(language)
+                .bind(slug)
+                .fetch_optional(&mut *conn)
+                .await?;
+            load_one(conn, row).await
+        }
+
+        pub(crate) async fn published(conn: &mut $Conn, q: &ItemQuery) -> Result<Vec<Item>> {
+            let sql = sqlx::AssertSqlSafe(format!(
+                "SELECT {ITEM_COLUMNS} FROM items WHERE {PUBLISHED_FILTER}
+                 ORDER BY published_at DESC, id DESC LIMIT $10 OFFSET $11"
+            ));
+            let rows = bind_filter!(sqlx::query(sql), q)
+                .bind(i64::from(q.limit))
+                .bind(i64::from(q.offset))
+                .fetch_all(&mut *conn)
+                .await?;
+            let mut items = rows.iter().map(item_from_row).collect::<Result<Vec<_>>>()?;
+            attach_labels(conn, &mut items).await?;
+            Ok(items)
+        }
+
+        pub(crate) async fn count_published(conn: &mut $Conn, q: &ItemQuery) -> Result<u64> {
+            let sql = sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM items WHERE {PUBLISHED_FILTER}"
+            ));
+            let n: i64 = bind_filter!(sqlx::query_scalar(sql), q)
+                .fetch_one(&mut *conn)
+                .await?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        }
+
+        pub(crate) async fn insert(
+            conn: &mut $Conn,
+            item: &ValidItem,
+            times: PublicationTimes,
+            now: Timestamp,
+        ) -> Result<i64> {
+            let id: i64 = bind_item!(
+                sqlx::query_scalar(
+                    "INSERT INTO items (kind, status, language, translation_group, section, slug, headline,
+                        standfirst, body_markdown, body_html, hero_path, hero_caption, hero_credit, hero_alt,
+                        hero_width, hero_height, breaking, first_published_at, published_at, updated_at,
+                        changed_at, created_at, version)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                        $18, $19, $20, $21, $21, 1)
+                     RETURNING id",
+                ),
+                item,
+                times,
+                now
+            )
+            .fetch_one(&mut *conn)
+            .await?;
+            Ok(id)
+        }
+
+        pub(crate) async fn update(
+            conn: &mut $Conn,
+            id: i64,
+            item: &ValidItem,
+            times: PublicationTimes,
+            now: Timestamp,
+        ) -> Result<()> {
+            bind_item!(
+                sqlx::query(
+                    "UPDATE items SET kind = $1, status = $2, language = $3, translation_group = $4,
+                        section = $5, slug = $6, headline = $7, standfirst = $8, body_markdown = $9,
+                        body_html = $10, hero_path = $11, hero_caption = $12, hero_credit = $13,
+                        hero_alt = $14, hero_width = $15, hero_height = $16, breaking = $17,
+                        first_published_at = $18, published_at = $19, updated_at = $20,
+                        changed_at = $21, version = version + 1
+                     WHERE id = $22",
+                ),
+                item,
+                times,
+                now
+            )
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
+        /// Replaces the item's tags, authors and sources. Tags are created on first use; authors
+        /// must exist.
+        pub(crate) async fn write_labels(
+            conn: &mut $Conn,
+            id: i64,
+            item: &ValidItem,
+        ) -> Result<()> {
+            for table in [
+                "DELETE FROM item_tags WHERE item_id = $1",
+                "DELETE FROM item_authors WHERE item_id = $1",
+                "DELETE FROM item_sources WHERE item_id = $1",
+            ] {
+                sqlx::query(table).bind(id).execute(&mut *conn).await?;
+            }
+            for (position, tag) in item.tags.iter().enumerate() {
+                let tag_id: i64 = sqlx::query_scalar(
+                    "INSERT INTO tags (slug, name) VALUES ($1, $2)
+                     ON CONFLICT (slug) DO UPDATE SET slug = excluded.slug RETURNING id",
+                )
+                .bind(&tag.slug)
+                .bind(&tag.name)
+                .fetch_one(&mut *conn)
+                .await?;
+                sqlx::query("INSERT INTO item_tags (item_id, tag_id, position) VALUES ($1, $2, $3)")
+                    .bind(id)
+                    .bind(tag_id)
+                    .bind(position as i64)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            for (position, slug) in item.author_slugs.iter().enumerate() {
+                let author_id: Option<i64> = sqlx::query_scalar("SELECT id FROM authors WHERE slug = $1")
+                    .bind(slug)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                let author_id = author_id.ok_or(StoreError::Corrupt(format!("unknown author `{slug}`")))?;
+                sqlx::query("INSERT INTO item_authors (item_id, author_id, position) VALUES ($1, $2, $3)")
+                    .bind(id)
+                    .bind(author_id)
+                    .bind(position as i64)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            for (position, source) in item.sources.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO item_sources (item_id, position, name, url) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(id)
+                .bind(position as i64)
+                .bind(&source.name)
+                .bind(source.url.as_deref())
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok(())
+        }
+
+        pub(crate) async fn write_revision(
+            conn: &mut $Conn,
+            item: &Item,
+            actor: &str,
+            now: Timestamp,
+        ) -> Result<()> {
+            let snapshot = serde_json::to_string(item).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            sqlx::query(
+                "INSERT INTO revisions (item_id, version, actor, created_at, snapshot) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(item.id)
+            .bind(item.version)
+            .bind(actor)
+            .bind(to_micros(now))
+            .bind(snapshot)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
+        /// Appends the event for a change of `item`; `before` adds the keys of the pages the item
+        /// was on, so moving a story between sections purges both.
+        pub(crate) async fn append_event(
+            conn: &mut $Conn,
+            kind: EventKind,
+            item: &Item,
+            before: Option<&Item>,
+            now: Timestamp,
+        ) -> Result<Event> {
+            let mut keys = keys_for(item);
+            if let Some(b) = before {
+                for k in keys_for(b) {
+                    if !keys.contains(&k) {
+                        keys.push(k);
+                    }
+                }
+            }
+            // Event ids must become visible in the order they were given out, or a follower could
+            // move its cursor past an id whose transaction has not committed yet.
+            sqlx::query($serialize_events).execute(&mut *conn).await?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO events (kind, item_id, keys, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(kind.as_str())
+            .bind(item.id)
+            .bind(keys.join(" "))
+            .bind(to_micros(now))
+            .fetch_one(&mut *conn)
+            .await?;
+            Ok(Event {
+                id,
+                kind,
+                item_id: Some(item.id),
+                keys,
+                // What a later read returns: the stored precision is microseconds.
+                at: from_micros(to_micros(now))?,
+            })
+        }
+
+        pub(crate) fn event_from_row(row: &$Row) -> Result<Event> {
+            let kind: String = row.try_get("kind")?;
+            let keys: String = row.try_get("keys")?;
+            Ok(Event {
+                id: row.try_get("id")?,
+                kind: EventKind::parse(&kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("event kind {kind}")))?,
+                item_id: row.try_get("item_id")?,
+                keys: keys.split_whitespace().map(str::to_owned).collect(),
+                at: from_micros(row.try_get("created_at")?)?,
+            })
+        }
+
+        }
+
+    #[async_trait]
+    impl Store for $Store {
+        async fn migrate(&self) -> Result<Vec<Migration>> {
+            let mut tx = self.write_transaction().await?;
+            sqlx::query($lock_migrations).execute(&mut *tx).await?;
+            sqlx::query(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version BIGINT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    checksum TEXT NOT NULL,
+                    applied_at BIGINT NOT NULL
+                )",
+            )
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            let applied: Vec<(i64, String)> =
+                sqlx::query("SELECT version, checksum FROM schema_migrations ORDER BY version")
+                    .fetch_all(&self.writer)
+                    .await?
+                    .iter()
+                    .map(|r| Ok((r.try_get("version")?, r.try_get("checksum")?)))
+                    .collect::<Result<_>>()?;
+            let mut done = Vec::new();
+            for m in $migrations {
+                if let Some((_, checksum)) = applied.iter().find(|(v, _)| *v == m.version) {
+                    if *checksum != m.checksum() {
+                        return Err(StoreError::Migration {
+                            version: m.version,
+                            name: m.name.into(),
+                            reason: "the migration file changed after it was applied".into(),
+                        });
+                    }
+                    continue;
+                }
+                let fail = |e: sqlx::Error| StoreError::Migration {
+                    version: m.version,
+                    name: m.name.into(),
+                    reason: e.to_string(),
+                };
+                let mut tx = self.write_transaction().await?;
+                sqlx::query($lock_migrations).execute(&mut *tx).await?;
+                // Another process may have applied it while we waited for the lock.
+                let already: Option<i64> =
+                    sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                        .bind(m.version)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if already.is_some() {
+                    continue;
+                }
+                sqlx::raw_sql(m.sql).execute(&mut *tx).await.map_err(fail)?;
+                sqlx::query(
+                    "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(m.version)
+                .bind(m.name)
+                .bind(m.checksum())
+                .bind(to_micros(Timestamp::now()))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                done.push(m.clone());
+            }
+            Ok(done)
+        }
+
+        async fn upsert_author(&self, author: &Author) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO authors (slug, name, bio) VALUES ($1, $2, $3)
+                 ON CONFLICT (slug) DO UPDATE SET name = excluded.name, bio = excluded.bio",
+            )
+            .bind(&author.slug)
+            .bind(&author.name)
+            .bind(&author.bio)
+            .execute(&self.writer)
+            .await?;
+            Ok(())
+        }
+
+        async fn author(&self, slug: &str) -> Result<Option<Author>> {
+            let row = sqlx::query("SELECT slug, name, bio FROM authors WHERE slug = $1")
+                .bind(slug)
+                .fetch_optional(&self.reader)
+                .await?;
+            row.map(|r| {
+                Ok(Author {
+                    slug: r.try_get("slug")?,
+                    name: r.try_get("name")?,
+                    bio: r.try_get("bio")?,
+                })
+            })
+            .transpose()
+        }
+
+        async fn tag(&self, slug: &str) -> Result<Option<Tag>> {
+            let row = sqlx::query("SELECT slug, name FROM tags WHERE slug = $1")
+                .bind(slug)
+                .fetch_optional(&self.reader)
+                .await?;
+            row.map(|r| {
+                Ok(Tag {
+                    slug: r.try_get("slug")?,
+                    name: r.try_get("name")?,
+                })
+            })
+            .transpose()
+        }
+
+        async fn item_by_id(&self, id: i64) -> Result<Option<Item>> {
+            let mut conn = self.reader.acquire().await?;
+            self::items::load_by_id(&mut conn, id).await
+        }
+
+        async fn item_by_slug(&self, language: &str, slug: &str) -> Result<Option<Item>> {
+            let mut conn = self.reader.acquire().await?;
+            self::items::load_by_slug(&mut conn, language, slug).await
+        }
+
+        async fn published(&self, query: &ItemQuery) -> Result<Vec<Item>> {
+            let mut conn = self.reader.acquire().await?;
+            self::items::published(&mut conn, query).await
+        }
+
+        async fn count_published(&self, query: &ItemQuery) -> Result<u64> {
+            let mut conn = self.reader.acquire().await?;
+            self::items::count_published(&mut conn, query).await
+        }
+
+        async fn count_all_items(&self) -> Result<u64> {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM items")
+                .fetch_one(&self.reader)
+                .await?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        }
+
+        async fn create_item(
+            &self,
+            item: &ValidItem,
+            times: PublicationTimes,
+            actor: &str,
+            now: Timestamp,
+        ) -> Result<Saved> {
+            let mut tx = self.write_transaction().await?;
+            let id = self::items::insert(&mut tx, item, times, now)
+                .await
+                .map_err(slug_taken)?;
+            self::items::write_labels(&mut tx, id, item).await?;
+            let stored = self::items::load_by_id(&mut tx, id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            self::items::write_revision(&mut tx, &stored, actor, now).await?;
+            let event = match EventKind::for_transition(None, stored.status) {
+                Some(kind) => Some(self::items::append_event(&mut tx, kind, &stored, None, now).await?),
+                None => None,
+            };
+            tx.commit().await?;
+            Ok(Saved {
+                item: stored,
+                event,
+            })
+        }
+
+        async fn update_item(
+            &self,
+            id: i64,
+            expected_version: i64,
+            item: &ValidItem,
+            times: PublicationTimes,
+            actor: &str,
+            now: Timestamp,
+        ) -> Result<Saved> {
+            let mut tx = self.write_transaction().await?;
+            let before = self::items::load_by_id(&mut tx, id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            if before.version != expected_version {
+                return Err(StoreError::Conflict {
+                    current: before.version,
+                });
+            }
+            self::items::update(&mut tx, id, item, times, now)
+                .await
+                .map_err(slug_taken)?;
+            self::items::write_labels(&mut tx, id, item).await?;
+            let stored = self::items::load_by_id(&mut tx, id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            self::items::write_revision(&mut tx, &stored, actor, now).await?;
+            let event = match EventKind::for_transition(Some(before.status), stored.status) {
+                Some(kind) => {
+                    Some(self::items::append_event(&mut tx, kind, &stored, Some(&before), now).await?)
+                }
+                None => None,
+            };
+            tx.commit().await?;
+            Ok(Saved {
+                item: stored,
+                event,
+            })
+        }
+
+        async fn revisions(&self, item_id: i64) -> Result<Vec<Revision>> {
+            let rows = sqlx::query(
+                "SELECT item_id, version, actor, created_at, snapshot FROM revisions
+                 WHERE item_id = $1 ORDER BY version",
+            )
+            .bind(item_id)
+            .fetch_all(&self.reader)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    let snapshot: String = r.try_get("snapshot")?;
+                    Ok(Revision {
+                        item_id: r.try_get("item_id")?,
+                        version: r.try_get("version")?,
+                        actor: r.try_get("actor")?,
+                        created_at: from_micros(r.try_get("created_at")?)?,
+                        snapshot: serde_json::from_str(&snapshot)
+                            .map_err(|e| StoreError::Corrupt(format!("revision snapshot: {e}")))?,
+                    })
+                })
+                .collect()
+        }
+
+        async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>> {
+            let rows = sqlx::query(
+                "SELECT id, kind, item_id, keys, created_at FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+            )
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await?;
+            rows.iter().map(self::items::event_from_row).collect()
+        }
+
+        fn announce_events(&self, wake: std::sync::Arc<tokio::sync::Notify>) {
+            self.announce(wake);
+        }
+
+        async fn last_event_id(&self) -> Result<i64> {
+            let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM events")
+                .fetch_one(&self.reader)
+                .await?;
+            Ok(id.unwrap_or(0))
+        }
+    }
+
+
+    };
+}
+pub(crate) use sql_store;

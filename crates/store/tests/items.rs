@@ -1,0 +1,273 @@
+//! Store behaviour, on every backend: saves keep revisions, append their event in the same
+//! transaction, a stale save is refused, listings filter and page.
+
+mod backends;
+
+use backends::each_backend;
+use jiff::Timestamp;
+use newsdesk_core::{Config, EventKind, ItemInput, ItemKind, ItemStatus, ValidItem};
+use newsdesk_store::{ItemQuery, PublicationTimes, Saved, Store, StoreError};
+
+fn story(status: ItemStatus) -> ItemInput {
+    ItemInput {
+        kind: Some(ItemKind::Story),
+        section: Some("world".into()),
+        headline: Some("Harbour gates close before the surge".into()),
+        body: "The gates rose before dawn.".into(),
+        tags: vec!["flood-defences".into()],
+        authors: vec!["amina-rahimova".into()],
+        status: Some(status),
+        ..Default::default()
+    }
+}
+
+fn times(at: Timestamp) -> PublicationTimes {
+    PublicationTimes {
+        first_published_at: Some(at),
+        published_at: Some(at),
+        updated_at: None,
+    }
+}
+
+/// Creates the published test story as `actor`.
+async fn publish(store: &dyn Store, actor: &str, now: Timestamp) -> (ValidItem, Saved) {
+    let valid = story(ItemStatus::Published)
+        .validate(&Config::default())
+        .expect("valid");
+    let saved = store
+        .create_item(&valid, times(now), actor, now)
+        .await
+        .expect("create");
+    (valid, saved)
+}
+
+#[tokio::test]
+async fn migrations_apply_once() {
+    each_backend(|store| async move {
+        assert!(store.migrate().await.expect("second run").is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn publishing_appends_an_event_with_the_pages_it_touches() {
+    each_backend(|store| async move {
+        let now = Timestamp::now();
+        let (_, saved) = publish(&*store, "test", now).await;
+        let event = saved.event.expect("a published item emits an event");
+        assert_eq!(event.kind, EventKind::ItemPublished);
+        assert!(event.keys.contains(&format!("item:{}", saved.item.id)));
+        assert!(event.keys.contains(&"section:en:world".to_string()));
+        assert!(event.keys.contains(&"tag:flood-defences".to_string()));
+        assert_eq!(store.last_event_id().await.expect("last"), event.id);
+        assert_eq!(
+            store.events_after(0, 10).await.expect("events"),
+            vec![event]
+        );
+
+        let listed = store
+            .published(&ItemQuery {
+                tag: Some("flood-defences".into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .expect("list");
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].authors[0].name, "Amina Rahimova");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_draft_is_not_public_and_emits_no_event() {
+    each_backend(|store| async move {
+        let now = Timestamp::now();
+        let valid = story(ItemStatus::Draft)
+            .validate(&Config::default())
+            .expect("valid");
+        let saved = store
+            .create_item(
+                &valid,
+                PublicationTimes {
+                    first_published_at: None,
+                    published_at: None,
+                    updated_at: None,
+                },
+                "t",
+                now,
+            )
+            .await
+            .expect("create");
+        assert!(saved.event.is_none());
+        let q = ItemQuery {
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(store.count_published(&q).await.expect("count"), 0);
+        assert_eq!(store.count_all_items().await.expect("count"), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_stale_save_is_refused_and_every_save_keeps_a_revision() {
+    each_backend(|store| async move {
+        let now = Timestamp::now();
+        let (valid, saved) = publish(&*store, "a", now).await;
+        let mut changed = valid.clone();
+        changed.headline = Some("Gates hold through the night".into());
+        let updated = store
+            .update_item(saved.item.id, 1, &changed, times(now), "b", now)
+            .await
+            .expect("update");
+        assert_eq!(updated.item.version, 2);
+        assert_eq!(updated.event.map(|e| e.kind), Some(EventKind::ItemUpdated));
+        let stale = store
+            .update_item(saved.item.id, 1, &valid, times(now), "c", now)
+            .await;
+        assert!(
+            matches!(stale, Err(StoreError::Conflict { current: 2 })),
+            "{stale:?}"
+        );
+        let revisions = store.revisions(saved.item.id).await.expect("revisions");
+        assert_eq!(
+            revisions
+                .iter()
+                .map(|r| r.actor.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_slug_taken_in_the_same_language_is_a_duplicate() {
+    each_backend(|store| async move {
+        let now = Timestamp::now();
+        let (valid, _) = publish(&*store, "a", now).await;
+        let again = store.create_item(&valid, times(now), "a", now).await;
+        assert!(
+            matches!(again, Err(StoreError::Duplicate { field: "slug" })),
+            "{again:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn listings_filter_page_and_order_newest_first() {
+    each_backend(|store| async move {
+        let base = Timestamp::from_second(1_800_000_000).expect("time");
+        let config = Config::default();
+        for n in 0..5i64 {
+            let mut input = story(ItemStatus::Published);
+            input.slug = Some(format!("story-{n}"));
+            input.section = Some(if n % 2 == 0 { "world" } else { "sport" }.into());
+            input.kind = Some(if n == 4 {
+                ItemKind::Brief
+            } else {
+                ItemKind::Story
+            });
+            input.breaking = n == 3;
+            let valid = input.validate(&config).expect("valid");
+            let at = base + jiff::SignedDuration::from_mins(n);
+            store
+                .create_item(&valid, times(at), "t", at)
+                .await
+                .expect("create");
+        }
+        let slugs =
+            |items: Vec<newsdesk_core::Item>| items.into_iter().map(|i| i.slug).collect::<Vec<_>>();
+        let all = ItemQuery {
+            limit: 2,
+            ..Default::default()
+        };
+        assert_eq!(store.count_published(&all).await.expect("count"), 5);
+        assert_eq!(
+            slugs(store.published(&all).await.expect("p1")),
+            ["story-4", "story-3"]
+        );
+        let page2 = ItemQuery {
+            offset: 2,
+            ..all.clone()
+        };
+        assert_eq!(
+            slugs(store.published(&page2).await.expect("p2")),
+            ["story-2", "story-1"]
+        );
+
+        let world = ItemQuery {
+            section: Some("world".into()),
+            exclude_id: None,
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(
+            slugs(store.published(&world).await.expect("world")),
+            ["story-4", "story-2", "story-0"]
+        );
+        assert_eq!(store.count_published(&world).await.expect("count"), 3);
+        let stories = ItemQuery {
+            kind: Some(ItemKind::Story),
+            limit: 1,
+            ..Default::default()
+        };
+        assert_eq!(
+            slugs(store.published(&stories).await.expect("stories")),
+            ["story-3"]
+        );
+        let breaking_recent = ItemQuery {
+            breaking: Some(true),
+            published_since: Some(base + jiff::SignedDuration::from_mins(3)),
+            limit: 1,
+            ..Default::default()
+        };
+        assert_eq!(
+            slugs(store.published(&breaking_recent).await.expect("breaking")),
+            ["story-3"]
+        );
+        let too_late = ItemQuery {
+            published_since: Some(
+                base + jiff::SignedDuration::from_mins(4) + jiff::SignedDuration::from_secs(1),
+            ),
+            ..breaking_recent
+        };
+        assert!(store.published(&too_late).await.expect("none").is_empty());
+        let other_language = ItemQuery {
+            language: Some("ru".into()),
+            limit: 10,
+            ..Default::default()
+        };
+        assert!(
+            store
+                .published(&other_language)
+                .await
+                .expect("ru")
+                .is_empty()
+        );
+        let first = store
+            .item_by_slug("en", "story-0")
+            .await
+            .expect("find")
+            .expect("exists");
+        let without_first = ItemQuery {
+            section: Some("world".into()),
+            exclude_id: Some(first.id),
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(
+            slugs(store.published(&without_first).await.expect("excl")),
+            ["story-4", "story-2"]
+        );
+        let by_author = ItemQuery {
+            author: Some("amina-rahimova".into()),
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(store.count_published(&by_author).await.expect("count"), 5);
+    })
+    .await;
+}
