@@ -83,3 +83,60 @@ async fn migrate_on_postgres_applies_the_schema_once() {
     };
     common::migrate_twice_applies_once(&["--database-url", &db.url]);
 }
+
+#[tokio::test]
+async fn a_scheduled_story_is_published_exactly_once_by_two_instances() {
+    use sqlx::Connection;
+    let Some(db) = PgDatabase::create() else {
+        return;
+    };
+    let env = [("NEWSDESK_DATABASE_URL", db.url.as_str())];
+    let a = TestSite::start_with(demo_config_text(), &["--demo"], &env);
+    let b = TestSite::start_with(demo_config_text(), &[], &env);
+
+    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2);
+    a.import_ok(&format!(
+        r#"
+[[items]]
+kind = "brief"
+section = "politics"
+slug = "embargoed-budget-brief"
+body = "The budget is published at the stroke of the embargo."
+status = "scheduled"
+published_at = "{at}"
+"#
+    ));
+    assert_eq!(
+        b.get("/politics/embargoed-budget-brief").await.status(),
+        404,
+        "not before its time"
+    );
+    for site in [&a, &b] {
+        site.eventually(
+            "/politics/embargoed-budget-brief",
+            Duration::from_secs(5),
+            |p| p.status == 200,
+        )
+        .await;
+    }
+
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+    let id: i64 = sqlx::query_scalar("SELECT id FROM items WHERE slug = 'embargoed-budget-brief'")
+        .fetch_one(&mut conn)
+        .await
+        .expect("item");
+    let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE item_id = $1")
+        .bind(id)
+        .fetch_one(&mut conn)
+        .await
+        .expect("events");
+    assert_eq!(events, 1, "one publication, one event");
+    let actors: Vec<String> =
+        sqlx::query_scalar("SELECT actor FROM revisions WHERE item_id = $1 ORDER BY version")
+            .bind(id)
+            .fetch_all(&mut conn)
+            .await
+            .expect("revisions");
+    assert_eq!(actors, ["import", "scheduler"]);
+    conn.close().await.expect("close");
+}

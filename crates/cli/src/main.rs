@@ -245,6 +245,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let cursor = store.last_event_id().await?;
     let feed =
         newsdesk_services::follow::follow(store.clone(), cursor, newsroom.written(), stop.clone());
+    newsdesk_services::schedule::run_scheduler(newsroom.clone(), stop.clone());
     let state = Arc::new(AppState::new(newsroom, theme, base_url.clone()));
     newsdesk_web::follow_events(state.clone(), &feed);
     let app = newsdesk_web::router(state, media_dir);

@@ -422,9 +422,17 @@ impl ItemInput {
             return Err(Error::invalid("updated_at", "is before published_at"));
         }
 
+        let status = self.status.unwrap_or(ItemStatus::Draft);
+        if status == ItemStatus::Scheduled && self.published_at.is_none() {
+            // The scheduler publishes at `published_at`; without it nothing would happen.
+            return Err(Error::Required {
+                field: "published_at",
+            });
+        }
+
         Ok(ValidItem {
             kind,
-            status: self.status.unwrap_or(ItemStatus::Draft),
+            status,
             language,
             translation_group,
             section,

@@ -7,6 +7,7 @@ pub mod error;
 pub mod follow;
 pub mod import;
 pub mod newsroom;
+pub mod schedule;
 
 pub use error::{Result, ServiceError};
 pub use newsdesk_store::{Saved, Store};

@@ -92,6 +92,10 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<Saved>;
     async fn revisions(&self, item_id: i64) -> Result<Vec<Revision>>;
+    /// Publishes scheduled items whose time has come, at most `limit`, each in its own
+    /// transaction. Safe to run on every instance at once: an item is claimed by a
+    /// conditional update, so exactly one run publishes it (and appends its one event).
+    async fn publish_due(&self, now: Timestamp, actor: &str, limit: u32) -> Result<Vec<Saved>>;
 
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>>;
     /// Asks the backend to wake `wake` whenever any process commits an event, if it can

@@ -671,6 +671,60 @@ macro_rules! sql_store {
             })
         }
 
+        async fn publish_due(
+            &self,
+            now: Timestamp,
+            actor: &str,
+            limit: u32,
+        ) -> Result<Vec<Saved>> {
+            let due: Vec<i64> = sqlx::query_scalar(
+                "SELECT id FROM items WHERE status = 'scheduled' AND published_at <= $1
+                 ORDER BY published_at, id LIMIT $2",
+            )
+            .bind(to_micros(now))
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await?;
+            let mut published = Vec::new();
+            for id in due {
+                let mut tx = self.write_transaction().await?;
+                // The claim: only the run whose update finds the item still scheduled
+                // publishes it. First published is set once, as `PublicationTimes` does.
+                let claimed: Option<i64> = sqlx::query_scalar(
+                    "UPDATE items SET status = 'published',
+                        first_published_at = COALESCE(first_published_at, published_at),
+                        changed_at = $2, version = version + 1
+                     WHERE id = $1 AND status = 'scheduled' AND published_at <= $2
+                     RETURNING id",
+                )
+                .bind(id)
+                .bind(to_micros(now))
+                .fetch_optional(&mut *tx)
+                .await?;
+                if claimed.is_none() {
+                    continue;
+                }
+                let stored = self::items::load_by_id(&mut tx, id)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                self::items::write_revision(&mut tx, &stored, actor, now).await?;
+                let event = self::items::append_event(
+                    &mut tx,
+                    EventKind::ItemPublished,
+                    &stored,
+                    None,
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+                published.push(Saved {
+                    item: stored,
+                    event: Some(event),
+                });
+            }
+            Ok(published)
+        }
+
         async fn revisions(&self, item_id: i64) -> Result<Vec<Revision>> {
             let rows = sqlx::query(
                 "SELECT item_id, version, actor, created_at, snapshot FROM revisions

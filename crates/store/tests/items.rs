@@ -271,3 +271,67 @@ async fn listings_filter_page_and_order_newest_first() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_scheduled_item_is_published_once_when_due_even_by_racing_runs() {
+    each_backend(|store| async move {
+        let at = Timestamp::from_second(1_800_000_000).expect("time");
+        let mut input = story(ItemStatus::Scheduled);
+        input.published_at = Some(at);
+        let valid = input.validate(&Config::default()).expect("valid");
+        let created = store
+            .create_item(
+                &valid,
+                PublicationTimes {
+                    first_published_at: None,
+                    published_at: Some(at),
+                    updated_at: None,
+                },
+                "editor",
+                at - jiff::SignedDuration::from_hours(1),
+            )
+            .await
+            .expect("create");
+        assert!(
+            created.event.is_none(),
+            "a scheduled item is not public yet"
+        );
+
+        let early = at - jiff::SignedDuration::from_secs(1);
+        assert!(
+            store
+                .publish_due(early, "scheduler", 10)
+                .await
+                .expect("early")
+                .is_empty()
+        );
+
+        let due = at + jiff::SignedDuration::from_secs(1);
+        let (a, b) = tokio::join!(
+            store.publish_due(due, "scheduler-a", 10),
+            store.publish_due(due, "scheduler-b", 10)
+        );
+        let published: Vec<Saved> = a.expect("a").into_iter().chain(b.expect("b")).collect();
+        assert_eq!(published.len(), 1, "exactly one run publishes it");
+        let item = &published[0].item;
+        assert_eq!(item.status, ItemStatus::Published);
+        assert_eq!(
+            item.published_at,
+            Some(at),
+            "published at its scheduled time"
+        );
+        assert_eq!(item.first_published_at, Some(at));
+        let events = store.events_after(0, 10).await.expect("events");
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].kind, EventKind::ItemPublished);
+        assert_eq!(store.revisions(item.id).await.expect("revisions").len(), 2);
+        assert!(
+            store
+                .publish_due(due, "scheduler", 10)
+                .await
+                .expect("again")
+                .is_empty()
+        );
+    })
+    .await;
+}
