@@ -140,3 +140,128 @@ published_at = "{at}"
     assert_eq!(actors, ["import", "scheduler"]);
     conn.close().await.expect("close");
 }
+
+/// Runs `newsdesk migrate-data` from a SQLite data directory to `to`.
+fn migrate_data(from: &std::path::Path, to: &str) -> std::process::Output {
+    std::process::Command::new(common::BIN)
+        .arg("migrate-data")
+        .arg("--from")
+        .arg(from)
+        .args(["--to", to])
+        .env("NEWSDESK_LOG", "warn")
+        .output()
+        .expect("run migrate-data")
+}
+
+#[tokio::test]
+async fn migrate_data_moves_a_whole_site_to_postgres_and_refuses_a_second_time() {
+    let Some(db) = PgDatabase::create() else {
+        return;
+    };
+    let config = demo_config_text().replace(
+        "[site]\n",
+        "[site]\nbase_url = \"https://news.example.org\"\n",
+    );
+    let sqlite = TestSite::start_with(&config, &["--demo"], &[]);
+    sqlite.import_ok(
+        r#"
+[[items]]
+kind = "story"
+section = "world"
+slug = "port-halden-closes-tidal-barrier-for-first-time"
+headline = "Halden Barrier holds through the night"
+body = "A second version, so there is history to copy."
+authors = ["amina-rahimova", "leyla-memmedova"]
+tags = ["Port Halden", "storms"]
+status = "published"
+"#,
+    );
+    let lead = sqlite
+        .eventually(LEAD, Duration::from_secs(2), |p| {
+            p.text.contains("holds through the night")
+        })
+        .await;
+    let home = sqlite.ok("/").await;
+
+    let out = migrate_data(&sqlite.data_dir(), &db.url);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = String::from_utf8_lossy(&out.stdout);
+    for table in [
+        "authors",
+        "tags",
+        "items",
+        "item_tags",
+        "item_authors",
+        "item_sources",
+        "revisions",
+        "events",
+    ] {
+        assert!(report.contains(table), "{table} reported: {report}");
+    }
+    assert!(report.contains("25 rows"), "{report}");
+
+    // The same site, served from PostgreSQL, renders byte for byte the same pages.
+    let env = [("NEWSDESK_DATABASE_URL", db.url.as_str())];
+    let pg = TestSite::start_with(&config, &[], &env);
+    let pg_lead = pg.ok(LEAD).await;
+    assert_eq!(pg_lead.text, lead.text);
+    assert_eq!(pg.ok("/").await.text, home.text);
+    // Ids continue after the copied ones.
+    pg.import_ok(
+        "[[items]]\nkind = \"brief\"\nsection = \"world\"\nslug = \"after-the-move\"\nbody = \"Written after the move.\"\nstatus = \"published\"\n",
+    );
+    pg.eventually("/world/after-the-move", Duration::from_secs(2), |p| {
+        p.status == 200
+    })
+    .await;
+
+    let again = migrate_data(&sqlite.data_dir(), &db.url);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already holds data"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}
+
+#[tokio::test]
+async fn a_migrate_data_that_fails_midway_leaves_the_target_empty() {
+    use sqlx::{ConnectOptions, Connection};
+    let Some(db) = PgDatabase::create() else {
+        return;
+    };
+    let mut sqlite = TestSite::demo();
+    sqlite.stop();
+    // A dangling tag reference, as a damaged source might have: PostgreSQL refuses it
+    // after authors, tags and items were already copied.
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(sqlite.data_dir().join("newsdesk.sqlite3"))
+        .foreign_keys(false)
+        .connect()
+        .await
+        .expect("open source");
+    sqlx::query("INSERT INTO item_tags (item_id, tag_id, position) VALUES (1, 999999, 99)")
+        .execute(&mut conn)
+        .await
+        .expect("damage");
+    conn.close().await.expect("close");
+
+    let out = migrate_data(&sqlite.data_dir(), &db.url);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("copying item_tags failed"), "{stderr}");
+    let mut pg = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+    for table in ["authors", "tags", "items", "events"] {
+        let rows: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(&mut pg)
+                .await
+                .expect("count");
+        assert_eq!(rows, 0, "{table} is empty after the failed copy");
+    }
+    pg.close().await.expect("close");
+}

@@ -34,6 +34,16 @@ enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate(SiteArgs),
+    /// Copy a whole site from SQLite to an empty PostgreSQL database, verified by counts and
+    /// checksums; a failure leaves the target as empty as it was.
+    MigrateData {
+        /// The SQLite site's data directory.
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL database (`postgres://…`); it must hold no site yet.
+        #[arg(long)]
+        to: String,
+    },
     /// Import authors and items from a TOML or JSON file (same language and slug replaces).
     Import {
         #[command(flatten)]
@@ -127,6 +137,29 @@ async fn run(cli: Cli) -> Result<()> {
             let config = site.config(false)?;
             let (store, _) = open_store(&site.data_dir, config).await?;
             drop(store);
+            Ok(())
+        }
+        Command::MigrateData { from, to } => {
+            if !from.join(newsdesk_store::sqlite::DATABASE_FILE).is_file() {
+                bail!("--from {}: no newsdesk database there", from.display());
+            }
+            if !(to.starts_with("postgres://") || to.starts_with("postgresql://")) {
+                bail!("--to must be a postgres:// address");
+            }
+            let source = SqliteStore::open(&from)
+                .await
+                .with_context(|| format!("cannot open {}", from.display()))?;
+            let target = PgStore::connect(&to)
+                .await
+                .with_context(|| format!("cannot connect to {}", redact(&to)))?;
+            let copied = newsdesk_store::copy::copy_site(&source, &target).await?;
+            println!("copied {} to {}, verified:", from.display(), redact(&to));
+            for table in copied {
+                println!(
+                    "  {:<14} {:>8} rows  checksum {}",
+                    table.name, table.rows, table.checksum
+                );
+            }
             Ok(())
         }
         Command::Import { site, file } => {

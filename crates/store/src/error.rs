@@ -17,6 +17,14 @@ pub enum StoreError {
         name: String,
         reason: String,
     },
+    /// `migrate-data` copies only into an empty database.
+    #[error(
+        "the target database already holds data ({table}: {rows} rows); migrate-data copies a site only into an empty database"
+    )]
+    TargetNotEmpty { table: &'static str, rows: i64 },
+    /// Copying a table failed; nothing was kept.
+    #[error("copying {table} failed, nothing was written: {reason}")]
+    Copy { table: &'static str, reason: String },
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]

@@ -2,6 +2,7 @@
 //! implementations (SQLite now; PostgreSQL satisfies the same trait). SQL lives here and
 //! nowhere else; the types crossing the interface are the domain's, never a driver's.
 
+pub mod copy;
 mod error;
 mod migrate;
 pub mod postgres;

@@ -48,6 +48,10 @@ impl PgStore {
         })
     }
 
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.writer
+    }
+
     async fn write_transaction(&self) -> Result<sqlx::Transaction<'_, sqlx::Postgres>> {
         Ok(self.writer.begin().await?)
     }

@@ -56,6 +56,10 @@ impl SqliteStore {
         Ok(SqliteStore { writer, reader })
     }
 
+    pub(crate) fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
     /// SQLite has one writer at a time: take the write lock when the transaction starts
     /// (`BEGIN IMMEDIATE`), not halfway through it, where a deadlock would be the answer.
     async fn write_transaction(&self) -> Result<sqlx::Transaction<'_, sqlx::Sqlite>> {
