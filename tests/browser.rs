@@ -212,3 +212,70 @@ async fn pages_fit_a_320px_phone_and_the_skip_link_is_first_for_keyboards() {
         "a focused skip link is visible: {focused}"
     );
 }
+
+#[tokio::test]
+async fn hostile_text_from_a_writer_stays_text_in_the_readers_browser() {
+    let site = TestSite::empty();
+    let headline = r#"</title><script>window.__pwned=1</script> & "x" <b>bold</b>"#;
+    site.import_ok(
+        r#"
+[[items]]
+kind = "story"
+section = "world"
+slug = "hostile"
+headline = '</title><script>window.__pwned=1</script> & "x" <b>bold</b>'
+standfirst = '<img src=x onerror="window.__pwned=2"> " onmouseover="window.__pwned=3'
+body = """
+Plain words first.
+
+<script>window.__pwned = 4</script>
+<img src="x" onerror="window.__pwned = 5">
+<a href="javascript:window.__pwned = 6" id="js-link">a link</a>
+[another](javascript:window.__pwned=7) and <iframe src="https://example.org"></iframe>
+<p style="background:url(javascript:1)" onclick="window.__pwned=8">styled</p>
+"""
+tags = ['<b onmouseover="window.__pwned=9">tag</b>']
+sources = [{ name = '"><script>window.__pwned=10</script>', url = "https://example.org/a?b=\"c\"" }]
+status = "published"
+"#,
+    );
+    let browser = Browser::start(1024).await;
+    for path in ["/world/hostile", "/", "/latest", "/world"] {
+        let page = site
+            .eventually(path, Duration::from_secs(3), |p| p.text.contains("__pwned"))
+            .await;
+        assert_eq!(page.status, 200, "{path}");
+        browser.open(&site.url(path)).await;
+        let found = browser
+            .eval(
+                "return {
+                   pwned: window.__pwned === undefined ? null : window.__pwned,
+                   scripts: document.scripts.length,
+                   handlers: [...document.querySelectorAll('*')].filter(e =>
+                     [...e.attributes].some(a => a.name.startsWith('on'))).length,
+                   js_links: [...document.querySelectorAll('a[href], iframe, object, embed')].filter(e =>
+                     e.tagName !== 'A' || e.getAttribute('href').trim().toLowerCase().startsWith('javascript')).length,
+                   styles: document.querySelectorAll('main [style]').length,
+                 };",
+            )
+            .await;
+        assert_eq!(
+            found,
+            json!({"pwned": null, "scripts": 0, "handlers": 0, "js_links": 0, "styles": 0}),
+            "{path}"
+        );
+    }
+    browser.open(&site.url("/world/hostile")).await;
+    let shown = browser
+        .eval("return [document.querySelector('h1').textContent, document.title]")
+        .await;
+    assert_eq!(
+        shown[0],
+        json!(headline),
+        "the headline reads as the writer typed it"
+    );
+    assert!(
+        shown[1].as_str().is_some_and(|t| t.starts_with(headline)),
+        "{shown}"
+    );
+}
