@@ -80,7 +80,7 @@ impl Browser {
             .spawn()
             .expect("start chromedriver");
         let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
+        let http = common::http_client();
         let started = Instant::now();
         while http.get(format!("{base}/status")).send().await.is_err() {
             assert!(

@@ -2,10 +2,14 @@
 //! second, from pages it had cached.
 
 mod common;
+#[path = "support/moto.rs"]
+mod moto;
 
 use std::time::{Duration, Instant};
 
 use common::{PgDatabase, TestSite, demo_config_text};
+use moto::Moto;
+use newsdesk_store::media::{MediaStore, S3Media, S3Settings};
 
 const LEAD: &str = "/world/port-halden-closes-tidal-barrier-for-first-time";
 
@@ -264,4 +268,72 @@ async fn a_migrate_data_that_fails_midway_leaves_the_target_empty() {
         assert_eq!(rows, 0, "{table} is empty after the failed copy");
     }
     pg.close().await.expect("close");
+}
+
+#[tokio::test]
+async fn media_can_live_in_s3_compatible_object_storage() {
+    let Some(moto) = Moto::start() else { return };
+    let config = format!(
+        "{}\n[media.s3]\nendpoint = \"{}\"\nbucket = \"newsdesk-demo\"\naccess_key_id = \"test\"\nsecret_access_key = \"test\"\n",
+        demo_config_text(),
+        moto.endpoint
+    );
+    // The bucket is made by operations, as in production.
+    let bucket = format!("{}/newsdesk-demo", moto.endpoint);
+    let http = common::http_client();
+    let made = http
+        .put(&bucket)
+        .header("content-length", "0")
+        .send()
+        .await
+        .expect("create bucket");
+    assert!(made.status().is_success(), "{}", made.status());
+
+    let site = TestSite::start_with(&config, &["--demo"], &[]);
+    let page = site.ok(LEAD).await;
+    let src = page.attr(".hero img", "src");
+    let image = site.get(&src).await;
+    assert_eq!(image.status(), 200);
+    assert_eq!(image.headers()["content-type"], "image/jpeg");
+    let etag = image.headers()["etag"].to_str().expect("etag").to_owned();
+    let served = image.bytes().await.expect("bytes");
+    let drawn = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../services/demo/hero-harbour.jpg"
+    ))
+    .expect("demo image");
+    assert!(
+        served.as_ref() == drawn.as_slice(),
+        "served {} bytes, drew {}",
+        served.len(),
+        drawn.len()
+    );
+    assert!(
+        !site.data_dir().join("media").exists(),
+        "nothing written to the local directory"
+    );
+    // The bytes are really in the bucket.
+    let bucket_store = S3Media::new(&S3Settings {
+        endpoint: moto.endpoint.clone(),
+        bucket: "newsdesk-demo".into(),
+        region: "us-east-1".into(),
+        access_key_id: "test".into(),
+        secret_access_key: "test".into(),
+        path_style: true,
+    })
+    .expect("settings");
+    let stored = bucket_store
+        .get("demo/hero-harbour.jpg")
+        .await
+        .expect("get")
+        .expect("in the bucket");
+    assert!(
+        stored.bytes == drawn,
+        "bucket holds {} bytes",
+        stored.bytes.len()
+    );
+    let again = site.get_with(&src, &[("if-none-match", &etag)]).await;
+    assert_eq!(again.status(), 304);
+    assert_eq!(site.get("/media/demo/nothing-here.jpg").await.status(), 404);
+    assert_eq!(site.get("/media/../newsdesk.sqlite3").await.status(), 404);
 }

@@ -74,6 +74,16 @@ impl Page {
     }
 }
 
+/// An HTTP client that does not follow redirects, so tests see every 301 themselves.
+pub fn http_client() -> reqwest::Client {
+    // The workspace builds reqwest without a bundled TLS provider; name the one we use.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
 pub fn collapse(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -139,10 +149,7 @@ impl TestSite {
                 panic!("newsdesk did not start:\n{log}");
             }
         };
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
+        let client = http_client();
         TestSite {
             child: Some(child),
             base,

@@ -12,6 +12,7 @@ use newsdesk_core::Config;
 use newsdesk_services::demo::DemoOutcome;
 use newsdesk_services::import::ImportFile;
 use newsdesk_services::{Newsroom, Store};
+use newsdesk_store::media::{LocalMedia, MediaStore, S3Media, S3Settings};
 use newsdesk_store::postgres::PgStore;
 use newsdesk_store::sqlite::SqliteStore;
 use newsdesk_web::{AppState, Theme};
@@ -224,7 +225,21 @@ async fn open_store(
     for m in &applied {
         tracing::info!(version = m.version, name = m.name, "migration applied");
     }
-    let newsroom = Arc::new(Newsroom::new(store.clone(), config));
+    let media: Arc<dyn MediaStore> = match &config.media.s3 {
+        Some(s3) => Arc::new(
+            S3Media::new(&S3Settings {
+                endpoint: s3.endpoint.clone(),
+                bucket: s3.bucket.clone(),
+                region: s3.region.clone(),
+                access_key_id: s3.access_key_id.clone(),
+                secret_access_key: s3.secret_access_key.clone(),
+                path_style: s3.path_style,
+            })
+            .context("config key `media.s3`")?,
+        ),
+        None => Arc::new(LocalMedia::new(data_dir.join("media"))),
+    };
+    let newsroom = Arc::new(Newsroom::new(store.clone(), media, config));
     Ok((store, newsroom))
 }
 
@@ -248,15 +263,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
     )
     .context("loading the theme")?;
     let (store, newsroom) = open_store(&args.site.data_dir, config.clone()).await?;
-    let media_dir = args.site.data_dir.join("media");
-    std::fs::create_dir_all(&media_dir)
-        .with_context(|| format!("cannot create media directory {}", media_dir.display()))?;
 
     if args.demo {
-        match newsroom
-            .load_demo(&media_dir, jiff::Timestamp::now())
-            .await?
-        {
+        match newsroom.load_demo(jiff::Timestamp::now()).await? {
             DemoOutcome::Loaded { items } => tracing::info!(items, "demo edition loaded"),
             DemoOutcome::SkippedNotEmpty => {
                 tracing::info!("the site already has content; the demo edition was not loaded")
@@ -281,7 +290,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     newsdesk_services::schedule::run_scheduler(newsroom.clone(), stop.clone());
     let state = Arc::new(AppState::new(newsroom, theme, base_url.clone()));
     newsdesk_web::follow_events(state.clone(), &feed);
-    let app = newsdesk_web::router(state, media_dir);
+    let app = newsdesk_web::router(state);
 
     tracing::info!(address = %local, %base_url, "newsdesk is serving");
     // Tests and scripts read this line to learn the port when started with port 0.

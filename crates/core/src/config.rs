@@ -74,6 +74,39 @@ pub struct Config {
     pub pages: Pages,
     #[serde(default)]
     pub database: Database,
+    #[serde(default)]
+    pub media: Media,
+}
+
+/// Where media bytes live. Without `[media.s3]`: the data directory's `media/`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Media {
+    #[serde(default)]
+    pub s3: Option<S3>,
+}
+
+/// An S3-compatible bucket shared by every instance.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3 {
+    pub endpoint: String,
+    pub bucket: String,
+    #[serde(default = "default_region")]
+    pub region: String,
+    pub access_key_id: String,
+    /// Better given as `NEWSDESK_MEDIA__S3__SECRET_ACCESS_KEY` than written in the file.
+    pub secret_access_key: String,
+    #[serde(default = "default_true")]
+    pub path_style: bool,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// Where content lives. Empty: SQLite in the data directory.
@@ -262,6 +295,16 @@ impl Config {
     }
 
     fn validate(&mut self) -> Result<(), ConfigError> {
+        if let Some(s3) = &self.media.s3
+            && url::Url::parse(&s3.endpoint)
+                .map(|u| u.scheme() != "http" && u.scheme() != "https")
+                .unwrap_or(true)
+        {
+            return Err(ConfigError::new(
+                "media.s3.endpoint",
+                "must be an http or https address",
+            ));
+        }
         if let Some(url) = &self.database.url {
             if url.trim().is_empty() {
                 self.database.url = None;

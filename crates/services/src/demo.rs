@@ -2,10 +2,9 @@
 //! sees a complete news site at once. Times are relative to the moment it loads, so feeds
 //! and the news sitemap have fresh items. It never touches a site that has content.
 
-use std::path::Path;
-
 use jiff::{SignedDuration, Timestamp};
 use newsdesk_core::{Author, HeroImage, ItemInput, ItemKind, ItemStatus, Source};
+use newsdesk_store::media;
 use serde::Deserialize;
 
 use crate::error::{Result, ServiceError};
@@ -102,18 +101,19 @@ impl DemoItem {
 }
 
 impl Newsroom {
-    /// Loads the demo edition when the site has no items; writes its images under
-    /// `media_dir/demo/`.
-    pub async fn load_demo(&self, media_dir: &Path, now: Timestamp) -> Result<DemoOutcome> {
+    /// Loads the demo edition when the site has no items; stores its images under `demo/`
+    /// in the media store.
+    pub async fn load_demo(&self, now: Timestamp) -> Result<DemoOutcome> {
         if self.store().count_all_items().await? > 0 {
             return Ok(DemoOutcome::SkippedNotEmpty);
         }
         let edition: Edition = toml::from_str(EDITION)
             .map_err(|e| ServiceError::BadImport(format!("demo edition: {e}")))?;
-        let folder = media_dir.join(DEMO_MEDIA_FOLDER);
-        std::fs::create_dir_all(&folder)?;
         for (name, bytes) in HERO_FILES {
-            std::fs::write(folder.join(name), bytes)?;
+            let path = format!("{DEMO_MEDIA_FOLDER}/{name}");
+            self.media()
+                .put(&path, bytes, media::content_type_of(&path))
+                .await?;
         }
         for author in &edition.authors {
             self.upsert_author(author).await?;

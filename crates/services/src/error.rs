@@ -21,6 +21,8 @@ pub enum ServiceError {
     Store(StoreError),
     #[error("file system: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Media(#[from] newsdesk_store::media::MediaError),
 }
 
 impl From<StoreError> for ServiceError {

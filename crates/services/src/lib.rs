@@ -10,5 +10,5 @@ pub mod newsroom;
 pub mod schedule;
 
 pub use error::{Result, ServiceError};
-pub use newsdesk_store::{Saved, Store};
+pub use newsdesk_store::{Saved, Store, media};
 pub use newsroom::{FrontPage, ItemLookup, Listing, ListingPage, ListingSubject, Newsroom, Rail};

@@ -8,6 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use newsdesk_core::{
     Author, Config, Item, ItemInput, ItemKind, ItemStatus, PublicationTimes, Tag, config::Section,
 };
+use newsdesk_store::media::MediaStore;
 use newsdesk_store::{ItemQuery, Saved, Store};
 use tokio::sync::Notify;
 
@@ -22,6 +23,7 @@ pub const MAX_PAGE: u32 = 500;
 
 pub struct Newsroom {
     store: Arc<dyn Store>,
+    media: Arc<dyn MediaStore>,
     config: Arc<Config>,
     /// Wakes the in-process event follower after a write, so pages change at once.
     written: Arc<Notify>,
@@ -82,9 +84,10 @@ pub struct ListingPage {
 }
 
 impl Newsroom {
-    pub fn new(store: Arc<dyn Store>, config: Arc<Config>) -> Self {
+    pub fn new(store: Arc<dyn Store>, media: Arc<dyn MediaStore>, config: Arc<Config>) -> Self {
         Newsroom {
             store,
+            media,
             config,
             written: Arc::new(Notify::new()),
         }
@@ -96,6 +99,10 @@ impl Newsroom {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    pub fn media(&self) -> &Arc<dyn MediaStore> {
+        &self.media
     }
 
     /// Notified after every write this process makes.

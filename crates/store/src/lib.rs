@@ -4,6 +4,7 @@
 
 pub mod copy;
 mod error;
+pub mod media;
 mod migrate;
 pub mod postgres;
 mod sql;

@@ -12,7 +12,6 @@ mod theme;
 mod views;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -79,26 +78,13 @@ impl AppState {
     }
 }
 
-/// The whole application. `media_dir` is served under `/media/`.
-pub fn router(state: Arc<AppState>, media_dir: PathBuf) -> Router {
-    let media = Router::new()
-        .fallback_service(tower_http::services::ServeDir::new(media_dir))
-        .layer(middleware::map_response(
-            |mut response: Response| async move {
-                if response.status().is_success() {
-                    response
-                        .headers_mut()
-                        .insert(header::CACHE_CONTROL, MEDIA_CACHE_CONTROL);
-                }
-                response.extensions_mut().insert(RouteName("media"));
-                response
-            },
-        ));
+/// The whole application.
+pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .route("/assets/{name}", get(asset))
-        .nest("/media", media)
+        .route("/media/{*path}", get(media))
         .fallback(site::page)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
@@ -224,6 +210,61 @@ async fn metrics_text(State(state): State<Arc<AppState>>) -> Response {
     )
         .into_response();
     response.extensions_mut().insert(RouteName("metrics"));
+    response
+}
+
+/// Media bytes from the media store (a directory or a bucket), with an ETag so browsers and
+/// CDNs revalidate cheaply.
+async fn media(
+    State(state): State<Arc<AppState>>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+    method: Method,
+) -> Response {
+    use sha2::Digest;
+    let mut response = match state.newsroom.media().get(&path).await {
+        Ok(Some(object)) => {
+            let hash = sha2::Sha256::digest(&object.bytes);
+            let tag: String = hash.iter().take(12).map(|b| format!("{b:02x}")).collect();
+            let etag = HeaderValue::from_str(&format!("\"{tag}\""))
+                .unwrap_or(HeaderValue::from_static("\"\""));
+            let mut builder = Response::builder()
+                .header(header::ETAG, etag.clone())
+                .header(header::CACHE_CONTROL, MEDIA_CACHE_CONTROL);
+            if http::none_match(&headers, &etag) {
+                builder
+                    .status(StatusCode::NOT_MODIFIED)
+                    .body(Body::empty())
+                    .unwrap_or_default()
+            } else {
+                builder = builder
+                    .header(header::CONTENT_TYPE, object.content_type)
+                    .header(header::CONTENT_LENGTH, object.bytes.len());
+                let body = if method == Method::HEAD {
+                    Body::empty()
+                } else {
+                    Body::from(object.bytes)
+                };
+                builder.body(body).unwrap_or_default()
+            }
+        }
+        Ok(None) | Err(newsdesk_services::media::MediaError::InvalidPath(_)) => (
+            StatusCode::NOT_FOUND,
+            [(header::CACHE_CONTROL, http::NO_STORE)],
+            "no such file\n",
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, path, "media store failed");
+            (
+                StatusCode::BAD_GATEWAY,
+                [(header::CACHE_CONTROL, http::NO_STORE)],
+                "media storage is unavailable\n",
+            )
+                .into_response()
+        }
+    };
+    response.extensions_mut().insert(RouteName("media"));
     response
 }
 
