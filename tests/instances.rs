@@ -1,12 +1,15 @@
 //! Several instances on one PostgreSQL: what one writes, every other serves within a
 //! second, from pages it had cached.
 
+#[path = "support/cluster.rs"]
+mod cluster;
 mod common;
 #[path = "support/moto.rs"]
 mod moto;
 
 use std::time::{Duration, Instant};
 
+use cluster::Cluster;
 use common::{PgDatabase, TestSite, demo_config_text};
 use moto::Moto;
 use newsdesk_store::media::{MediaStore, S3Media, S3Settings};
@@ -336,4 +339,56 @@ async fn media_can_live_in_s3_compatible_object_storage() {
     assert_eq!(again.status(), 304);
     assert_eq!(site.get("/media/demo/nothing-here.jpg").await.status(), 404);
     assert_eq!(site.get("/media/../newsdesk.sqlite3").await.status(), 404);
+}
+
+#[tokio::test]
+async fn an_instance_rides_out_a_database_restart() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    let url = cluster.url();
+    let site = TestSite::start_with(
+        demo_config_text(),
+        &["--demo"],
+        &[("NEWSDESK_DATABASE_URL", url.as_str())],
+    );
+    let before = site.ok(LEAD).await;
+    site.ok("/").await;
+    assert_eq!(site.get("/healthz").await.status(), 200);
+
+    cluster.stop();
+    // Readers keep getting the cached pages; health says what is wrong.
+    let during = site.ok(LEAD).await;
+    assert_eq!(during.text, before.text);
+    site.ok("/").await;
+    assert_eq!(site.get("/healthz").await.status(), 503);
+    // A write while the database is down fails loudly; nothing is silently lost.
+    let refused = site.import(
+        "[[items]]\nkind = \"brief\"\nsection = \"world\"\nslug = \"during-the-outage\"\nbody = \"Written during the outage.\"\nstatus = \"published\"\n",
+    );
+    assert!(
+        !refused.status.success(),
+        "a write with the database down must fail"
+    );
+    assert!(!String::from_utf8_lossy(&refused.stderr).is_empty());
+
+    cluster.start_again();
+    let started = Instant::now();
+    while site.get("/healthz").await.status() != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "no reconnection:\n{}",
+            site.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    site.import_ok(
+        "[[items]]\nkind = \"brief\"\nsection = \"world\"\nslug = \"after-the-outage\"\nbody = \"Written after the outage.\"\nstatus = \"published\"\n",
+    );
+    // The event follower picked up again: the new brief reaches the cached home page.
+    site.eventually("/", Duration::from_secs(3), |p| {
+        p.text.contains("/world/after-the-outage")
+    })
+    .await;
+    assert_eq!(site.get("/world/during-the-outage").await.status(), 404);
 }

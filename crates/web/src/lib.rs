@@ -34,6 +34,9 @@ pub use theme::{Theme, ThemeError};
 
 use metrics::{Metrics, RouteName};
 
+/// How long `/healthz` waits for the database.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Media (uploaded and demo images) are public and change only by getting a new name.
 const MEDIA_CACHE_CONTROL: HeaderValue = HeaderValue::from_static("public, max-age=86400");
 
@@ -152,11 +155,20 @@ async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Nex
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     // Healthy means the database answers, not merely that the process runs.
-    let answer = match state.newsroom.store().last_event_id().await {
-        Ok(_) => (StatusCode::OK, "ok\n"),
-        Err(e) => {
+    // Answer within a load balancer's patience even while the database hangs.
+    let probe = tokio::time::timeout(HEALTH_TIMEOUT, state.newsroom.store().last_event_id());
+    let answer = match probe.await {
+        Ok(Ok(_)) => (StatusCode::OK, "ok\n"),
+        Ok(Err(e)) => {
             tracing::error!(error = %e, "health check: database unavailable");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n")
+        }
+        Err(_) => {
+            tracing::error!("health check: database did not answer in time");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database did not answer in time\n",
+            )
         }
     };
     let mut response = (

@@ -38,7 +38,8 @@ impl PgStore {
     pub async fn connect(url: &str) -> Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
-            .acquire_timeout(Duration::from_secs(10))
+            // Fail a request in seconds rather than hang it while the database is away.
+            .acquire_timeout(Duration::from_secs(5))
             .connect(url)
             .await?;
         Ok(PgStore {
