@@ -20,7 +20,7 @@ const ITEMS: usize = 500;
 
 fn input(n: usize) -> ItemInput {
     ItemInput {
-        kind: Some(if n % 4 == 0 {
+        kind: Some(if n.is_multiple_of(4) {
             ItemKind::Story
         } else {
             ItemKind::Brief
