@@ -323,7 +323,7 @@ pub fn tool(variable: &str) -> PathBuf {
 }
 
 /// A PostgreSQL database of its own for one test, dropped when the test ends. Where no
-/// PostgreSQL is reachable the test fails when `NEWSDESK_TEST_REQUIRE_POSTGRES=1` (as
+/// PostgreSQL is reachable the test fails when `NEWSDESK_TEST_REQUIRE_SERVICES=1` (as
 /// `scripts/test` sets) and is skipped loudly otherwise.
 pub struct PgDatabase {
     pub url: String,
@@ -339,7 +339,7 @@ impl PgDatabase {
         let name = format!("newsdesk_e2e_{}_{}", std::process::id(), rand_suffix());
         match psql(&admin, &format!("CREATE DATABASE {name}")) {
             Ok(()) => {}
-            Err(e) if std::env::var("NEWSDESK_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
+            Err(e) if std::env::var("NEWSDESK_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1") => {
                 panic!("PostgreSQL at {admin} is required: {e}")
             }
             Err(e) => {

@@ -44,7 +44,7 @@ impl Cluster {
     /// `None` (with a loud message) when no PostgreSQL server programs are installed.
     pub fn start() -> Option<Cluster> {
         let Some(bin) = bin_dir() else {
-            if std::env::var("NEWSDESK_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+            if std::env::var("NEWSDESK_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
                 panic!("initdb not found: install the PostgreSQL server package");
             }
             use std::io::Write;

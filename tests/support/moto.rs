@@ -14,7 +14,7 @@ pub struct Moto {
 impl Moto {
     pub fn start() -> Option<Moto> {
         let Some(bin) = std::env::var_os("NEWSDESK_TEST_MOTO_SERVER") else {
-            if std::env::var("NEWSDESK_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+            if std::env::var("NEWSDESK_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
                 panic!("NEWSDESK_TEST_MOTO_SERVER is not set: run the tests with scripts/test");
             }
             use std::io::Write;

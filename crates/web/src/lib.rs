@@ -233,11 +233,9 @@ async fn media(
     headers: HeaderMap,
     method: Method,
 ) -> Response {
-    use sha2::Digest;
     let mut response = match state.newsroom.media().get(&path).await {
         Ok(Some(object)) => {
-            let hash = sha2::Sha256::digest(&object.bytes);
-            let tag: String = hash.iter().take(12).map(|b| format!("{b:02x}")).collect();
+            let tag = cache::content_tag(&object.bytes);
             let etag = HeaderValue::from_str(&format!("\"{tag}\""))
                 .unwrap_or(HeaderValue::from_static("\"\""));
             let mut builder = Response::builder()

@@ -1,6 +1,6 @@
 //! Runs one store test on every backend: a fresh SQLite file, and a fresh database on the
 //! machine's PostgreSQL that is dropped afterwards. Without a reachable PostgreSQL the
-//! PostgreSQL half is skipped loudly, unless `NEWSDESK_TEST_REQUIRE_POSTGRES=1` (set by
+//! PostgreSQL half is skipped loudly, unless `NEWSDESK_TEST_REQUIRE_SERVICES=1` (set by
 //! `scripts/test`, so CI never skips it), where it fails.
 
 use std::future::Future;
@@ -43,7 +43,7 @@ impl TestDatabase {
         let mut conn = match sqlx::PgConnection::connect(&admin).await {
             Ok(conn) => conn,
             Err(e) => {
-                if std::env::var("NEWSDESK_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+                if std::env::var("NEWSDESK_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
                     panic!("PostgreSQL at {admin} is required but unreachable: {e}");
                 }
                 // Straight to the process's stderr: the test harness would swallow eprintln!.
