@@ -2,6 +2,7 @@
 //! valid item obeys, the text transformations readers see, and the site's configuration.
 //! Nothing here performs I/O or knows about HTTP or SQL.
 
+pub mod account;
 pub mod config;
 pub mod error;
 pub mod event;
@@ -9,6 +10,7 @@ pub mod item;
 pub mod lang;
 pub mod text;
 
+pub use account::{Account, AccountInput, Action, Role};
 pub use config::Config;
 pub use error::Error;
 pub use event::{Event, EventKind};

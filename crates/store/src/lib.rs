@@ -12,7 +12,7 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use newsdesk_core::{Author, Event, Item, ItemKind, Tag, ValidItem};
+use newsdesk_core::{Account, Author, Event, Item, ItemKind, ItemStatus, Role, Tag, ValidItem};
 use serde::{Deserialize, Serialize};
 
 pub use error::StoreError;
@@ -37,6 +37,30 @@ pub struct ItemQuery {
     pub published_since: Option<Timestamp>,
     pub limit: u32,
     pub offset: u32,
+}
+
+/// Which items the desk's content list wants: every status, newest change first.
+#[derive(Debug, Clone, Default)]
+pub struct DeskQuery {
+    pub status: Option<ItemStatus>,
+    pub kind: Option<ItemKind>,
+    pub section: Option<String>,
+    pub language: Option<String>,
+    pub author: Option<String>,
+    pub breaking: Option<bool>,
+    /// Words the headline contains, matched without regard to case.
+    pub headline: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// A signed-in session as the store finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub account: Account,
+    /// The token every form of this session must carry.
+    pub csrf_token: String,
+    pub expires_at: Timestamp,
 }
 
 /// What a save left behind: the item as stored and the event it appended, if the public
@@ -98,6 +122,54 @@ pub trait Store: Send + Sync + 'static {
     /// transaction. Safe to run on every instance at once: an item is claimed by a
     /// conditional update, so exactly one run publishes it (and appends its one event).
     async fn publish_due(&self, now: Timestamp, actor: &str, limit: u32) -> Result<Vec<Saved>>;
+
+    /// Items of any status for the desk, with the total matching count.
+    async fn desk_items(&self, query: &DeskQuery) -> Result<(Vec<Item>, u64)>;
+
+    /// Refused with `StoreError::Duplicate { field: "email" }` when the address is taken.
+    async fn create_account(
+        &self,
+        email: &str,
+        name: &str,
+        role: Role,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<Account>;
+    async fn account(&self, id: i64) -> Result<Option<Account>>;
+    /// The account and its password hash, for signing in.
+    async fn account_for_sign_in(&self, email: &str) -> Result<Option<(Account, String)>>;
+    async fn accounts(&self) -> Result<Vec<Account>>;
+    /// Enabled admins.
+    async fn count_admins(&self) -> Result<u64>;
+    /// Disabling also ends every session of the account, in the same transaction.
+    async fn set_account_disabled(&self, id: i64, disabled: bool) -> Result<()>;
+    /// Replaces the password hash and ends every session but `keep_session`.
+    async fn set_password_hash(
+        &self,
+        id: i64,
+        hash: &str,
+        keep_session: Option<&str>,
+    ) -> Result<()>;
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        account_id: i64,
+        csrf_token: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<()>;
+    /// A live session of an enabled account.
+    async fn session(&self, token_hash: &str, now: Timestamp) -> Result<Option<Session>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+
+    async fn record_sign_in_failure(&self, subject: &str, now: Timestamp) -> Result<()>;
+    async fn count_sign_in_failures(&self, subject: &str, since: Timestamp) -> Result<u64>;
+    async fn clear_sign_in_failures(&self, subject: &str) -> Result<()>;
+
+    async fn create_setup_token(&self, token_hash: &str, expires_at: Timestamp) -> Result<()>;
+    /// Uses up a set-up token; false when it is unknown, used or expired.
+    async fn take_setup_token(&self, token_hash: &str, now: Timestamp) -> Result<bool>;
 
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>>;
     /// Asks the backend to wake `wake` whenever any process commits an event, if it can

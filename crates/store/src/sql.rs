@@ -17,6 +17,25 @@ pub(crate) fn from_micros(v: i64) -> Result<Timestamp> {
     Timestamp::from_microsecond(v).map_err(|e| StoreError::Corrupt(format!("time {v}: {e}")))
 }
 
+pub(crate) fn account_from_row<R: sqlx::Row>(row: &R) -> Result<newsdesk_core::Account>
+where
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+{
+    let role: String = row.try_get("role")?;
+    Ok(newsdesk_core::Account {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        role: newsdesk_core::Role::parse(&role)
+            .ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
+        disabled: row.try_get("disabled")?,
+        created_at: from_micros(row.try_get("created_at")?)?,
+    })
+}
+
 /// The only unique key an item row has besides its id is (language, slug).
 pub(crate) fn slug_taken(e: StoreError) -> StoreError {
     match e {
@@ -746,6 +765,277 @@ macro_rules! sql_store {
                     })
                 })
                 .collect()
+        }
+
+        async fn desk_items(&self, query: &DeskQuery) -> Result<(Vec<Item>, u64)> {
+            // `%` and `_` typed into the search box are literal characters, not wildcards.
+            let pattern = query.headline.as_deref().map(|h| {
+                let escaped = h
+                    .trim()
+                    .to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                format!("%{escaped}%")
+            });
+            let filter = "($1 IS NULL OR status = $1)
+                AND ($2 IS NULL OR kind = $2)
+                AND ($3 IS NULL OR section = $3)
+                AND ($4 IS NULL OR language = $4)
+                AND ($5 IS NULL OR EXISTS (SELECT 1 FROM item_authors ia JOIN authors a ON a.id = ia.author_id
+                                           WHERE ia.item_id = items.id AND a.slug = $5))
+                AND ($6 IS NULL OR breaking = $6)
+                AND ($7 IS NULL OR LOWER(COALESCE(headline, body_markdown)) LIKE $7 ESCAPE '\\')";
+            macro_rules! bind_desk {
+                ($q:expr) => {
+                    $q.bind(query.status.map(ItemStatus::as_str))
+                        .bind(query.kind.map(ItemKind::as_str))
+                        .bind(query.section.as_deref())
+                        .bind(query.language.as_deref())
+                        .bind(query.author.as_deref())
+                        .bind(query.breaking)
+                        .bind(pattern.as_deref())
+                };
+            }
+            let mut conn = self.reader.acquire().await?;
+            let total: i64 = bind_desk!(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM items WHERE {filter}"
+            ))))
+            .fetch_one(&mut *conn)
+            .await?;
+            let rows = bind_desk!(sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {} FROM items WHERE {filter} ORDER BY changed_at DESC, id DESC LIMIT $8 OFFSET $9",
+                crate::sql::ITEM_COLUMNS
+            ))))
+            .bind(i64::from(query.limit))
+            .bind(i64::from(query.offset))
+            .fetch_all(&mut *conn)
+            .await?;
+            let mut items = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let id: i64 = row.try_get("id")?;
+                if let Some(item) = self::items::load_by_id(&mut conn, id).await? {
+                    items.push(item);
+                }
+            }
+            Ok((items, u64::try_from(total).unwrap_or(0)))
+        }
+
+        async fn create_account(
+            &self,
+            email: &str,
+            name: &str,
+            role: Role,
+            password_hash: &str,
+            now: Timestamp,
+        ) -> Result<Account> {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO accounts (email, name, role, password_hash, disabled, created_at)
+                 VALUES ($1, $2, $3, $4, FALSE, $5) RETURNING id",
+            )
+            .bind(email)
+            .bind(name)
+            .bind(role.as_str())
+            .bind(password_hash)
+            .bind(to_micros(now))
+            .fetch_one(&self.writer)
+            .await
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                    StoreError::Duplicate { field: "email" }
+                }
+                other => other,
+            })?;
+            self.account(id).await?.ok_or(StoreError::NotFound)
+        }
+
+        async fn account(&self, id: i64) -> Result<Option<Account>> {
+            let row = sqlx::query(
+                "SELECT id, email, name, role, disabled, created_at FROM accounts WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+            row.as_ref().map(crate::sql::account_from_row).transpose()
+        }
+
+        async fn account_for_sign_in(&self, email: &str) -> Result<Option<(Account, String)>> {
+            let row = sqlx::query(
+                "SELECT id, email, name, role, disabled, created_at, password_hash
+                 FROM accounts WHERE email = $1",
+            )
+            .bind(email)
+            .fetch_optional(&self.reader)
+            .await?;
+            match row {
+                Some(row) => Ok(Some((
+                    crate::sql::account_from_row(&row)?,
+                    row.try_get("password_hash")?,
+                ))),
+                None => Ok(None),
+            }
+        }
+
+        async fn accounts(&self) -> Result<Vec<Account>> {
+            let rows = sqlx::query(
+                "SELECT id, email, name, role, disabled, created_at FROM accounts ORDER BY name, id",
+            )
+            .fetch_all(&self.reader)
+            .await?;
+            rows.iter().map(crate::sql::account_from_row).collect()
+        }
+
+        async fn count_admins(&self) -> Result<u64> {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM accounts WHERE role = 'admin' AND NOT disabled",
+            )
+            .fetch_one(&self.reader)
+            .await?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        }
+
+        async fn set_account_disabled(&self, id: i64, disabled: bool) -> Result<()> {
+            let mut tx = self.write_transaction().await?;
+            let changed = sqlx::query("UPDATE accounts SET disabled = $2 WHERE id = $1")
+                .bind(id)
+                .bind(disabled)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            if disabled {
+                sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn set_password_hash(
+            &self,
+            id: i64,
+            hash: &str,
+            keep_session: Option<&str>,
+        ) -> Result<()> {
+            let mut tx = self.write_transaction().await?;
+            sqlx::query("UPDATE accounts SET password_hash = $2 WHERE id = $1")
+                .bind(id)
+                .bind(hash)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "DELETE FROM sessions WHERE account_id = $1 AND ($2 IS NULL OR token_hash <> $2)",
+            )
+            .bind(id)
+            .bind(keep_session)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn create_session(
+            &self,
+            token_hash: &str,
+            account_id: i64,
+            csrf_token: &str,
+            now: Timestamp,
+            expires_at: Timestamp,
+        ) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO sessions (token_hash, account_id, csrf_token, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(token_hash)
+            .bind(account_id)
+            .bind(csrf_token)
+            .bind(to_micros(now))
+            .bind(to_micros(expires_at))
+            .execute(&self.writer)
+            .await?;
+            Ok(())
+        }
+
+        async fn session(&self, token_hash: &str, now: Timestamp) -> Result<Option<Session>> {
+            let row = sqlx::query(
+                "SELECT a.id, a.email, a.name, a.role, a.disabled, a.created_at,
+                        s.csrf_token, s.expires_at
+                 FROM sessions s JOIN accounts a ON a.id = s.account_id
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT a.disabled",
+            )
+            .bind(token_hash)
+            .bind(to_micros(now))
+            .fetch_optional(&self.reader)
+            .await?;
+            match row {
+                Some(row) => Ok(Some(Session {
+                    account: crate::sql::account_from_row(&row)?,
+                    csrf_token: row.try_get("csrf_token")?,
+                    expires_at: from_micros(row.try_get("expires_at")?)?,
+                })),
+                None => Ok(None),
+            }
+        }
+
+        async fn delete_session(&self, token_hash: &str) -> Result<()> {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                .bind(token_hash)
+                .execute(&self.writer)
+                .await?;
+            Ok(())
+        }
+
+        async fn record_sign_in_failure(&self, subject: &str, now: Timestamp) -> Result<()> {
+            sqlx::query("INSERT INTO sign_in_failures (subject, at) VALUES ($1, $2)")
+                .bind(subject)
+                .bind(to_micros(now))
+                .execute(&self.writer)
+                .await?;
+            Ok(())
+        }
+
+        async fn count_sign_in_failures(&self, subject: &str, since: Timestamp) -> Result<u64> {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM sign_in_failures WHERE subject = $1 AND at >= $2",
+            )
+            .bind(subject)
+            .bind(to_micros(since))
+            .fetch_one(&self.reader)
+            .await?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        }
+
+        async fn clear_sign_in_failures(&self, subject: &str) -> Result<()> {
+            sqlx::query("DELETE FROM sign_in_failures WHERE subject = $1")
+                .bind(subject)
+                .execute(&self.writer)
+                .await?;
+            Ok(())
+        }
+
+        async fn create_setup_token(&self, token_hash: &str, expires_at: Timestamp) -> Result<()> {
+            sqlx::query("INSERT INTO setup_tokens (token_hash, expires_at) VALUES ($1, $2)")
+                .bind(token_hash)
+                .bind(to_micros(expires_at))
+                .execute(&self.writer)
+                .await?;
+            Ok(())
+        }
+
+        async fn take_setup_token(&self, token_hash: &str, now: Timestamp) -> Result<bool> {
+            let taken = sqlx::query(
+                "DELETE FROM setup_tokens WHERE token_hash = $1 AND expires_at > $2",
+            )
+            .bind(token_hash)
+            .bind(to_micros(now))
+            .execute(&self.writer)
+            .await?
+            .rows_affected();
+            Ok(taken == 1)
         }
 
         async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>> {

@@ -335,3 +335,81 @@ async fn a_scheduled_item_is_published_once_when_due_even_by_racing_runs() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_desk_lists_every_status_filtered_and_searched() {
+    each_backend(|store| async move {
+        let config = Config::default();
+        let now = Timestamp::from_second(1_800_000_000).expect("time");
+        for (n, (status, headline)) in [
+            (ItemStatus::Draft, "Harbour gates: 100% closed"),
+            (ItemStatus::Published, "Harbour reopens"),
+            (ItemStatus::InReview, "Budget vote tonight"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut input = story(status);
+            input.headline = Some(headline.into());
+            let valid = input.validate(&config).expect("valid");
+            let at = now + jiff::SignedDuration::from_mins(n as i64);
+            let times = PublicationTimes::settle(None, &valid, at);
+            store
+                .create_item(&valid, times, "t", at)
+                .await
+                .expect("create");
+        }
+        let all = newsdesk_store::DeskQuery {
+            limit: 10,
+            ..Default::default()
+        };
+        let (items, total) = store.desk_items(&all).await.expect("all");
+        assert_eq!(total, 3);
+        let headlines: Vec<_> = items.iter().filter_map(|i| i.headline.clone()).collect();
+        assert_eq!(
+            headlines,
+            [
+                "Budget vote tonight",
+                "Harbour reopens",
+                "Harbour gates: 100% closed"
+            ],
+            "last change first"
+        );
+        let search = |text: &str| newsdesk_store::DeskQuery {
+            headline: Some(text.into()),
+            ..all.clone()
+        };
+        assert_eq!(
+            store
+                .desk_items(&search("HARBOUR"))
+                .await
+                .expect("search")
+                .1,
+            2
+        );
+        assert_eq!(
+            store.desk_items(&search("100%")).await.expect("search").1,
+            1
+        );
+        assert_eq!(
+            store.desk_items(&search("%")).await.expect("search").1,
+            1,
+            "% is a character, not a wildcard"
+        );
+        assert_eq!(store.desk_items(&search("_")).await.expect("search").1, 0);
+        let drafts = newsdesk_store::DeskQuery {
+            status: Some(ItemStatus::Draft),
+            ..all.clone()
+        };
+        assert_eq!(store.desk_items(&drafts).await.expect("drafts").1, 1);
+        let paged = newsdesk_store::DeskQuery {
+            limit: 1,
+            offset: 1,
+            ..all.clone()
+        };
+        let (page, total) = store.desk_items(&paged).await.expect("page");
+        assert_eq!((page.len(), total), (1, 3));
+        assert_eq!(page[0].headline.as_deref(), Some("Harbour reopens"));
+    })
+    .await;
+}

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use newsdesk_core::{Author, Event, EventKind, Item, Tag, ValidItem};
+use newsdesk_core::{
+    Account, Author, Event, EventKind, Item, ItemKind, ItemStatus, Role, Tag, ValidItem,
+};
 use sqlx::Row;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -16,10 +18,13 @@ use sqlx::sqlite::{
 
 use crate::migrate::{Migration, migrations};
 use crate::sql::{from_micros, slug_taken, sql_store, to_micros};
-use crate::{ItemQuery, PublicationTimes, Result, Revision, Saved, Store, StoreError};
+use crate::{
+    DeskQuery, ItemQuery, PublicationTimes, Result, Revision, Saved, Session, Store, StoreError,
+};
 
 const MIGRATIONS: &[Migration] = migrations!("sqlite":
     1 "0001_content",
+    2 "0002_accounts",
 );
 
 /// Name of the database file inside the data directory.

@@ -1,0 +1,227 @@
+//! People who work in the desk: their roles, what each role may do, and the rules an account
+//! obeys. Readers (the comments issue) will join this table with a role of their own.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+pub const EMAIL_MAX: usize = 254;
+pub const NAME_MAX: usize = 100;
+/// Long enough to resist guessing with argon2id in front of it (NIST SP 800-63B asks 8).
+pub const PASSWORD_MIN: usize = 10;
+/// Bounds the work an attacker can make argon2 do with one request.
+pub const PASSWORD_MAX: usize = 256;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Contributor,
+    Editor,
+    Moderator,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [
+        Role::Contributor,
+        Role::Editor,
+        Role::Moderator,
+        Role::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Contributor => "contributor",
+            Role::Editor => "editor",
+            Role::Moderator => "moderator",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The one place that says who may do what; every desk route asks it on the server.
+    pub fn may(self, action: Action) -> bool {
+        use Action::*;
+        match self {
+            Role::Admin => true,
+            Role::Editor => !matches!(action, ManageAccounts | ManageSettings | Moderate),
+            Role::Moderator => matches!(action, UseDesk | Moderate | ViewAllItems),
+            Role::Contributor => matches!(action, UseDesk | WriteOwnDrafts | SubmitForReview),
+        }
+    }
+}
+
+/// What someone can try to do in the desk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    UseDesk,
+    WriteOwnDrafts,
+    SubmitForReview,
+    ViewAllItems,
+    EditAnyItem,
+    Publish,
+    Schedule,
+    Unpublish,
+    Correct,
+    ManageLabels,
+    Moderate,
+    ManageAccounts,
+    ManageSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    pub id: i64,
+    /// Stored lowercase; the sign-in name.
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub created_at: Timestamp,
+}
+
+/// A new account as an admin or the command line hands it in.
+#[derive(Debug, Clone)]
+pub struct AccountInput {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password: String,
+}
+
+/// Lowercased and trimmed, or a clear error. Deliberately simple: the address is proven by
+/// mail later, not by a regular expression now.
+pub fn normalize_email(email: &str) -> Result<String, Error> {
+    let email = email.trim().to_lowercase();
+    if email.chars().count() > EMAIL_MAX {
+        return Err(Error::TooLong {
+            field: "email",
+            max: EMAIL_MAX,
+        });
+    }
+    let valid = match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+                && !domain.contains('@')
+        }
+        None => false,
+    };
+    if valid {
+        Ok(email)
+    } else {
+        Err(Error::invalid("email", "is not an email address"))
+    }
+}
+
+pub fn check_password(password: &str) -> Result<(), Error> {
+    let length = password.chars().count();
+    if length < PASSWORD_MIN {
+        return Err(Error::invalid(
+            "password",
+            format!("must be at least {PASSWORD_MIN} characters"),
+        ));
+    }
+    if length > PASSWORD_MAX {
+        return Err(Error::TooLong {
+            field: "password",
+            max: PASSWORD_MAX,
+        });
+    }
+    Ok(())
+}
+
+impl AccountInput {
+    /// The normalized email and name, or the first rule broken.
+    pub fn validate(&self) -> Result<(String, String), Error> {
+        let email = normalize_email(&self.email)?;
+        let name = self.name.trim().to_owned();
+        if name.is_empty() {
+            return Err(Error::Required { field: "name" });
+        }
+        if name.chars().count() > NAME_MAX {
+            return Err(Error::TooLong {
+                field: "name",
+                max: NAME_MAX,
+            });
+        }
+        if name.chars().any(char::is_control) {
+            return Err(Error::invalid("name", "contains control characters"));
+        }
+        check_password(&self.password)?;
+        Ok((email, name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_allow_exactly_their_work() {
+        use Action::*;
+        let all = [
+            UseDesk,
+            WriteOwnDrafts,
+            SubmitForReview,
+            ViewAllItems,
+            EditAnyItem,
+            Publish,
+            Schedule,
+            Unpublish,
+            Correct,
+            ManageLabels,
+            Moderate,
+            ManageAccounts,
+            ManageSettings,
+        ];
+        let allowed = |role: Role| {
+            all.iter()
+                .copied()
+                .filter(|a| role.may(*a))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            allowed(Role::Contributor),
+            [UseDesk, WriteOwnDrafts, SubmitForReview]
+        );
+        assert_eq!(allowed(Role::Moderator), [UseDesk, ViewAllItems, Moderate]);
+        assert!(Role::Editor.may(Publish) && Role::Editor.may(Correct));
+        assert!(!Role::Editor.may(ManageAccounts));
+        assert_eq!(allowed(Role::Admin).len(), all.len());
+    }
+
+    #[test]
+    fn emails_are_normalized_or_refused() {
+        assert_eq!(
+            normalize_email(" Leyla@Example.ORG ").as_deref(),
+            Ok("leyla@example.org")
+        );
+        for bad in [
+            "",
+            "leyla",
+            "@example.org",
+            "leyla@example",
+            "a b@example.org",
+            "a@b@c.org",
+            "leyla@.org",
+        ] {
+            assert!(normalize_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn password_limits_hold_at_their_edges() {
+        assert!(check_password(&"x".repeat(PASSWORD_MIN - 1)).is_err());
+        assert!(check_password(&"x".repeat(PASSWORD_MIN)).is_ok());
+        assert!(check_password(&"ə".repeat(PASSWORD_MAX)).is_ok());
+        assert!(check_password(&"ə".repeat(PASSWORD_MAX + 1)).is_err());
+    }
+}

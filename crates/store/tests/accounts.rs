@@ -1,0 +1,174 @@
+//! Accounts, sessions, throttling records and set-up links, on every backend.
+
+mod backends;
+
+use backends::each_backend;
+use jiff::{SignedDuration, Timestamp};
+use newsdesk_core::Role;
+use newsdesk_store::StoreError;
+
+#[tokio::test]
+async fn accounts_and_sessions_live_and_die_together() {
+    each_backend(|store| async move {
+        let now = Timestamp::now();
+        let editor = store
+            .create_account(
+                "leyla@example.org",
+                "Leyla Məmmədova",
+                Role::Editor,
+                "$argon2id$x",
+                now,
+            )
+            .await
+            .expect("create");
+        assert_eq!(editor.role, Role::Editor);
+        let again = store
+            .create_account(
+                "leyla@example.org",
+                "Someone",
+                Role::Admin,
+                "$argon2id$y",
+                now,
+            )
+            .await;
+        assert!(
+            matches!(again, Err(StoreError::Duplicate { field: "email" })),
+            "{again:?}"
+        );
+        let (found, hash) = store
+            .account_for_sign_in("leyla@example.org")
+            .await
+            .expect("lookup")
+            .expect("exists");
+        assert_eq!((found.id, hash.as_str()), (editor.id, "$argon2id$x"));
+        assert_eq!(store.count_admins().await.expect("admins"), 0);
+
+        let expires = now + SignedDuration::from_hours(12);
+        store
+            .create_session("hash-1", editor.id, "csrf-1", now, expires)
+            .await
+            .expect("session");
+        store
+            .create_session("hash-2", editor.id, "csrf-2", now, expires)
+            .await
+            .expect("session");
+        let session = store
+            .session("hash-1", now)
+            .await
+            .expect("get")
+            .expect("live");
+        assert_eq!(
+            (session.account.id, session.csrf_token.as_str()),
+            (editor.id, "csrf-1")
+        );
+        assert!(
+            store
+                .session("hash-1", expires)
+                .await
+                .expect("get")
+                .is_none(),
+            "expired"
+        );
+
+        store
+            .set_password_hash(editor.id, "$argon2id$z", Some("hash-1"))
+            .await
+            .expect("password");
+        assert!(
+            store.session("hash-1", now).await.expect("get").is_some(),
+            "the changer stays signed in"
+        );
+        assert!(
+            store.session("hash-2", now).await.expect("get").is_none(),
+            "other sessions end"
+        );
+
+        store
+            .set_account_disabled(editor.id, true)
+            .await
+            .expect("disable");
+        assert!(
+            store.session("hash-1", now).await.expect("get").is_none(),
+            "disabling ends sessions"
+        );
+        store
+            .set_account_disabled(editor.id, false)
+            .await
+            .expect("enable");
+        assert!(
+            store.session("hash-1", now).await.expect("get").is_none(),
+            "and they stay ended"
+        );
+        store.delete_session("hash-1").await.expect("delete");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sign_in_failures_are_counted_in_a_window_and_cleared() {
+    each_backend(|store| async move {
+        let now = Timestamp::now();
+        for minutes in [30, 10, 5, 1] {
+            store
+                .record_sign_in_failure(
+                    "address:192.0.2.1",
+                    now - SignedDuration::from_mins(minutes),
+                )
+                .await
+                .expect("record");
+        }
+        let since = now - SignedDuration::from_mins(15);
+        assert_eq!(
+            store
+                .count_sign_in_failures("address:192.0.2.1", since)
+                .await
+                .expect("count"),
+            3
+        );
+        assert_eq!(
+            store
+                .count_sign_in_failures("address:192.0.2.2", since)
+                .await
+                .expect("count"),
+            0
+        );
+        store
+            .clear_sign_in_failures("address:192.0.2.1")
+            .await
+            .expect("clear");
+        assert_eq!(
+            store
+                .count_sign_in_failures("address:192.0.2.1", since)
+                .await
+                .expect("count"),
+            0
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_setup_token_works_once_and_not_after_it_expires() {
+    each_backend(|store| async move {
+        let now = Timestamp::now();
+        store
+            .create_setup_token("t1", now + SignedDuration::from_hours(1))
+            .await
+            .expect("create");
+        store
+            .create_setup_token("t2", now - SignedDuration::from_secs(1))
+            .await
+            .expect("create");
+        assert!(store.take_setup_token("t1", now).await.expect("take"));
+        assert!(
+            !store.take_setup_token("t1", now).await.expect("take"),
+            "used up"
+        );
+        assert!(
+            !store.take_setup_token("t2", now).await.expect("take"),
+            "expired"
+        );
+        assert!(!store.take_setup_token("nope", now).await.expect("take"));
+    })
+    .await;
+}
