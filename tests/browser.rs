@@ -22,6 +22,7 @@ const PAGES: &[&str] = &[
     "/author/leyla-memmedova",
     "/ru/",
     "/tr/science/uzay-teleskobu-su-buhari-tespit-etti",
+    "/desk/sign-in",
     "/no-such-page",
 ];
 

@@ -20,6 +20,7 @@ pub struct TestSite {
     pub config: PathBuf,
     pub client: reqwest::Client,
     stderr: PathBuf,
+    stdout: std::sync::Arc<std::sync::Mutex<String>>,
     /// Environment given to the server, and to every command run for this site.
     env: Vec<(String, String)>,
 }
@@ -133,9 +134,15 @@ impl TestSite {
         let mut child = command.spawn().expect("start newsdesk");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
+        let printed = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = printed.clone();
         std::thread::spawn(move || {
             let mut lines = BufReader::new(stdout).lines();
             while let Some(Ok(line)) = lines.next() {
+                if let Ok(mut all) = sink.lock() {
+                    all.push_str(&line);
+                    all.push('\n');
+                }
                 if let Some(url) = line.strip_prefix("listening on ") {
                     let _ = tx.send(url.to_owned());
                 }
@@ -157,6 +164,7 @@ impl TestSite {
             config,
             client,
             stderr,
+            stdout: printed,
             env: env
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -260,6 +268,11 @@ impl TestSite {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// What the server printed on stdout so far.
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     pub fn log(&self) -> String {

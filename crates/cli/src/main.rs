@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use newsdesk_core::Config;
+use newsdesk_core::{AccountInput, Config, Role};
 use newsdesk_services::demo::DemoOutcome;
 use newsdesk_services::import::ImportFile;
 use newsdesk_services::{Newsroom, Store};
@@ -45,6 +45,13 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Manage staff accounts.
+    User {
+        #[command(flatten)]
+        site: SiteArgs,
+        #[command(subcommand)]
+        action: UserAction,
+    },
     /// Import authors and items from a TOML or JSON file (same language and slug replaces).
     Import {
         #[command(flatten)]
@@ -54,18 +61,61 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum UserAction {
+    /// Add an account. The password is read from NEWSDESK_USER_PASSWORD, or else from the
+    /// first line of standard input (never from the command line, where `ps` shows it).
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// contributor, editor, moderator or admin.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+    /// Disable an account and end its sessions.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled account.
+    Enable {
+        #[arg(long)]
+        email: String,
+    },
+    /// List the accounts.
+    List,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| "the role must be contributor, editor, moderator or admin".into())
+}
+
+fn read_password() -> Result<String> {
+    if let Ok(password) = std::env::var("NEWSDESK_USER_PASSWORD") {
+        return Ok(password);
+    }
+    eprint!("Password: ");
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
 #[derive(Args)]
 struct SiteArgs {
     /// Directory holding the database and media.
-    #[arg(long, env = "NEWSDESK_DATA_DIR", default_value = "./data")]
+    #[arg(long, env = "NEWSDESK_DATA_DIR", default_value = "./data", global = true)]
     data_dir: PathBuf,
     /// Site configuration (TOML). Without it the built-in settings are used, or the demo
     /// edition's with --demo. NEWSDESK_SECTION__KEY variables override single keys.
-    #[arg(long, env = "NEWSDESK_CONFIG")]
+    #[arg(long, env = "NEWSDESK_CONFIG", global = true)]
     config: Option<PathBuf>,
     /// PostgreSQL to use instead of SQLite in the data directory (`postgres://…`); the
     /// same as `database.url` in the config, which it overrides.
-    #[arg(long, env = "NEWSDESK_DATABASE_URL")]
+    #[arg(long, env = "NEWSDESK_DATABASE_URL", global = true)]
     database_url: Option<String>,
 }
 
@@ -160,6 +210,48 @@ async fn run(cli: Cli) -> Result<()> {
                     "  {:<14} {:>8} rows  checksum {}",
                     table.name, table.rows, table.checksum
                 );
+            }
+            Ok(())
+        }
+        Command::User { site, action } => {
+            let config = site.config(false)?;
+            let (_, newsroom) = open_store(&site.data_dir, config).await?;
+            let now = jiff::Timestamp::now();
+            match action {
+                UserAction::Add { email, name, role } => {
+                    let password = read_password()?;
+                    let account = newsroom
+                        .add_account(
+                            &AccountInput {
+                                email,
+                                name,
+                                role,
+                                password,
+                            },
+                            now,
+                        )
+                        .await?;
+                    println!(
+                        "added {} <{}> as {}",
+                        account.name,
+                        account.email,
+                        account.role.as_str()
+                    );
+                }
+                UserAction::Disable { email } => {
+                    let account = newsroom.set_account_disabled(&email, true).await?;
+                    println!("disabled {}; their sessions have ended", account.email);
+                }
+                UserAction::Enable { email } => {
+                    let account = newsroom.set_account_disabled(&email, false).await?;
+                    println!("enabled {}", account.email);
+                }
+                UserAction::List => {
+                    for a in newsroom.store().accounts().await? {
+                        let state = if a.disabled { " (disabled)" } else { "" };
+                        println!("{:<11} {} <{}>{state}", a.role.as_str(), a.name, a.email);
+                    }
+                }
             }
             Ok(())
         }
@@ -290,8 +382,19 @@ async fn serve(args: ServeArgs) -> Result<()> {
     newsdesk_services::schedule::run_scheduler(newsroom.clone(), stop.clone());
     let state = Arc::new(AppState::new(newsroom, theme, base_url.clone()));
     newsdesk_web::follow_events(state.clone(), &feed);
-    let app = newsdesk_web::router(state);
+    let app = newsdesk_web::router(state.clone());
 
+    if let Some(token) = state
+        .newsroom
+        .setup_token_if_needed(jiff::Timestamp::now())
+        .await?
+    {
+        // Printed, never logged to a collector: whoever holds it becomes the admin.
+        println!(
+            "no admin yet: create one within 24 hours at {base_url}/desk/setup/{token} \
+             (or run `newsdesk user add --role admin`)"
+        );
+    }
     tracing::info!(address = %local, %base_url, "newsdesk is serving");
     // Tests and scripts read this line to learn the port when started with port 0.
     println!("listening on http://{local}");

@@ -8,6 +8,16 @@ pub enum ServiceError {
     /// The input broke a rule of the content model; the error names the field.
     #[error(transparent)]
     Invalid(#[from] newsdesk_core::Error),
+    /// The same answer for an unknown address and a wrong password, so neither leaks.
+    #[error("The email address or password is not right.")]
+    InvalidCredentials,
+    #[error("Too many failed sign-ins. Try again in {retry_after_secs} seconds.")]
+    Throttled { retry_after_secs: u64 },
+    /// The role may not do this; the text says what was refused.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("This set-up link is unknown, used or expired. Start the server again for a new one.")]
+    SetupLinkInvalid,
     #[error("{0} not found")]
     NotFound(String),
     #[error("the item was changed by someone else (now at version {current})")]

@@ -2,6 +2,7 @@
 //! loading the demo edition, and following the event log. No HTTP here, and no SQL: the
 //! store does the SQL, the faces do the HTTP.
 
+pub mod accounts;
 pub mod demo;
 pub mod error;
 pub mod follow;

@@ -3,6 +3,7 @@
 //! they hold no SQL and write no cache headers of their own.
 
 mod cache;
+mod desk;
 mod error;
 mod http;
 mod metrics;
@@ -88,6 +89,17 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/assets/{name}", get(asset))
         .route("/media/{*path}", get(media))
+        .route("/desk", get(desk::items))
+        .route("/desk/sign-in", get(desk::sign_in_form).post(desk::sign_in))
+        .route("/desk/sign-out", axum::routing::post(desk::sign_out))
+        .route(
+            "/desk/password",
+            get(desk::password_form).post(desk::change_password),
+        )
+        .route(
+            "/desk/setup/{token}",
+            get(desk::setup_form).post(desk::setup),
+        )
         .fallback(site::page)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)

@@ -135,10 +135,11 @@ pub fn route_url(config: &Config, route: &SiteRoute) -> String {
 
 /// A listing page's address with its page number; page 1 has none.
 pub fn with_page(url: &str, page: u32) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
     if page <= 1 {
         url.to_owned()
     } else {
-        format!("{url}?page={page}")
+        format!("{url}{separator}page={page}")
     }
 }
 

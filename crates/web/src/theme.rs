@@ -26,9 +26,11 @@ macro_rules! embedded {
 
 const TEMPLATES: &[(&str, &[u8])] = embedded!("templates":
     "base.html", "home.html", "item.html", "listing.html", "error.html",
-    "macros.html",
+    "macros.html", "desk/layout.html", "desk/sign_in.html", "desk/items.html",
+    "desk/setup.html", "desk/password.html", "desk/message.html",
 );
-const ASSETS: &[(&str, &[u8])] = embedded!("assets": "site.css", "favicon.svg", "logo.svg");
+const ASSETS: &[(&str, &[u8])] =
+    embedded!("assets": "site.css", "desk.css", "favicon.svg", "logo.svg");
 const STRINGS: &str = include_str!("../theme/strings.toml");
 
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,261 @@
+//! Staff accounts: adding people, signing in and out, sessions, throttling failed sign-ins,
+//! password changes, and the one-time set-up link of a site without an admin. Passwords are
+//! argon2id hashes; session and set-up tokens are random and stored only as SHA-256 hashes.
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use jiff::{SignedDuration, Timestamp};
+use newsdesk_core::account::{check_password, normalize_email};
+use newsdesk_core::{Account, AccountInput, Role};
+use newsdesk_store::Session;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Result, ServiceError};
+use crate::newsroom::Newsroom;
+
+/// How long a sign-in lasts.
+pub const SESSION_LIFETIME: SignedDuration = SignedDuration::from_hours(24 * 7);
+/// Failed sign-ins are counted over this window.
+pub const THROTTLE_WINDOW: SignedDuration = SignedDuration::from_mins(15);
+/// Failed sign-ins for one account within the window before it is refused outright.
+pub const ACCOUNT_FAILURES_MAX: u64 = 5;
+/// Failed sign-ins from one address within the window (an office shares one address).
+pub const ADDRESS_FAILURES_MAX: u64 = 20;
+/// How long the first-admin set-up link works.
+pub const SETUP_LINK_LIFETIME: SignedDuration = SignedDuration::from_hours(24);
+
+/// A fresh sign-in: the token goes in the cookie, the session carries the CSRF token.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub token: String,
+    pub session: Session,
+}
+
+/// 32 random bytes as hex: unguessable, and safe in a cookie or a URL.
+pub fn random_token() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ServiceError::Io(std::io::Error::other(format!("random: {e}"))))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// What the database keeps of a token.
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// argon2id with the crate's defaults (19 MiB, 2 passes: OWASP's recommendation), off the
+/// async threads: one hash takes tens of milliseconds of CPU.
+async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| ServiceError::Io(std::io::Error::other(format!("hashing: {e}"))))
+    })
+    .await
+    .map_err(|e| ServiceError::Io(std::io::Error::other(e.to_string())))?
+}
+
+async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash).is_ok_and(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A valid hash of nothing anyone knows, verified when the email is unknown so that the
+/// answer takes as long as for a known one.
+const DECOY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$bmV3c2Rlc2tkZWNveQ$2pVRDz1D7w2C5pO3tGSHcBiYrHfNhgH3lZ9Xrzyn0yQ";
+
+impl Newsroom {
+    pub async fn add_account(&self, input: &AccountInput, now: Timestamp) -> Result<Account> {
+        let (email, name) = input.validate()?;
+        let hash = hash_password(input.password.clone()).await?;
+        Ok(self
+            .store()
+            .create_account(&email, &name, input.role, &hash, now)
+            .await?)
+    }
+
+    async fn throttled(&self, subject: &str, max: u64, now: Timestamp) -> Result<bool> {
+        let since = now - THROTTLE_WINDOW;
+        Ok(self.store().count_sign_in_failures(subject, since).await? >= max)
+    }
+
+    /// Signs in, or says why not without telling a stranger which part was wrong.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        address: &str,
+        now: Timestamp,
+    ) -> Result<SignedIn> {
+        let email = normalize_email(email).map_err(|_| ServiceError::InvalidCredentials)?;
+        let by_account = format!("account:{email}");
+        let by_address = format!("address:{address}");
+        if self
+            .throttled(&by_account, ACCOUNT_FAILURES_MAX, now)
+            .await?
+            || self
+                .throttled(&by_address, ADDRESS_FAILURES_MAX, now)
+                .await?
+        {
+            return Err(ServiceError::Throttled {
+                retry_after_secs: THROTTLE_WINDOW.as_secs().unsigned_abs(),
+            });
+        }
+        let found = self.store().account_for_sign_in(&email).await?;
+        let hash = found
+            .as_ref()
+            .map_or(DECOY_HASH.to_owned(), |(_, h)| h.clone());
+        let matches = verify_password(password.to_owned(), hash).await;
+        let account = match found {
+            Some((account, _)) if matches && !account.disabled => account,
+            _ => {
+                self.store()
+                    .record_sign_in_failure(&by_account, now)
+                    .await?;
+                self.store()
+                    .record_sign_in_failure(&by_address, now)
+                    .await?;
+                return Err(ServiceError::InvalidCredentials);
+            }
+        };
+        self.store().clear_sign_in_failures(&by_account).await?;
+        let token = random_token()?;
+        let csrf = random_token()?;
+        let expires_at = now + SESSION_LIFETIME;
+        self.store()
+            .create_session(&token_hash(&token), account.id, &csrf, now, expires_at)
+            .await?;
+        Ok(SignedIn {
+            token,
+            session: Session {
+                account,
+                csrf_token: csrf,
+                expires_at,
+            },
+        })
+    }
+
+    /// The live session a cookie's token names, if any.
+    pub async fn session(&self, token: &str, now: Timestamp) -> Result<Option<Session>> {
+        if token.len() != 64 {
+            return Ok(None);
+        }
+        Ok(self.store().session(&token_hash(token), now).await?)
+    }
+
+    pub async fn sign_out(&self, token: &str) -> Result<()> {
+        Ok(self.store().delete_session(&token_hash(token)).await?)
+    }
+
+    /// Changes the signed-in person's password after checking the current one; every other
+    /// session of the account ends.
+    pub async fn change_password(
+        &self,
+        token: &str,
+        account: &Account,
+        current: &str,
+        new: &str,
+    ) -> Result<()> {
+        check_password(new)?;
+        let Some((_, hash)) = self.store().account_for_sign_in(&account.email).await? else {
+            return Err(ServiceError::InvalidCredentials);
+        };
+        if !verify_password(current.to_owned(), hash).await {
+            return Err(ServiceError::InvalidCredentials);
+        }
+        let hash = hash_password(new.to_owned()).await?;
+        Ok(self
+            .store()
+            .set_password_hash(account.id, &hash, Some(&token_hash(token)))
+            .await?)
+    }
+
+    pub async fn set_account_disabled(&self, email: &str, disabled: bool) -> Result<Account> {
+        let email = normalize_email(email)?;
+        let Some((account, _)) = self.store().account_for_sign_in(&email).await? else {
+            return Err(ServiceError::NotFound(format!("account {email}")));
+        };
+        self.store()
+            .set_account_disabled(account.id, disabled)
+            .await?;
+        Ok(Account {
+            disabled,
+            ..account
+        })
+    }
+
+    /// On a site without an enabled admin, a one-time token for creating the first one (the
+    /// server prints the link instead of shipping a default password).
+    pub async fn setup_token_if_needed(&self, now: Timestamp) -> Result<Option<String>> {
+        if self.store().count_admins().await? > 0 {
+            return Ok(None);
+        }
+        let token = random_token()?;
+        self.store()
+            .create_setup_token(&token_hash(&token), now + SETUP_LINK_LIFETIME)
+            .await?;
+        Ok(Some(token))
+    }
+
+    /// Creates the first admin with a set-up token; the token works once.
+    pub async fn complete_setup(
+        &self,
+        token: &str,
+        input: &AccountInput,
+        now: Timestamp,
+    ) -> Result<Account> {
+        let input = AccountInput {
+            role: Role::Admin,
+            ..input.clone()
+        };
+        input.validate()?;
+        if !self
+            .store()
+            .take_setup_token(&token_hash(token), now)
+            .await?
+        {
+            return Err(ServiceError::SetupLinkInvalid);
+        }
+        self.add_account(&input, now).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_decoy_hash_is_a_valid_argon2id_hash() {
+        let parsed = PasswordHash::new(DECOY_HASH).expect("parses");
+        assert_eq!(parsed.algorithm.as_str(), "argon2id");
+        assert!(
+            Argon2::default()
+                .verify_password(b"anything", &parsed)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn tokens_are_random_and_stored_hashed() {
+        let a = random_token().expect("token");
+        let b = random_token().expect("token");
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert_ne!(token_hash(&a), a);
+        assert_eq!(token_hash(&a), token_hash(&a));
+    }
+}

@@ -1,0 +1,414 @@
+//! The desk's door: the first-admin set-up link, sign-in with CSRF and throttling, sessions
+//! that end on sign-out, disabling and password change, and the content list.
+
+mod common;
+
+use common::{Page, TestSite};
+
+/// `name=value` of a Set-Cookie header with that name, if the response sets it.
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<(String, String)> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| {
+            let pair = v.split(';').next().unwrap_or_default().to_owned();
+            (pair, v.to_owned())
+        })
+}
+
+struct Form {
+    cookie: String,
+    csrf: String,
+}
+
+async fn sign_in_form(site: &TestSite) -> Form {
+    let response = site.get("/desk/sign-in").await;
+    assert_eq!(response.status(), 200);
+    let (cookie, _) = set_cookie(&response, "nd_form").expect("form cookie");
+    let html = scraper::Html::parse_document(&response.text().await.expect("body"));
+    let selector = scraper::Selector::parse("input[name=csrf]").expect("selector");
+    let csrf = html
+        .select(&selector)
+        .next()
+        .and_then(|e| e.value().attr("value"))
+        .expect("csrf field")
+        .to_owned();
+    Form { cookie, csrf }
+}
+
+async fn post_sign_in(
+    site: &TestSite,
+    form: &Form,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    site.client
+        .post(site.url("/desk/sign-in"))
+        .header("cookie", &form.cookie)
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("csrf", &form.csrf),
+            ("next", "/desk"),
+        ])
+        .send()
+        .await
+        .expect("post")
+}
+
+/// Signs in and returns the session cookie (`nd_session=…`).
+async fn sign_in(site: &TestSite, email: &str, password: &str) -> String {
+    let form = sign_in_form(site).await;
+    let response = post_sign_in(site, &form, email, password).await;
+    assert_eq!(
+        response.status(),
+        303,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
+    assert_eq!(response.headers()["location"], "/desk");
+    let (cookie, full) = set_cookie(&response, "nd_session").expect("session cookie");
+    for flag in ["HttpOnly", "SameSite=Lax", "Path=/desk"] {
+        assert!(full.contains(flag), "{flag} in {full}");
+    }
+    cookie
+}
+
+async fn desk_page(site: &TestSite, path: &str, cookie: &str) -> (u16, Option<String>, Page) {
+    let response = site
+        .client
+        .get(site.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("get");
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("body");
+    (
+        status,
+        location,
+        Page {
+            status,
+            html: scraper::Html::parse_document(&text),
+            text,
+            headers,
+        },
+    )
+}
+
+fn add_user(site: &TestSite, email: &str, role: &str, password: &str) {
+    let out = std::process::Command::new(common::BIN)
+        .args([
+            "user",
+            "add",
+            "--email",
+            email,
+            "--name",
+            "Test Person",
+            "--role",
+            role,
+            "--data-dir",
+        ])
+        .arg(site.data_dir())
+        .arg("--config")
+        .arg(&site.config)
+        .env("NEWSDESK_USER_PASSWORD", password)
+        .output()
+        .expect("user add");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn a_new_site_prints_a_one_time_setup_link_for_the_first_admin() {
+    let site = TestSite::demo();
+    let stdout = site.stdout();
+    let link = stdout
+        .lines()
+        .find_map(|l| l.split_whitespace().find(|w| w.contains("/desk/setup/")))
+        .unwrap_or_else(|| panic!("no set-up link in:\n{stdout}"))
+        .to_owned();
+    let path = link
+        .strip_prefix(&site.base)
+        .expect("link on this site")
+        .to_owned();
+    assert_eq!(site.get(&path).await.status(), 200);
+    let create = |password: &'static str| {
+        site.client
+            .post(site.url(&path))
+            .form(&[
+                ("name", "Amina Rahimova"),
+                ("email", "amina@example.org"),
+                ("password", password),
+            ])
+            .send()
+    };
+    let short = create("short").await.expect("post");
+    assert_eq!(short.status(), 422);
+    assert!(
+        short
+            .text()
+            .await
+            .expect("body")
+            .contains("at least 10 characters")
+    );
+    let made = create("a long enough passphrase").await.expect("post");
+    assert_eq!(made.status(), 303);
+    let (cookie, _) = set_cookie(&made, "nd_session").expect("signed in at once");
+    let (status, _, page) = desk_page(&site, "/desk", &cookie).await;
+    assert_eq!(status, 200);
+    assert!(page.text.contains("admin"), "{}", page.text);
+    assert_eq!(
+        create("a long enough passphrase")
+            .await
+            .expect("post")
+            .status(),
+        410,
+        "the link works once"
+    );
+
+    // With an admin, a restart prints no link.
+    let site = site.restart(&[]);
+    assert!(!site.stdout().contains("/desk/setup/"), "{}", site.stdout());
+}
+
+#[tokio::test]
+async fn sign_in_needs_its_csrf_token_and_the_right_password() {
+    let site = TestSite::demo();
+    add_user(
+        &site,
+        "editor@example.org",
+        "editor",
+        "correct horse battery",
+    );
+    assert_eq!(
+        site.get("/desk").await.status(),
+        303,
+        "signed out: sent to sign in"
+    );
+    assert_eq!(
+        site.get("/desk").await.headers()["location"],
+        "/desk/sign-in?next=/desk"
+    );
+
+    let form = sign_in_form(&site).await;
+    let missing = site
+        .client
+        .post(site.url("/desk/sign-in"))
+        .form(&[
+            ("email", "editor@example.org"),
+            ("password", "correct horse battery"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(missing.status(), 403, "no token, no sign-in");
+    let forged = Form {
+        cookie: form.cookie.clone(),
+        csrf: "0".repeat(64),
+    };
+    assert_eq!(
+        post_sign_in(
+            &site,
+            &forged,
+            "editor@example.org",
+            "correct horse battery"
+        )
+        .await
+        .status(),
+        403
+    );
+
+    let wrong = post_sign_in(&site, &form, "editor@example.org", "wrong password!").await;
+    assert_eq!(wrong.status(), 401);
+    assert!(
+        wrong
+            .text()
+            .await
+            .expect("body")
+            .contains("email address or password is not right")
+    );
+    let unknown = post_sign_in(&site, &form, "nobody@example.org", "wrong password!").await;
+    assert_eq!(
+        unknown.status(),
+        401,
+        "an unknown address gets the same answer"
+    );
+
+    let cookie = sign_in(&site, "Editor@Example.org", "correct horse battery").await;
+    let (status, _, page) = desk_page(&site, "/desk", &cookie).await;
+    assert_eq!(status, 200);
+    assert_eq!(page.header("cache-control"), "no-store");
+    assert!(
+        page.text_of(".count").starts_with("25 items"),
+        "{}",
+        page.text_of(".count")
+    );
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_throttled_per_account() {
+    let site = TestSite::demo();
+    add_user(
+        &site,
+        "editor@example.org",
+        "editor",
+        "correct horse battery",
+    );
+    let form = sign_in_form(&site).await;
+    for _ in 0..5 {
+        assert_eq!(
+            post_sign_in(&site, &form, "editor@example.org", "guess guess guess")
+                .await
+                .status(),
+            401
+        );
+    }
+    let refused = post_sign_in(&site, &form, "editor@example.org", "correct horse battery").await;
+    assert_eq!(refused.status(), 429, "even the right password waits now");
+    assert_eq!(refused.headers()["retry-after"], "900");
+    // Another account from the same address is not locked out by this one.
+    add_user(
+        &site,
+        "other@example.org",
+        "contributor",
+        "another good passphrase",
+    );
+    sign_in(&site, "other@example.org", "another good passphrase").await;
+}
+
+#[tokio::test]
+async fn sessions_end_on_sign_out_disabling_and_password_change() {
+    let site = TestSite::demo();
+    add_user(
+        &site,
+        "editor@example.org",
+        "editor",
+        "correct horse battery",
+    );
+    let first = sign_in(&site, "editor@example.org", "correct horse battery").await;
+    let second = sign_in(&site, "editor@example.org", "correct horse battery").await;
+
+    // Password change: needs the CSRF token and the current password; other sessions end.
+    let (_, _, page) = desk_page(&site, "/desk/password", &first).await;
+    let csrf = page.attr("form[action='/desk/password'] input[name=csrf]", "value");
+    let change = |csrf: String, current: &'static str| {
+        site.client
+            .post(site.url("/desk/password"))
+            .header("cookie", &first)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("current", current),
+                ("new", "a brand new passphrase"),
+            ])
+            .send()
+    };
+    assert_eq!(
+        change("nope".into(), "correct horse battery")
+            .await
+            .expect("post")
+            .status(),
+        403
+    );
+    assert_eq!(
+        change(csrf.clone(), "not the password")
+            .await
+            .expect("post")
+            .status(),
+        422
+    );
+    assert_eq!(
+        change(csrf.clone(), "correct horse battery")
+            .await
+            .expect("post")
+            .status(),
+        200
+    );
+    assert_eq!(
+        desk_page(&site, "/desk", &second).await.0,
+        303,
+        "the other session ended"
+    );
+    assert_eq!(
+        desk_page(&site, "/desk", &first).await.0,
+        200,
+        "this one goes on"
+    );
+    let form = sign_in_form(&site).await;
+    assert_eq!(
+        post_sign_in(&site, &form, "editor@example.org", "correct horse battery")
+            .await
+            .status(),
+        401
+    );
+
+    // Sign-out needs the token too.
+    let out = |csrf: &str| {
+        site.client
+            .post(site.url("/desk/sign-out"))
+            .header("cookie", &first)
+            .form(&[("csrf", csrf)])
+            .send()
+    };
+    assert_eq!(out("forged").await.expect("post").status(), 403);
+    assert_eq!(out(&csrf).await.expect("post").status(), 303);
+    assert_eq!(desk_page(&site, "/desk", &first).await.0, 303);
+
+    // Disabling an account ends its sessions at once.
+    let third = sign_in(&site, "editor@example.org", "a brand new passphrase").await;
+    assert_eq!(desk_page(&site, "/desk", &third).await.0, 200);
+    let disable = site.command(&["user", "disable", "--email", "editor@example.org"]);
+    assert!(
+        disable.status.success(),
+        "{}",
+        String::from_utf8_lossy(&disable.stderr)
+    );
+    assert_eq!(desk_page(&site, "/desk", &third).await.0, 303);
+}
+
+#[tokio::test]
+async fn the_content_list_filters_searches_and_pages() {
+    let site = TestSite::demo();
+    add_user(
+        &site,
+        "editor@example.org",
+        "editor",
+        "correct horse battery",
+    );
+    site.import_ok(
+        "[[items]]\nkind = \"story\"\nsection = \"sport\"\nslug = \"draft-derby\"\nheadline = \"Derby draft: 100% not ready\"\nbody = \"Draft.\"\n",
+    );
+    let cookie = sign_in(&site, "editor@example.org", "correct horse battery").await;
+    let (_, _, page) = desk_page(&site, "/desk", &cookie).await;
+    assert!(page.text_of(".count").starts_with("26 items"));
+    assert_eq!(page.texts(".items tbody tr").len(), 26);
+    assert!(
+        page.texts(".items tbody tr")
+            .first()
+            .is_some_and(|r| r.contains("Derby draft")),
+        "last change first"
+    );
+
+    let (_, _, drafts) = desk_page(&site, "/desk?status=draft", &cookie).await;
+    assert_eq!(drafts.text_of(".count"), "1 item");
+    let (_, _, search) = desk_page(&site, "/desk?q=100%25", &cookie).await;
+    assert_eq!(search.text_of(".count"), "1 item");
+    let (_, _, breaking) = desk_page(&site, "/desk?breaking=yes&language=en", &cookie).await;
+    assert_eq!(breaking.text_of(".count"), "1 item");
+    let (_, _, ru) = desk_page(&site, "/desk?language=ru&kind=brief", &cookie).await;
+    assert_eq!(ru.text_of(".count"), "2 items");
+    let (status, _, _) = desk_page(&site, "/desk?page=0", &cookie).await;
+    assert_eq!(status, 400);
+}
