@@ -412,3 +412,277 @@ async fn the_content_list_filters_searches_and_pages() {
     let (status, _, _) = desk_page(&site, "/desk?page=0", &cookie).await;
     assert_eq!(status, 400);
 }
+
+fn borrowed<'a>(fields: &'a [(&'a str, String)]) -> Vec<(&'a str, &'a str)> {
+    fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// The session's CSRF token, read from any desk form.
+async fn session_csrf(site: &TestSite, cookie: &str) -> String {
+    let (_, _, page) = desk_page(site, "/desk/new", cookie).await;
+    page.attr("form.editor input[name=csrf]", "value")
+}
+
+async fn post_editor(
+    site: &TestSite,
+    cookie: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (u16, Option<String>, Page) {
+    let response = site
+        .client
+        .post(site.url(path))
+        .header("cookie", cookie)
+        .form(fields)
+        .send()
+        .await
+        .expect("post");
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("body");
+    (
+        status,
+        location,
+        Page {
+            status,
+            html: scraper::Html::parse_document(&text),
+            text,
+            headers,
+        },
+    )
+}
+
+#[tokio::test]
+async fn an_editor_writes_and_publishes_and_readers_see_it() {
+    let site = TestSite::demo();
+    add_user(
+        &site,
+        "editor@example.org",
+        "editor",
+        "correct horse battery",
+    );
+    let cookie = sign_in(&site, "editor@example.org", "correct horse battery").await;
+    let csrf = session_csrf(&site, &cookie).await;
+    let story = [
+        ("csrf", csrf.as_str()),
+        ("kind", "story"),
+        ("language", "en"),
+        ("section", "science"),
+        (
+            "headline",
+            "Glacier survey finds ice thinning faster on northern slopes",
+        ),
+        (
+            "standfirst",
+            "A summer of measurements on the Varn icefield shows the loss is uneven.",
+        ),
+        (
+            "body",
+            "Researchers spent ten weeks on the icefield.\n\nThey will publish the data in spring.",
+        ),
+        ("tags", "glaciers, climate"),
+        ("authors", "amina-rahimova"),
+        (
+            "sources",
+            "Varnholt Glacier Survey | https://example.org/survey",
+        ),
+        ("action", "publish"),
+    ];
+    let (status, location, _) = post_editor(&site, &cookie, "/desk/new", &story).await;
+    assert_eq!(status, 303);
+    assert!(
+        location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("/desk/items/") && l.ends_with("?saved=1")),
+        "{location:?}"
+    );
+    let page = site
+        .eventually(
+            "/science/glacier-survey-finds-ice-thinning-faster-on-northern-slopes",
+            std::time::Duration::from_secs(2),
+            |p| p.status == 200,
+        )
+        .await;
+    assert_eq!(page.text_of(".authors"), "By Amina Rahimova");
+    assert_eq!(page.texts(".sources li"), ["Varnholt Glacier Survey"]);
+    let (_, _, editor) = desk_page(&site, location.as_deref().unwrap_or_default(), &cookie).await;
+    assert!(editor.text_of(".notice").contains("Saved"));
+    assert!(editor.text_of(".revisions").contains("editor@example.org"));
+}
+
+#[tokio::test]
+async fn a_contributor_drafts_and_submits_but_cannot_publish() {
+    let site = TestSite::demo();
+    add_user(
+        &site,
+        "writer@example.org",
+        "contributor",
+        "correct horse battery",
+    );
+    let cookie = sign_in(&site, "writer@example.org", "correct horse battery").await;
+    let (_, _, form) = desk_page(&site, "/desk/new?kind=brief", &cookie).await;
+    let buttons = form.texts(".buttons button");
+    assert_eq!(
+        buttons,
+        ["Save", "Submit for review"],
+        "only the buttons the role may press"
+    );
+    let csrf = form.attr("form.editor input[name=csrf]", "value");
+    let brief = |action: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("kind", "brief".into()),
+            ("section", "sport".into()),
+            (
+                "body",
+                "Halden Athletic name an interim coach for the weekend derby.".into(),
+            ),
+            ("action", action.into()),
+        ]
+    };
+    let as_refs = |v: &Vec<(&'static str, String)>| {
+        v.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>()
+    };
+    let publish = as_refs(&brief("publish"));
+    let publish: Vec<(&str, &str)> = publish.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, refused) = post_editor(&site, &cookie, "/desk/new", &publish).await;
+    assert_eq!(
+        status, 403,
+        "the server refuses what the form did not offer"
+    );
+    assert!(
+        refused
+            .text_of(".error")
+            .contains("contributor may not publish")
+    );
+    assert!(
+        refused.text_of("#body").contains("interim coach"),
+        "nothing typed is lost"
+    );
+
+    let (status, location, _) =
+        post_editor(&site, &cookie, "/desk/new", &borrowed(&brief("submit"))).await;
+    assert_eq!(status, 303);
+    let (_, _, editor) = desk_page(&site, location.as_deref().unwrap_or_default(), &cookie).await;
+    assert!(editor.text_of(".meta").contains("in review"));
+    assert!(
+        editor
+            .texts(".buttons button")
+            .iter()
+            .all(|b| b != "Publish now")
+    );
+    // Someone else's published story is not theirs to change.
+    let (_, _, list) = desk_page(&site, "/desk?q=tidal%20barrier", &cookie).await;
+    let href = list.attr(".items tbody a", "href");
+    let (_, _, theirs) = desk_page(&site, &href, &cookie).await;
+    assert!(
+        theirs.select(".buttons button").is_empty(),
+        "{}",
+        theirs.text
+    );
+}
+
+#[tokio::test]
+async fn a_stale_save_is_refused_with_a_conflict_and_bad_input_is_kept() {
+    let site = TestSite::demo();
+    add_user(&site, "one@example.org", "editor", "correct horse battery");
+    add_user(&site, "two@example.org", "editor", "correct horse battery");
+    let one = sign_in(&site, "one@example.org", "correct horse battery").await;
+    let two = sign_in(&site, "two@example.org", "correct horse battery").await;
+    let (_, _, list) = desk_page(&site, "/desk?q=tidal%20barrier", &one).await;
+    let path = list.attr(".items tbody a", "href");
+    let (_, _, form) = desk_page(&site, &path, &one).await;
+    let version = form.attr("input[name=version]", "value");
+    let body = form.text_of("#body");
+    let edit = |csrf: String, headline: String| {
+        vec![
+            ("csrf", csrf),
+            ("version", version.clone()),
+            ("kind", "story".to_owned()),
+            ("language", "en".to_owned()),
+            ("section", "world".to_owned()),
+            (
+                "slug",
+                "port-halden-closes-tidal-barrier-for-first-time".to_owned(),
+            ),
+            ("headline", headline),
+            ("body", body.clone()),
+            ("authors", "amina-rahimova".to_owned()),
+            ("action", "save".to_owned()),
+        ]
+    };
+    let csrf_one = session_csrf(&site, &one).await;
+    let csrf_two = session_csrf(&site, &two).await;
+    let first: Vec<(String, String)> = edit(csrf_one, "Barrier holds, says authority".into())
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let first: Vec<(&str, &str)> = first
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(post_editor(&site, &one, &path, &first).await.0, 303);
+    let second: Vec<(String, String)> =
+        edit(csrf_two.clone(), "Barrier holds as surge peaks".into())
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+    let second: Vec<(&str, &str)> = second
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let (status, _, conflict) = post_editor(&site, &two, &path, &second).await;
+    assert_eq!(status, 409);
+    assert!(
+        conflict
+            .text_of(".error")
+            .contains("Someone saved this item")
+    );
+    assert_eq!(
+        conflict.attr("#headline", "value"),
+        "Barrier holds as surge peaks",
+        "the loser's text is kept"
+    );
+    let page = site
+        .eventually(
+            "/world/port-halden-closes-tidal-barrier-for-first-time",
+            std::time::Duration::from_secs(2),
+            |p| p.text.contains("Barrier holds, says authority"),
+        )
+        .await;
+    assert!(
+        !page.text.contains("as surge peaks"),
+        "nothing overwritten silently"
+    );
+
+    let long = "x".repeat(201);
+    let bad: Vec<(String, String)> = edit(csrf_two, long)
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let mut bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    bad.retain(|(k, _)| *k != "version");
+    let (status, _, refused) = post_editor(&site, &two, "/desk/new", &bad).await;
+    assert_eq!(status, 422);
+    assert!(
+        refused.text_of(".error").contains("headline is too long"),
+        "{}",
+        refused.text_of(".error")
+    );
+    assert!(
+        refused
+            .text_of("#body")
+            .contains("Port Halden closed its tidal flood barrier")
+    );
+
+    let no_token: Vec<(&str, &str)> = bad.iter().copied().filter(|(k, _)| *k != "csrf").collect();
+    assert_eq!(
+        post_editor(&site, &two, "/desk/new", &no_token).await.0,
+        403
+    );
+}

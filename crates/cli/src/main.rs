@@ -107,7 +107,12 @@ fn read_password() -> Result<String> {
 #[derive(Args)]
 struct SiteArgs {
     /// Directory holding the database and media.
-    #[arg(long, env = "NEWSDESK_DATA_DIR", default_value = "./data", global = true)]
+    #[arg(
+        long,
+        env = "NEWSDESK_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
     data_dir: PathBuf,
     /// Site configuration (TOML). Without it the built-in settings are used, or the demo
     /// edition's with --demo. NEWSDESK_SECTION__KEY variables override single keys.

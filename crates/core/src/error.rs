@@ -14,7 +14,12 @@ pub enum Error {
     UnknownSection(String),
     #[error("language `{0}` is not one of the site's languages")]
     UnknownLanguage(String),
-    #[error("cannot change status from {from} to {to}")]
+    #[error("a {role} may not {what}")]
+    Forbidden {
+        role: &'static str,
+        what: &'static str,
+    },
+    #[error("an item cannot go from {from} to {to}")]
     Transition {
         from: &'static str,
         to: &'static str,
@@ -38,6 +43,7 @@ impl Error {
             Error::UnknownSection(_) => Some("section"),
             Error::UnknownLanguage(_) => Some("language"),
             Error::Transition { .. } => Some("status"),
+            Error::Forbidden { .. } => None,
         }
     }
 }

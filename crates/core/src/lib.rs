@@ -9,6 +9,7 @@ pub mod event;
 pub mod item;
 pub mod lang;
 pub mod text;
+pub mod workflow;
 
 pub use account::{Account, AccountInput, Action, Role};
 pub use config::Config;

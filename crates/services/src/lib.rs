@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod demo;
+pub mod editing;
 pub mod error;
 pub mod follow;
 pub mod import;

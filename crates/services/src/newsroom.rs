@@ -320,6 +320,18 @@ impl Newsroom {
         actor: &str,
         now: Timestamp,
     ) -> Result<Saved> {
+        let valid = self.validate(input).await?;
+        let existing = self
+            .store
+            .item_by_slug(&valid.language, &valid.slug)
+            .await?;
+        let expected = expected_version.or(existing.as_ref().map(|e| e.version));
+        self.write(existing.as_ref(), &valid, expected, actor, now)
+            .await
+    }
+
+    /// Every rule of the content model, and authors that exist.
+    pub(crate) async fn validate(&self, input: &ItemInput) -> Result<newsdesk_core::ValidItem> {
         let valid = input.validate(&self.config)?;
         for slug in &valid.author_slugs {
             if self.store.author(slug).await?.is_none() {
@@ -330,19 +342,28 @@ impl Newsroom {
                 .into());
             }
         }
-        let existing = self
-            .store
-            .item_by_slug(&valid.language, &valid.slug)
-            .await?;
-        let times = PublicationTimes::settle(existing.as_ref(), &valid, now);
+        Ok(valid)
+    }
+
+    /// Creates, or updates `existing` if the stored version is still `expected_version`; then
+    /// wakes the event follower so this process's pages change at once.
+    pub(crate) async fn write(
+        &self,
+        existing: Option<&Item>,
+        valid: &newsdesk_core::ValidItem,
+        expected_version: Option<i64>,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Saved> {
+        let times = PublicationTimes::settle(existing, valid, now);
         let saved = match existing {
             Some(before) => {
                 let version = expected_version.unwrap_or(before.version);
                 self.store
-                    .update_item(before.id, version, &valid, times, actor, now)
+                    .update_item(before.id, version, valid, times, actor, now)
                     .await?
             }
-            None => self.store.create_item(&valid, times, actor, now).await?,
+            None => self.store.create_item(valid, times, actor, now).await?,
         };
         self.written.notify_one();
         Ok(saved)

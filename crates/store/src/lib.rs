@@ -89,6 +89,8 @@ pub trait Store: Send + Sync + 'static {
 
     async fn upsert_author(&self, author: &Author) -> Result<()>;
     async fn author(&self, slug: &str) -> Result<Option<Author>>;
+    /// Every author, by name.
+    async fn authors(&self) -> Result<Vec<Author>>;
     async fn tag(&self, slug: &str) -> Result<Option<Tag>>;
 
     async fn item_by_id(&self, id: i64) -> Result<Option<Item>>;
@@ -118,6 +120,8 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<Saved>;
     async fn revisions(&self, item_id: i64) -> Result<Vec<Revision>>;
+    /// Who saved the item's first revision: its writer.
+    async fn item_creator(&self, item_id: i64) -> Result<Option<String>>;
     /// Publishes scheduled items whose time has come, at most `limit`, each in its own
     /// transaction. Safe to run on every instance at once: an item is claimed by a
     /// conditional update, so exactly one run publishes it (and appends its one event).

@@ -583,6 +583,21 @@ macro_rules! sql_store {
             .transpose()
         }
 
+        async fn authors(&self) -> Result<Vec<Author>> {
+            let rows = sqlx::query("SELECT slug, name, bio FROM authors ORDER BY name, slug")
+                .fetch_all(&self.reader)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(Author {
+                        slug: r.try_get("slug")?,
+                        name: r.try_get("name")?,
+                        bio: r.try_get("bio")?,
+                    })
+                })
+                .collect()
+        }
+
         async fn tag(&self, slug: &str) -> Result<Option<Tag>> {
             let row = sqlx::query("SELECT slug, name FROM tags WHERE slug = $1")
                 .bind(slug)
@@ -742,6 +757,15 @@ macro_rules! sql_store {
                 });
             }
             Ok(published)
+        }
+
+        async fn item_creator(&self, item_id: i64) -> Result<Option<String>> {
+            Ok(sqlx::query_scalar(
+                "SELECT actor FROM revisions WHERE item_id = $1 ORDER BY version LIMIT 1",
+            )
+            .bind(item_id)
+            .fetch_optional(&self.reader)
+            .await?)
         }
 
         async fn revisions(&self, item_id: i64) -> Result<Vec<Revision>> {

@@ -43,7 +43,7 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// Compares secrets in time that does not depend on where they first differ.
-fn same_secret(a: &str, b: &str) -> bool {
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
@@ -76,7 +76,7 @@ impl AppState {
     }
 }
 
-fn no_store(mut response: Response, route: &'static str) -> Response {
+pub(crate) fn no_store(mut response: Response, route: &'static str) -> Response {
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -84,11 +84,16 @@ fn no_store(mut response: Response, route: &'static str) -> Response {
     response
 }
 
-fn see_other(to: &str) -> Response {
+pub(crate) fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response()
 }
 
-fn render(state: &AppState, template: &str, status: StatusCode, ctx: minijinja::Value) -> Response {
+pub(crate) fn render(
+    state: &AppState,
+    template: &str,
+    status: StatusCode,
+    ctx: minijinja::Value,
+) -> Response {
     match state.theme.render(template, ctx) {
         Ok(html) => (
             status,
@@ -107,7 +112,7 @@ fn render(state: &AppState, template: &str, status: StatusCode, ctx: minijinja::
     }
 }
 
-fn internal(e: ServiceError) -> Response {
+pub(crate) fn internal(e: ServiceError) -> Response {
     tracing::error!(error = %e, "desk request failed");
     (
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -239,7 +244,20 @@ pub async fn sign_in(
     no_store(response, "desk")
 }
 
-fn csrf_refused(state: &AppState) -> Response {
+pub(crate) fn not_found(state: &AppState) -> Response {
+    render(
+        state,
+        "desk/message.html",
+        StatusCode::NOT_FOUND,
+        context! {
+            site_name => state.config.site.name.clone(),
+            title => "No such item",
+            message => "This item does not exist, or no longer does.",
+        },
+    )
+}
+
+pub(crate) fn csrf_refused(state: &AppState) -> Response {
     render(
         state,
         "desk/message.html",
@@ -287,7 +305,7 @@ pub async fn sign_out(
 
 /// The session of a request to a page that needs one, or the response that sends the
 /// person to sign in (or tells them their role may not).
-async fn require(
+pub(crate) async fn require(
     state: &AppState,
     headers: &HeaderMap,
     action: Action,
@@ -326,7 +344,7 @@ fn urlencode(s: &str) -> String {
 }
 
 #[derive(Serialize)]
-struct DeskSession {
+pub(crate) struct DeskSession {
     name: String,
     email: String,
     role: &'static str,
@@ -334,7 +352,7 @@ struct DeskSession {
     may_manage_accounts: bool,
 }
 
-fn desk_session(session: &Session) -> DeskSession {
+pub(crate) fn desk_session(session: &Session) -> DeskSession {
     DeskSession {
         name: session.account.name.clone(),
         email: session.account.email.clone(),
@@ -344,7 +362,7 @@ fn desk_session(session: &Session) -> DeskSession {
     }
 }
 
-fn val<T: Serialize>(value: T) -> minijinja::Value {
+pub(crate) fn val<T: Serialize>(value: T) -> minijinja::Value {
     minijinja::Value::from(minijinja::value::Serde(value))
 }
 

@@ -4,6 +4,7 @@
 
 mod cache;
 mod desk;
+mod editor;
 mod error;
 mod http;
 mod metrics;
@@ -90,6 +91,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/assets/{name}", get(asset))
         .route("/media/{*path}", get(media))
         .route("/desk", get(desk::items))
+        .route("/desk/new", get(editor::new_form).post(editor::create))
+        .route(
+            "/desk/items/{id}",
+            get(editor::edit_form).post(editor::update),
+        )
         .route("/desk/sign-in", get(desk::sign_in_form).post(desk::sign_in))
         .route("/desk/sign-out", axum::routing::post(desk::sign_out))
         .route(

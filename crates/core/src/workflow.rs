@@ -1,0 +1,105 @@
+//! The editorial workflow: which status changes exist, and which role may make them.
+//! `draft → in_review → scheduled → published → unpublished`, and back to draft. Checked on
+//! the server for every save, whatever the form offered.
+
+use crate::account::{Action, Role};
+use crate::error::Error;
+use crate::item::ItemStatus;
+
+/// Whether `from → to` is a step of the workflow at all (`None`: a new item).
+pub fn exists(from: Option<ItemStatus>, to: ItemStatus) -> bool {
+    use ItemStatus::*;
+    match from {
+        None => matches!(to, Draft | InReview | Scheduled | Published),
+        Some(Draft) => matches!(to, Draft | InReview | Scheduled | Published),
+        Some(InReview) => matches!(to, InReview | Draft | Scheduled | Published),
+        Some(Scheduled) => matches!(to, Scheduled | Draft | Published),
+        Some(Published) => matches!(to, Published | Unpublished),
+        Some(Unpublished) => matches!(to, Unpublished | Draft | Published),
+    }
+}
+
+/// Checks a save by `role` that moves an item from `from` to `to`. `own` says whether the
+/// person wrote the item: contributors work only on their own drafts and submissions.
+pub fn check(role: Role, own: bool, from: Option<ItemStatus>, to: ItemStatus) -> Result<(), Error> {
+    if !exists(from, to) {
+        return Err(Error::Transition {
+            from: from.map_or("new", ItemStatus::as_str),
+            to: to.as_str(),
+        });
+    }
+    let needed = match to {
+        ItemStatus::Published if from == Some(ItemStatus::Published) => Action::EditAnyItem,
+        ItemStatus::Published => Action::Publish,
+        ItemStatus::Scheduled => Action::Schedule,
+        ItemStatus::Unpublished => Action::Unpublish,
+        ItemStatus::InReview => Action::SubmitForReview,
+        ItemStatus::Draft => Action::WriteOwnDrafts,
+    };
+    let touches_others_work =
+        !own || matches!(from, Some(s) if !matches!(s, ItemStatus::Draft | ItemStatus::InReview));
+    let allowed = role.may(needed) && (!touches_others_work || role.may(Action::EditAnyItem));
+    if allowed {
+        Ok(())
+    } else {
+        Err(Error::Forbidden {
+            role: role.as_str(),
+            what: match to {
+                ItemStatus::Published => "publish",
+                ItemStatus::Scheduled => "schedule",
+                ItemStatus::Unpublished => "unpublish",
+                _ if touches_others_work => "edit someone else's item or a published one",
+                _ => "edit items",
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ItemStatus::*;
+
+    const ALL: [ItemStatus; 5] = [Draft, InReview, Scheduled, Published, Unpublished];
+
+    #[test]
+    fn every_role_and_transition_is_decided_as_the_newsroom_expects() {
+        for from in std::iter::once(None).chain(ALL.map(Some)) {
+            for to in ALL {
+                for role in Role::ALL {
+                    for own in [true, false] {
+                        let got = check(role, own, from, to).is_ok();
+                        let expected = exists(from, to)
+                            && match role {
+                                Role::Admin | Role::Editor => true,
+                                Role::Moderator => false,
+                                Role::Contributor => {
+                                    own && matches!(to, Draft | InReview)
+                                        && matches!(from, None | Some(Draft) | Some(InReview))
+                                }
+                            };
+                        assert_eq!(got, expected, "{role:?} own={own} {from:?} -> {to:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn impossible_steps_are_named() {
+        assert_eq!(
+            check(Role::Admin, true, Some(Published), Draft),
+            Err(Error::Transition {
+                from: "published",
+                to: "draft"
+            })
+        );
+        assert_eq!(
+            check(Role::Contributor, true, Some(Draft), Published),
+            Err(Error::Forbidden {
+                role: "contributor",
+                what: "publish"
+            })
+        );
+    }
+}

@@ -1,0 +1,106 @@
+//! Writing in the desk: a save carries what the person pressed (save, submit, publish, …),
+//! and the workflow decides on the server whether their role may do it to this item.
+
+use jiff::Timestamp;
+use newsdesk_core::{Account, Item, ItemInput, ItemStatus, workflow};
+
+use crate::Saved;
+use crate::error::{Result, ServiceError};
+use crate::newsroom::Newsroom;
+
+/// The buttons of the editor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeskAction {
+    /// Keep the status; on a published item this is an edit of the live story.
+    Save,
+    Submit,
+    Publish,
+    Schedule,
+    Unpublish,
+    ToDraft,
+}
+
+impl DeskAction {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "save" => DeskAction::Save,
+            "submit" => DeskAction::Submit,
+            "publish" => DeskAction::Publish,
+            "schedule" => DeskAction::Schedule,
+            "unpublish" => DeskAction::Unpublish,
+            "draft" => DeskAction::ToDraft,
+            _ => return None,
+        })
+    }
+
+    pub fn target(self, current: Option<ItemStatus>) -> ItemStatus {
+        match self {
+            DeskAction::Save => current.unwrap_or(ItemStatus::Draft),
+            DeskAction::Submit => ItemStatus::InReview,
+            DeskAction::Publish => ItemStatus::Published,
+            DeskAction::Schedule => ItemStatus::Scheduled,
+            DeskAction::Unpublish => ItemStatus::Unpublished,
+            DeskAction::ToDraft => ItemStatus::Draft,
+        }
+    }
+}
+
+impl Newsroom {
+    /// Whether `account` wrote `item` (saved its first revision).
+    pub async fn is_own(&self, account: &Account, item: &Item) -> Result<bool> {
+        Ok(self.store().item_creator(item.id).await?.as_deref() == Some(account.email.as_str()))
+    }
+
+    /// Saves from the editor: `id` is the item being edited (None for a new one) and
+    /// `expected_version` the version the form was opened at.
+    pub async fn save_from_desk(
+        &self,
+        account: &Account,
+        id: Option<i64>,
+        input: &ItemInput,
+        expected_version: Option<i64>,
+        action: DeskAction,
+        now: Timestamp,
+    ) -> Result<Saved> {
+        let existing = match id {
+            Some(id) => Some(
+                self.store()
+                    .item_by_id(id)
+                    .await?
+                    .ok_or_else(|| ServiceError::NotFound(format!("item {id}")))?,
+            ),
+            None => None,
+        };
+        let own = match &existing {
+            Some(item) => self.is_own(account, item).await?,
+            None => true,
+        };
+        let to = action.target(existing.as_ref().map(|e| e.status));
+        workflow::check(account.role, own, existing.as_ref().map(|e| e.status), to)?;
+        if existing.is_some() && expected_version.is_none() {
+            return Err(newsdesk_core::Error::Required { field: "version" }.into());
+        }
+        let mut input = input.clone();
+        input.status = Some(to);
+        if to == ItemStatus::Scheduled && input.published_at.is_none_or(|at| at <= now) {
+            return Err(newsdesk_core::Error::invalid(
+                "published_at",
+                "a scheduled item needs a publication time in the future",
+            )
+            .into());
+        }
+        if to != ItemStatus::Scheduled && action != DeskAction::Save {
+            // Publishing now means now, whatever time an earlier schedule had set.
+            input.published_at = None;
+        }
+        let valid = self.validate(&input).await?;
+        self.write(
+            existing.as_ref(),
+            &valid,
+            expected_version,
+            &account.email,
+            now,
+        )
+        .await
+    }
+}

@@ -1,0 +1,458 @@
+//! The editor of stories and briefs. Plain HTML forms that work without JavaScript; the
+//! buttons shown follow the role and the item's state, and the server decides again on every
+//! save. A refused save shows the form again with everything the person typed.
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use jiff::Timestamp;
+use minijinja::context;
+use newsdesk_core::{Action, Item, ItemInput, ItemKind, ItemStatus, Source, workflow};
+use newsdesk_services::ServiceError;
+use newsdesk_services::editing::DeskAction;
+use newsdesk_store::Session;
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::desk::{
+    csrf_refused, desk_session, internal, no_store, render, require, see_other, val,
+};
+use crate::paths;
+use crate::views::TimeView;
+
+/// What the editor's fields hold: from the stored item, or from a refused submission.
+#[derive(Debug, Clone, Default, Serialize)]
+struct Fields {
+    kind: String,
+    language: String,
+    section: String,
+    slug: String,
+    headline: String,
+    standfirst: String,
+    body: String,
+    tags: String,
+    authors: Vec<String>,
+    sources: String,
+    breaking: bool,
+    /// `YYYY-MM-DDTHH:MM` in the site's zone, for `<input type="datetime-local">`.
+    publish_at: String,
+}
+
+impl Fields {
+    fn from_item(item: &Item, zone: &jiff::tz::TimeZone) -> Self {
+        Fields {
+            kind: item.kind.as_str().into(),
+            language: item.language.clone(),
+            section: item.section.clone(),
+            slug: item.slug.clone(),
+            headline: item.headline.clone().unwrap_or_default(),
+            standfirst: item.standfirst.clone().unwrap_or_default(),
+            body: item.body_markdown.clone(),
+            tags: item
+                .tags
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            authors: item.authors.iter().map(|a| a.slug.clone()).collect(),
+            sources: item
+                .sources
+                .iter()
+                .map(|s| match &s.url {
+                    Some(url) => format!("{} | {url}", s.name),
+                    None => s.name.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+            breaking: item.breaking,
+            publish_at: match (item.status, item.published_at) {
+                (ItemStatus::Scheduled, Some(at)) => at
+                    .to_zoned_datetime(zone.clone())
+                    .strftime("%Y-%m-%dT%H:%M")
+                    .to_string(),
+                _ => String::new(),
+            },
+        }
+    }
+
+    fn from_form(
+        pairs: &[(String, String)],
+    ) -> (Self, Option<String>, Option<String>, Option<String>) {
+        let mut f = Fields::default();
+        let (mut csrf, mut version, mut action) = (None, None, None);
+        for (k, v) in pairs {
+            match k.as_str() {
+                "kind" => f.kind = v.clone(),
+                "language" => f.language = v.clone(),
+                "section" => f.section = v.clone(),
+                "slug" => f.slug = v.clone(),
+                "headline" => f.headline = v.clone(),
+                "standfirst" => f.standfirst = v.clone(),
+                "body" => f.body = v.clone(),
+                "tags" => f.tags = v.clone(),
+                "authors" => f.authors.push(v.clone()),
+                "sources" => f.sources = v.clone(),
+                "breaking" => f.breaking = v == "yes",
+                "publish_at" => f.publish_at = v.clone(),
+                "csrf" => csrf = Some(v.clone()),
+                "version" => version = Some(v.clone()),
+                "action" => action = Some(v.clone()),
+                _ => {}
+            }
+        }
+        (f, csrf, version, action)
+    }
+
+    /// The item the fields describe; malformed fields are named.
+    fn to_input(&self, zone: &jiff::tz::TimeZone) -> Result<ItemInput, newsdesk_core::Error> {
+        let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        let mut sources = Vec::new();
+        for line in self
+            .sources
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
+            let (name, url) = match line.split_once('|') {
+                Some((n, u)) => (n.trim(), text(u)),
+                None => (line, None),
+            };
+            sources.push(Source {
+                name: name.to_owned(),
+                url,
+            });
+        }
+        let published_at = match text(&self.publish_at) {
+            None => None,
+            Some(local) => {
+                let civil: jiff::civil::DateTime = local.parse().map_err(|_| {
+                    newsdesk_core::Error::invalid(
+                        "published_at",
+                        "use a date and time such as 2026-12-01T09:30",
+                    )
+                })?;
+                Some(
+                    civil
+                        .to_zoned_datetime(zone.clone())
+                        .map_err(|_| {
+                            newsdesk_core::Error::invalid(
+                                "published_at",
+                                "is not a time in the site's zone",
+                            )
+                        })?
+                        .timestamp(),
+                )
+            }
+        };
+        Ok(ItemInput {
+            kind: Some(
+                ItemKind::parse(&self.kind)
+                    .ok_or(newsdesk_core::Error::Required { field: "kind" })?,
+            ),
+            language: text(&self.language),
+            section: text(&self.section),
+            slug: text(&self.slug),
+            headline: text(&self.headline),
+            standfirst: text(&self.standfirst),
+            body: self.body.clone(),
+            tags: self
+                .tags
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            authors: self.authors.clone(),
+            sources,
+            breaking: self.breaking,
+            published_at,
+            ..ItemInput::default()
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct Button {
+    action: &'static str,
+    label: &'static str,
+}
+
+/// The buttons this person may press on an item in this state.
+fn buttons(session: &Session, own: bool, status: Option<ItemStatus>) -> Vec<Button> {
+    let all = [
+        (DeskAction::Save, "save", "Save"),
+        (DeskAction::Submit, "submit", "Submit for review"),
+        (DeskAction::Schedule, "schedule", "Schedule"),
+        (DeskAction::Publish, "publish", "Publish now"),
+        (DeskAction::Unpublish, "unpublish", "Unpublish"),
+        (DeskAction::ToDraft, "draft", "Send back to draft"),
+    ];
+    all.into_iter()
+        .filter(|(action, _, _)| {
+            let to = action.target(status);
+            // On a new item, saving already makes a draft.
+            let redundant =
+                Some(to) == status || (status.is_none() && *action == DeskAction::ToDraft);
+            (*action == DeskAction::Save || !redundant)
+                && workflow::check(session.account.role, own, status, to).is_ok()
+        })
+        .map(|(_, action, label)| Button { action, label })
+        .collect()
+}
+
+struct Editing<'a> {
+    session: &'a Session,
+    item: Option<&'a Item>,
+    own: bool,
+    fields: Fields,
+    error: Option<String>,
+    notice: Option<&'static str>,
+}
+
+async fn page(state: &AppState, status: StatusCode, e: Editing<'_>) -> Response {
+    let zone = state.config.time_zone();
+    let revisions = match e.item {
+        Some(item) => match state.newsroom.store().revisions(item.id).await {
+            Ok(r) => r
+                .into_iter()
+                .rev()
+                .map(|r| context! { version => r.version, actor => r.actor, at => val(TimeView::new(r.created_at, &zone)) })
+                .collect(),
+            Err(err) => return internal(err.into()),
+        },
+        None => Vec::new(),
+    };
+    let authors = match state.newsroom.store().authors().await {
+        Ok(a) => a,
+        Err(err) => return internal(err.into()),
+    };
+    render(
+        state,
+        "desk/edit.html",
+        status,
+        context! {
+            site_name => state.config.site.name.clone(),
+            session => val(desk_session(e.session)),
+            item => e.item.map(|i| context! {
+                id => i.id,
+                version => i.version,
+                status => i.status.as_str(),
+                public_url => (i.status == ItemStatus::Published).then(|| paths::item_url(&state.config, i)),
+            }),
+            fields => val(&e.fields),
+            buttons => val(buttons(e.session, e.own, e.item.map(|i| i.status))),
+            error => e.error,
+            notice => e.notice,
+            revisions => revisions,
+            authors => val(authors.iter().map(|a| (a.slug.clone(), a.name.clone())).collect::<Vec<_>>()),
+            sections => val(state.config.sections.iter().map(|s| (s.slug.clone(), s.name.clone())).collect::<Vec<_>>()),
+            languages => state.config.site.languages.clone(),
+            time_zone => state.config.site.time_zone.clone(),
+        },
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NewQuery {
+    kind: String,
+}
+
+pub async fn new_form(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(query): Query<NewQuery>,
+) -> Response {
+    let session = match require(&state, &headers, Action::WriteOwnDrafts, "/desk/new").await {
+        Ok(s) => s,
+        Err(r) => return no_store(r, "desk"),
+    };
+    let fields = Fields {
+        kind: if query.kind == "brief" {
+            "brief"
+        } else {
+            "story"
+        }
+        .into(),
+        language: state.config.site.default_language.clone(),
+        section: state
+            .config
+            .sections
+            .first()
+            .map(|s| s.slug.clone())
+            .unwrap_or_default(),
+        ..Fields::default()
+    };
+    let editing = Editing {
+        session: &session,
+        item: None,
+        own: true,
+        fields,
+        error: None,
+        notice: None,
+    };
+    no_store(page(&state, StatusCode::OK, editing).await, "desk")
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct EditQuery {
+    saved: String,
+}
+
+pub async fn edit_form(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(query): Query<EditQuery>,
+) -> Response {
+    let here = format!("/desk/items/{id}");
+    let session = match require(&state, &headers, Action::UseDesk, &here).await {
+        Ok(s) => s,
+        Err(r) => return no_store(r, "desk"),
+    };
+    let item = match state.newsroom.store().item_by_id(id).await {
+        Ok(Some(item)) => item,
+        Ok(None) => return no_store(crate::desk::not_found(&state), "desk"),
+        Err(e) => return no_store(internal(e.into()), "desk"),
+    };
+    let own = match state.newsroom.is_own(&session.account, &item).await {
+        Ok(own) => own,
+        Err(e) => return no_store(internal(e), "desk"),
+    };
+    let fields = Fields::from_item(&item, &state.config.time_zone());
+    let notice = (!query.saved.is_empty()).then_some("Saved.");
+    let editing = Editing {
+        session: &session,
+        item: Some(&item),
+        own,
+        fields,
+        error: None,
+        notice,
+    };
+    no_store(page(&state, StatusCode::OK, editing).await, "desk")
+}
+
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    save(&state, &headers, None, &pairs).await
+}
+
+pub async fn update(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    save(&state, &headers, Some(id), &pairs).await
+}
+
+async fn save(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: Option<i64>,
+    pairs: &[(String, String)],
+) -> Response {
+    let here = id.map_or("/desk/new".to_owned(), |id| format!("/desk/items/{id}"));
+    let session = match require(state, headers, Action::UseDesk, &here).await {
+        Ok(s) => s,
+        Err(r) => return no_store(r, "desk"),
+    };
+    let (fields, csrf, version, action) = Fields::from_form(pairs);
+    if !csrf.is_some_and(|c| crate::desk::same_secret(&c, &session.csrf_token)) {
+        return no_store(csrf_refused(state), "desk");
+    }
+    let item = match id {
+        Some(id) => match state.newsroom.store().item_by_id(id).await {
+            Ok(Some(item)) => Some(item),
+            Ok(None) => return no_store(crate::desk::not_found(state), "desk"),
+            Err(e) => return no_store(internal(e.into()), "desk"),
+        },
+        None => None,
+    };
+    let own = match &item {
+        Some(item) => match state.newsroom.is_own(&session.account, item).await {
+            Ok(own) => own,
+            Err(e) => return no_store(internal(e), "desk"),
+        },
+        None => true,
+    };
+    let refuse = |status: StatusCode, message: String, fields: Fields| {
+        let item = item.clone();
+        let session = session.clone();
+        async move {
+            let editing = Editing {
+                session: &session,
+                item: item.as_ref(),
+                own,
+                fields,
+                error: Some(message),
+                notice: None,
+            };
+            no_store(page(state, status, editing).await, "desk")
+        }
+    };
+    let Some(action) = action.as_deref().and_then(DeskAction::parse) else {
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Choose what to do with the item.".into(),
+            fields,
+        )
+        .await;
+    };
+    let version = match version.as_deref().map(str::parse::<i64>) {
+        None | Some(Ok(_)) => version.and_then(|v| v.parse().ok()),
+        Some(Err(_)) => {
+            return refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "The form's version is damaged; reload the page.".into(),
+                fields,
+            )
+            .await;
+        }
+    };
+    let input = match fields.to_input(&state.config.time_zone()) {
+        Ok(input) => input,
+        Err(e) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, e.to_string(), fields).await,
+    };
+    let outcome = state
+        .newsroom
+        .save_from_desk(
+            &session.account,
+            id,
+            &input,
+            version,
+            action,
+            Timestamp::now(),
+        )
+        .await;
+    match outcome {
+        Ok(saved) => no_store(see_other(&format!("/desk/items/{}?saved=1", saved.item.id)), "desk"),
+        Err(ServiceError::Invalid(e @ newsdesk_core::Error::Forbidden { .. })) => {
+            refuse(StatusCode::FORBIDDEN, format!("Refused: {e}."), fields).await
+        }
+        Err(ServiceError::Invalid(e)) => refuse(StatusCode::UNPROCESSABLE_ENTITY, e.to_string(), fields).await,
+        Err(ServiceError::Duplicate { field }) => refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("The {field} is already used by another item in this language; choose another."),
+            fields,
+        )
+        .await,
+        Err(ServiceError::Conflict { current }) => refuse(
+            StatusCode::CONFLICT,
+            format!(
+                "Someone saved this item while you were editing (it is now at version {current}). \
+                 Your text is below and was not saved: open the item again in another tab, compare, and save once more."
+            ),
+            fields,
+        )
+        .await,
+        Err(e) => no_store(internal(e), "desk"),
+    }
+}
