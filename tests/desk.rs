@@ -686,3 +686,43 @@ async fn a_stale_save_is_refused_with_a_conflict_and_bad_input_is_kept() {
         403
     );
 }
+
+#[tokio::test]
+async fn changing_a_slug_or_section_keeps_old_links_working() {
+    let site = TestSite::demo();
+    add_user(
+        &site,
+        "editor@example.org",
+        "editor",
+        "correct horse battery",
+    );
+    let cookie = sign_in(&site, "editor@example.org", "correct horse battery").await;
+    let old = "/world/port-halden-closes-tidal-barrier-for-first-time";
+    let (_, _, list) = desk_page(&site, "/desk?q=tidal%20barrier", &cookie).await;
+    let path = list.attr(".items tbody a", "href");
+    let (_, _, form) = desk_page(&site, &path, &cookie).await;
+    let fields = vec![
+        ("csrf", form.attr("form.editor input[name=csrf]", "value")),
+        ("version", form.attr("input[name=version]", "value")),
+        ("kind", "story".to_owned()),
+        ("language", "en".to_owned()),
+        ("section", "politics".to_owned()),
+        ("slug", "halden-barrier-first-closure".to_owned()),
+        ("headline", form.attr("#headline", "value")),
+        ("body", form.text_of("#body")),
+        ("authors", "amina-rahimova".to_owned()),
+        ("action", "save".to_owned()),
+    ];
+    assert_eq!(
+        post_editor(&site, &cookie, &path, &borrowed(&fields))
+            .await
+            .0,
+        303
+    );
+    let new = "/politics/halden-barrier-first-closure";
+    site.eventually(new, std::time::Duration::from_secs(2), |p| p.status == 200)
+        .await;
+    let moved = site.get(old).await;
+    assert_eq!(moved.status(), 301);
+    assert_eq!(moved.headers()["location"], new);
+}

@@ -183,8 +183,19 @@ impl Newsroom {
     /// so a differently cased address finds the item and is sent to the canonical one.
     pub async fn find_item(&self, language: &str, section: &str, slug: &str) -> Result<ItemLookup> {
         let lowered = slug.to_lowercase();
-        let Some(item) = self.store.item_by_slug(language, &lowered).await? else {
-            return Ok(ItemLookup::NotFound);
+        let item = match self.store.item_by_slug(language, &lowered).await? {
+            Some(item) => item,
+            // An address the item had before its slug changed: send readers on.
+            None => match self.store.redirect_for(language, &lowered).await? {
+                Some(id) => match self.store.item_by_id(id).await? {
+                    Some(item) if item.status == ItemStatus::Published => {
+                        return Ok(ItemLookup::Moved(Box::new(item)));
+                    }
+                    Some(item) if item.first_published_at.is_some() => return Ok(ItemLookup::Gone),
+                    _ => return Ok(ItemLookup::NotFound),
+                },
+                None => return Ok(ItemLookup::NotFound),
+            },
         };
         Ok(match item.status {
             ItemStatus::Published if item.section == section && item.slug == slug => {

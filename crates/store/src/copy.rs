@@ -96,6 +96,12 @@ const TABLES: &[Table] = &[
         identity: false,
     },
     Table {
+        name: "item_redirects",
+        columns: &[("language", Text), ("slug", Text), ("item_id", Int)],
+        order_by: "item_id, language, slug",
+        identity: false,
+    },
+    Table {
         name: "revisions",
         columns: &[
             ("id", Int),

@@ -96,6 +96,8 @@ pub trait Store: Send + Sync + 'static {
     async fn item_by_id(&self, id: i64) -> Result<Option<Item>>;
     /// Any status; `slug` is matched exactly (slugs are stored lowercase).
     async fn item_by_slug(&self, language: &str, slug: &str) -> Result<Option<Item>>;
+    /// The item that used to live at this address, if its slug or language has changed.
+    async fn redirect_for(&self, language: &str, slug: &str) -> Result<Option<i64>>;
     /// Published items matching `query`, newest first.
     async fn published(&self, query: &ItemQuery) -> Result<Vec<Item>>;
     async fn count_published(&self, query: &ItemQuery) -> Result<u64>;

@@ -357,6 +357,30 @@ macro_rules! sql_store {
             Ok(())
         }
 
+        /// Keeps the address `before` had, so that links to it answer 301 to the new one.
+        pub(crate) async fn remember_address(conn: &mut $Conn, before: &Item) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO item_redirects (language, slug, item_id) VALUES ($1, $2, $3)
+                 ON CONFLICT (language, slug) DO UPDATE SET item_id = excluded.item_id",
+            )
+            .bind(&before.language)
+            .bind(&before.slug)
+            .bind(before.id)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
+        /// An address taken by an item is no longer a redirect to another.
+        pub(crate) async fn forget_address(conn: &mut $Conn, language: &str, slug: &str) -> Result<()> {
+            sqlx::query("DELETE FROM item_redirects WHERE language = $1 AND slug = $2")
+                .bind(language)
+                .bind(slug)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        }
+
         /// Replaces the item's tags, authors and sources. Tags are created on first use; authors
         /// must exist.
         pub(crate) async fn write_labels(
@@ -622,6 +646,16 @@ macro_rules! sql_store {
             self::items::load_by_slug(&mut conn, language, slug).await
         }
 
+        async fn redirect_for(&self, language: &str, slug: &str) -> Result<Option<i64>> {
+            Ok(sqlx::query_scalar(
+                "SELECT item_id FROM item_redirects WHERE language = $1 AND slug = $2",
+            )
+            .bind(language)
+            .bind(slug)
+            .fetch_optional(&self.reader)
+            .await?)
+        }
+
         async fn published(&self, query: &ItemQuery) -> Result<Vec<Item>> {
             let mut conn = self.reader.acquire().await?;
             self::items::published(&mut conn, query).await
@@ -650,6 +684,7 @@ macro_rules! sql_store {
             let id = self::items::insert(&mut tx, item, times, now)
                 .await
                 .map_err(slug_taken)?;
+            self::items::forget_address(&mut tx, &item.language, &item.slug).await?;
             self::items::write_labels(&mut tx, id, item).await?;
             let stored = self::items::load_by_id(&mut tx, id)
                 .await?
@@ -687,6 +722,12 @@ macro_rules! sql_store {
             self::items::update(&mut tx, id, item, times, now)
                 .await
                 .map_err(slug_taken)?;
+            if (before.language.as_str(), before.slug.as_str())
+                != (item.language.as_str(), item.slug.as_str())
+            {
+                self::items::remember_address(&mut tx, &before).await?;
+                self::items::forget_address(&mut tx, &item.language, &item.slug).await?;
+            }
             self::items::write_labels(&mut tx, id, item).await?;
             let stored = self::items::load_by_id(&mut tx, id)
                 .await?

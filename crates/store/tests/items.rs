@@ -413,3 +413,42 @@ async fn the_desk_lists_every_status_filtered_and_searched() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_changed_slug_leaves_a_redirect_until_another_item_takes_the_address() {
+    each_backend(|store| async move {
+        let now = Timestamp::from_second(1_800_000_000).expect("time");
+        let (valid, saved) = publish(&*store, "a", now).await;
+        let old_slug = valid.slug.clone();
+        let mut moved = valid.clone();
+        moved.slug = "harbour-gates-close".into();
+        store
+            .update_item(saved.item.id, 1, &moved, times(now), "a", now)
+            .await
+            .expect("rename");
+        assert_eq!(
+            store.redirect_for("en", &old_slug).await.expect("lookup"),
+            Some(saved.item.id)
+        );
+        assert_eq!(
+            store
+                .redirect_for("en", "harbour-gates-close")
+                .await
+                .expect("lookup"),
+            None
+        );
+
+        let mut newcomer = valid.clone();
+        newcomer.headline = Some("A different story".into());
+        store
+            .create_item(&newcomer, times(now), "b", now)
+            .await
+            .expect("reuse the address");
+        assert_eq!(
+            store.redirect_for("en", &old_slug).await.expect("lookup"),
+            None,
+            "the address has a new owner"
+        );
+    })
+    .await;
+}

@@ -24,6 +24,7 @@ use crate::{
 const MIGRATIONS: &[Migration] = migrations!("postgres":
     1 "0001_content",
     2 "0002_accounts",
+    3 "0003_redirects",
 );
 
 /// The channel every committed event is announced on (the payload is the event id).

@@ -25,6 +25,7 @@ use crate::{
 const MIGRATIONS: &[Migration] = migrations!("sqlite":
     1 "0001_content",
     2 "0002_accounts",
+    3 "0003_redirects",
 );
 
 /// Name of the database file inside the data directory.
