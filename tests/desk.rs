@@ -726,3 +726,58 @@ async fn changing_a_slug_or_section_keeps_old_links_working() {
     assert_eq!(moved.status(), 301);
     assert_eq!(moved.headers()["location"], new);
 }
+
+#[tokio::test]
+async fn admins_read_who_did_what_in_the_audit_log() {
+    let site = TestSite::demo();
+    add_user(&site, "admin@example.org", "admin", "correct horse battery");
+    add_user(
+        &site,
+        "editor@example.org",
+        "editor",
+        "correct horse battery",
+    );
+    let editor = sign_in(&site, "editor@example.org", "correct horse battery").await;
+    let csrf = session_csrf(&site, &editor).await;
+    let brief = [
+        ("csrf", csrf.as_str()),
+        ("kind", "brief"),
+        ("section", "world"),
+        (
+            "body",
+            "Ferry services to the outer islands resume on Thursday.",
+        ),
+        ("action", "publish"),
+    ];
+    assert_eq!(
+        post_editor(&site, &editor, "/desk/new", &brief).await.0,
+        303
+    );
+    assert_eq!(
+        desk_page(&site, "/desk/audit", &editor).await.0,
+        403,
+        "not for editors"
+    );
+    let disable = site.command(&["user", "disable", "--email", "editor@example.org"]);
+    assert!(disable.status.success());
+
+    let admin = sign_in(&site, "admin@example.org", "correct horse battery").await;
+    let (status, _, page) = desk_page(&site, "/desk/audit", &admin).await;
+    assert_eq!(status, 200);
+    let rows = page.texts(".audit tbody tr");
+    assert!(
+        rows[0].contains("command line") && rows[0].contains("disabled the account"),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().any(|r| r.contains("editor@example.org")
+            && r.contains("published")
+            && r.contains("Ferry services")),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("added the account as editor")),
+        "{rows:?}"
+    );
+}

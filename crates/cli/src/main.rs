@@ -233,6 +233,7 @@ async fn run(cli: Cli) -> Result<()> {
                                 role,
                                 password,
                             },
+                            "command line",
                             now,
                         )
                         .await?;
@@ -244,11 +245,15 @@ async fn run(cli: Cli) -> Result<()> {
                     );
                 }
                 UserAction::Disable { email } => {
-                    let account = newsroom.set_account_disabled(&email, true).await?;
+                    let account = newsroom
+                        .set_account_disabled(&email, true, "command line", now)
+                        .await?;
                     println!("disabled {}; their sessions have ended", account.email);
                 }
                 UserAction::Enable { email } => {
-                    let account = newsroom.set_account_disabled(&email, false).await?;
+                    let account = newsroom
+                        .set_account_disabled(&email, false, "command line", now)
+                        .await?;
                     println!("enabled {}", account.email);
                 }
                 UserAction::List => {

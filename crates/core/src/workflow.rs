@@ -55,6 +55,21 @@ pub fn check(role: Role, own: bool, from: Option<ItemStatus>, to: ItemStatus) ->
     }
 }
 
+/// How the audit log names a save that moved an item from `from` to `to`.
+pub fn audit_action(from: Option<ItemStatus>, to: ItemStatus) -> &'static str {
+    use ItemStatus::*;
+    match (from, to) {
+        (None, Draft) => "created a draft",
+        (None, InReview) | (Some(_), InReview) if from != Some(InReview) => "submitted for review",
+        (_, Scheduled) if from != Some(Scheduled) => "scheduled",
+        (_, Published) if from != Some(Published) => "published",
+        (_, Unpublished) if from != Some(Unpublished) => "unpublished",
+        (Some(_), Draft) if from != Some(Draft) => "sent back to draft",
+        (Some(Published), Published) => "updated the published item",
+        _ => "edited",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +98,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_audit_log_names_what_a_save_did() {
+        assert_eq!(audit_action(None, Draft), "created a draft");
+        assert_eq!(audit_action(Some(Draft), InReview), "submitted for review");
+        assert_eq!(audit_action(Some(InReview), Published), "published");
+        assert_eq!(
+            audit_action(Some(Published), Published),
+            "updated the published item"
+        );
+        assert_eq!(audit_action(Some(Published), Unpublished), "unpublished");
+        assert_eq!(audit_action(Some(Scheduled), Draft), "sent back to draft");
+        assert_eq!(audit_action(Some(Draft), Draft), "edited");
     }
 
     #[test]

@@ -79,13 +79,29 @@ const DECOY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$bmV3c2Rlc2tkZWNveQ$2pVRDz1D7w2C5pO3tGSHcBiYrHfNhgH3lZ9Xrzyn0yQ";
 
 impl Newsroom {
-    pub async fn add_account(&self, input: &AccountInput, now: Timestamp) -> Result<Account> {
+    /// Adds an account; `actor` is who did it, for the audit log.
+    pub async fn add_account(
+        &self,
+        input: &AccountInput,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Account> {
         let (email, name) = input.validate()?;
         let hash = hash_password(input.password.clone()).await?;
-        Ok(self
+        let account = self
             .store()
             .create_account(&email, &name, input.role, &hash, now)
-            .await?)
+            .await?;
+        self.store()
+            .record_audit(
+                actor,
+                &format!("added the account as {}", account.role.as_str()),
+                &format!("account:{}", account.email),
+                &account.name,
+                now,
+            )
+            .await?;
+        Ok(account)
     }
 
     async fn throttled(&self, subject: &str, max: u64, now: Timestamp) -> Result<bool> {
@@ -178,19 +194,48 @@ impl Newsroom {
             return Err(ServiceError::InvalidCredentials);
         }
         let hash = hash_password(new.to_owned()).await?;
+        self.store()
+            .set_password_hash(account.id, &hash, Some(&token_hash(token)))
+            .await?;
         Ok(self
             .store()
-            .set_password_hash(account.id, &hash, Some(&token_hash(token)))
+            .record_audit(
+                &account.email,
+                "changed their password",
+                &format!("account:{}", account.email),
+                "",
+                Timestamp::now(),
+            )
             .await?)
     }
 
-    pub async fn set_account_disabled(&self, email: &str, disabled: bool) -> Result<Account> {
+    pub async fn set_account_disabled(
+        &self,
+        email: &str,
+        disabled: bool,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Account> {
         let email = normalize_email(email)?;
         let Some((account, _)) = self.store().account_for_sign_in(&email).await? else {
             return Err(ServiceError::NotFound(format!("account {email}")));
         };
         self.store()
             .set_account_disabled(account.id, disabled)
+            .await?;
+        let action = if disabled {
+            "disabled the account"
+        } else {
+            "enabled the account"
+        };
+        self.store()
+            .record_audit(
+                actor,
+                action,
+                &format!("account:{}", account.email),
+                "",
+                now,
+            )
             .await?;
         Ok(Account {
             disabled,
@@ -230,7 +275,7 @@ impl Newsroom {
         {
             return Err(ServiceError::SetupLinkInvalid);
         }
-        self.add_account(&input, now).await
+        self.add_account(&input, "set-up link", now).await
     }
 }
 

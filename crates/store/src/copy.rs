@@ -141,6 +141,19 @@ const TABLES: &[Table] = &[
         identity: false,
     },
     Table {
+        name: "audit_log",
+        columns: &[
+            ("id", Int),
+            ("at", Int),
+            ("actor", Text),
+            ("action", Text),
+            ("subject", Text),
+            ("detail", Text),
+        ],
+        order_by: "id",
+        identity: true,
+    },
+    Table {
         name: "events",
         columns: &[
             ("id", Int),

@@ -54,6 +54,18 @@ pub struct DeskQuery {
     pub offset: u32,
 }
 
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    /// `item:42` or `account:leyla@example.org`.
+    pub subject: String,
+    pub detail: String,
+}
+
 /// A signed-in session as the store finds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -176,6 +188,18 @@ pub trait Store: Send + Sync + 'static {
     async fn create_setup_token(&self, token_hash: &str, expires_at: Timestamp) -> Result<()>;
     /// Uses up a set-up token; false when it is unknown, used or expired.
     async fn take_setup_token(&self, token_hash: &str, now: Timestamp) -> Result<bool>;
+
+    /// Records an action that is not an item save (those record themselves).
+    async fn record_audit(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: &str,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// Newest first.
+    async fn audit_log(&self, limit: u32, offset: u32) -> Result<(Vec<AuditEntry>, u64)>;
 
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>>;
     /// Asks the backend to wake `wake` whenever any process commits an event, if it can

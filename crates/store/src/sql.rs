@@ -357,6 +357,27 @@ macro_rules! sql_store {
             Ok(())
         }
 
+        /// The audit line of an item save, in the save's transaction.
+        pub(crate) async fn audit_save(
+            conn: &mut $Conn,
+            actor: &str,
+            before: Option<ItemStatus>,
+            item: &Item,
+            now: Timestamp,
+        ) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(to_micros(now))
+            .bind(actor)
+            .bind(newsdesk_core::workflow::audit_action(before, item.status))
+            .bind(format!("item:{}", item.id))
+            .bind(item.display_headline())
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
         /// Keeps the address `before` had, so that links to it answer 301 to the new one.
         pub(crate) async fn remember_address(conn: &mut $Conn, before: &Item) -> Result<()> {
             sqlx::query(
@@ -690,6 +711,7 @@ macro_rules! sql_store {
                 .await?
                 .ok_or(StoreError::NotFound)?;
             self::items::write_revision(&mut tx, &stored, actor, now).await?;
+            self::items::audit_save(&mut tx, actor, None, &stored, now).await?;
             let event = match EventKind::for_transition(None, stored.status) {
                 Some(kind) => Some(self::items::append_event(&mut tx, kind, &stored, None, now).await?),
                 None => None,
@@ -733,6 +755,7 @@ macro_rules! sql_store {
                 .await?
                 .ok_or(StoreError::NotFound)?;
             self::items::write_revision(&mut tx, &stored, actor, now).await?;
+            self::items::audit_save(&mut tx, actor, Some(before.status), &stored, now).await?;
             let event = match EventKind::for_transition(Some(before.status), stored.status) {
                 Some(kind) => {
                     Some(self::items::append_event(&mut tx, kind, &stored, Some(&before), now).await?)
@@ -783,6 +806,8 @@ macro_rules! sql_store {
                     .await?
                     .ok_or(StoreError::NotFound)?;
                 self::items::write_revision(&mut tx, &stored, actor, now).await?;
+                self::items::audit_save(&mut tx, actor, Some(ItemStatus::Scheduled), &stored, now)
+                    .await?;
                 let event = self::items::append_event(
                     &mut tx,
                     EventKind::ItemPublished,
@@ -1101,6 +1126,55 @@ macro_rules! sql_store {
             .await?
             .rows_affected();
             Ok(taken == 1)
+        }
+
+        async fn record_audit(
+            &self,
+            actor: &str,
+            action: &str,
+            subject: &str,
+            detail: &str,
+            now: Timestamp,
+        ) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(to_micros(now))
+            .bind(actor)
+            .bind(action)
+            .bind(subject)
+            .bind(detail)
+            .execute(&self.writer)
+            .await?;
+            Ok(())
+        }
+
+        async fn audit_log(&self, limit: u32, offset: u32) -> Result<(Vec<AuditEntry>, u64)> {
+            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+                .fetch_one(&self.reader)
+                .await?;
+            let rows = sqlx::query(
+                "SELECT id, at, actor, action, subject, detail FROM audit_log
+                 ORDER BY id DESC LIMIT $1 OFFSET $2",
+            )
+            .bind(i64::from(limit))
+            .bind(i64::from(offset))
+            .fetch_all(&self.reader)
+            .await?;
+            let entries = rows
+                .iter()
+                .map(|r| {
+                    Ok(AuditEntry {
+                        id: r.try_get("id")?,
+                        at: from_micros(r.try_get("at")?)?,
+                        actor: r.try_get("actor")?,
+                        action: r.try_get("action")?,
+                        subject: r.try_get("subject")?,
+                        detail: r.try_get("detail")?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok((entries, u64::try_from(total).unwrap_or(0)))
         }
 
         async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>> {

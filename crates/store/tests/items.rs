@@ -452,3 +452,50 @@ async fn a_changed_slug_leaves_a_redirect_until_another_item_takes_the_address()
     })
     .await;
 }
+
+#[tokio::test]
+async fn every_item_save_writes_its_audit_line_in_the_same_transaction() {
+    each_backend(|store| async move {
+        let now = Timestamp::from_second(1_800_000_000).expect("time");
+        let (valid, saved) = publish(&*store, "editor@example.org", now).await;
+        let mut down = valid.clone();
+        down.status = ItemStatus::Unpublished;
+        store
+            .update_item(
+                saved.item.id,
+                1,
+                &down,
+                times(now),
+                "chief@example.org",
+                now,
+            )
+            .await
+            .expect("unpublish");
+        store
+            .record_audit(
+                "command line",
+                "disabled the account",
+                "account:x@example.org",
+                "",
+                now,
+            )
+            .await
+            .expect("record");
+        let (entries, total) = store.audit_log(10, 0).await.expect("log");
+        assert_eq!(total, 3);
+        let lines: Vec<_> = entries
+            .iter()
+            .map(|e| (e.actor.as_str(), e.action.as_str()))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("command line", "disabled the account"),
+                ("chief@example.org", "unpublished"),
+                ("editor@example.org", "published"),
+            ]
+        );
+        assert_eq!(entries[1].subject, format!("item:{}", saved.item.id));
+    })
+    .await;
+}

@@ -585,3 +585,63 @@ pub async fn change_password(
     );
     no_store(response, "desk")
 }
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PageQuery {
+    page: Option<u32>,
+}
+
+/// The audit log, for admins: who did what, newest first.
+pub async fn audit(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let session = match require(&state, &headers, Action::ManageAccounts, "/desk/audit").await {
+        Ok(s) => s,
+        Err(r) => return no_store(r, "desk"),
+    };
+    let page = query.page.unwrap_or(1).max(1);
+    let (entries, total) = match state
+        .newsroom
+        .store()
+        .audit_log(DESK_PAGE_SIZE, (page - 1).saturating_mul(DESK_PAGE_SIZE))
+        .await
+    {
+        Ok(found) => found,
+        Err(e) => return no_store(internal(e.into()), "desk"),
+    };
+    let zone = state.config.time_zone();
+    let rows: Vec<_> = entries
+        .iter()
+        .map(|e| {
+            let item_id = e
+                .subject
+                .strip_prefix("item:")
+                .and_then(|id| id.parse::<i64>().ok());
+            context! {
+                at => val(crate::views::TimeView::new(e.at, &zone)),
+                actor => e.actor.clone(),
+                action => e.action.clone(),
+                subject => e.subject.clone(),
+                detail => e.detail.clone(),
+                item_url => item_id.map(|id| format!("/desk/items/{id}")),
+            }
+        })
+        .collect();
+    let pages = total.div_ceil(u64::from(DESK_PAGE_SIZE)).max(1) as u32;
+    let response = render(
+        &state,
+        "desk/audit.html",
+        StatusCode::OK,
+        context! {
+            site_name => state.config.site.name.clone(),
+            session => val(desk_session(&session)),
+            rows => rows,
+            total => total,
+            pager => val(PagerView::new("/desk/audit", page.min(pages), pages)),
+        },
+    );
+    no_store(response, "desk")
+}

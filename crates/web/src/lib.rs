@@ -96,6 +96,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/desk/items/{id}",
             get(editor::edit_form).post(editor::update),
         )
+        .route("/desk/audit", get(desk::audit))
         .route("/desk/sign-in", get(desk::sign_in_form).post(desk::sign_in))
         .route("/desk/sign-out", axum::routing::post(desk::sign_out))
         .route(

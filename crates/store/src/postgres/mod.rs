@@ -18,13 +18,15 @@ use tokio::sync::Notify;
 use crate::migrate::{Migration, migrations};
 use crate::sql::{from_micros, slug_taken, sql_store, to_micros};
 use crate::{
-    DeskQuery, ItemQuery, PublicationTimes, Result, Revision, Saved, Session, Store, StoreError,
+    AuditEntry, DeskQuery, ItemQuery, PublicationTimes, Result, Revision, Saved, Session, Store,
+    StoreError,
 };
 
 const MIGRATIONS: &[Migration] = migrations!("postgres":
     1 "0001_content",
     2 "0002_accounts",
     3 "0003_redirects",
+    4 "0004_audit",
 );
 
 /// The channel every committed event is announced on (the payload is the event id).

@@ -19,13 +19,15 @@ use sqlx::sqlite::{
 use crate::migrate::{Migration, migrations};
 use crate::sql::{from_micros, slug_taken, sql_store, to_micros};
 use crate::{
-    DeskQuery, ItemQuery, PublicationTimes, Result, Revision, Saved, Session, Store, StoreError,
+    AuditEntry, DeskQuery, ItemQuery, PublicationTimes, Result, Revision, Saved, Session, Store,
+    StoreError,
 };
 
 const MIGRATIONS: &[Migration] = migrations!("sqlite":
     1 "0001_content",
     2 "0002_accounts",
     3 "0003_redirects",
+    4 "0004_audit",
 );
 
 /// Name of the database file inside the data directory.
