@@ -781,3 +781,88 @@ async fn admins_read_who_did_what_in_the_audit_log() {
         "{rows:?}"
     );
 }
+
+#[tokio::test]
+async fn history_shows_what_changed_and_restores_an_old_version_as_a_new_one() {
+    let site = TestSite::demo();
+    add_user(
+        &site,
+        "editor@example.org",
+        "editor",
+        "correct horse battery",
+    );
+    let cookie = sign_in(&site, "editor@example.org", "correct horse battery").await;
+    let (_, _, list) = desk_page(&site, "/desk?q=tidal%20barrier", &cookie).await;
+    let path = list.attr(".items tbody a", "href");
+    let (_, _, form) = desk_page(&site, &path, &cookie).await;
+    let body = form.text_of("#body");
+    let fields = vec![
+        ("csrf", form.attr("form.editor input[name=csrf]", "value")),
+        ("version", form.attr("input[name=version]", "value")),
+        ("kind", "story".to_owned()),
+        ("section", "world".to_owned()),
+        (
+            "slug",
+            "port-halden-closes-tidal-barrier-for-first-time".to_owned(),
+        ),
+        ("headline", "Halden Barrier: a wrong headline".to_owned()),
+        (
+            "body",
+            body.replace("all fourteen gates were holding", "some gates were failing"),
+        ),
+        ("authors", "amina-rahimova".to_owned()),
+        ("action", "save".to_owned()),
+    ];
+    assert_eq!(
+        post_editor(&site, &cookie, &path, &borrowed(&fields))
+            .await
+            .0,
+        303
+    );
+
+    let (status, _, compare) = desk_page(&site, &format!("{path}/compare?from=1"), &cookie).await;
+    assert_eq!(status, 200);
+    assert!(
+        compare
+            .text_of("tbody")
+            .contains("Halden Barrier: a wrong headline")
+    );
+    assert!(
+        compare
+            .texts(".diff del")
+            .iter()
+            .any(|l| l.contains("all fourteen gates were holding"))
+    );
+    assert!(
+        compare
+            .texts(".diff ins")
+            .iter()
+            .any(|l| l.contains("some gates were failing"))
+    );
+
+    let restore = [
+        ("csrf", fields[0].1.as_str()),
+        ("version", "2"),
+        ("restore", "1"),
+    ];
+    let (status, _, _) = post_editor(&site, &cookie, &format!("{path}/restore"), &restore).await;
+    assert_eq!(status, 303);
+    let page = site
+        .eventually(
+            "/world/port-halden-closes-tidal-barrier-for-first-time",
+            std::time::Duration::from_secs(2),
+            |p| p.text.contains("all fourteen gates were holding"),
+        )
+        .await;
+    assert!(!page.text.contains("a wrong headline"));
+    let (_, _, editor) = desk_page(&site, &path, &cookie).await;
+    assert_eq!(
+        editor.attr("input[name=version]", "value"),
+        "3",
+        "restoring adds a version; history stays"
+    );
+    assert_eq!(editor.select(".revisions li").len(), 3);
+    // A restore from a stale page is a conflict, not an overwrite.
+    let (status, _, _) = post_editor(&site, &cookie, &format!("{path}/restore"), &restore).await;
+    assert_eq!(status, 409);
+}

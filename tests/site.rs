@@ -715,3 +715,27 @@ async fn migrate_applies_the_schema_once() {
     common::migrate_twice_applies_once(&["--data-dir", data]);
     assert!(dir.path().join("newsdesk.sqlite3").exists());
 }
+
+#[tokio::test]
+async fn an_item_that_fell_due_while_the_server_was_down_is_published_at_start() {
+    let mut site = TestSite::demo();
+    site.stop();
+    let due = jiff::Timestamp::now() + jiff::SignedDuration::from_millis(500);
+    site.import_ok(&format!(
+        "[[items]]\nkind = \"brief\"\nsection = \"business\"\nslug = \"embargoed-results\"\n\
+         body = \"Quarterly results, published at the end of the embargo.\"\nstatus = \"scheduled\"\n\
+         published_at = \"{due}\"\n"
+    ));
+    std::thread::sleep(Duration::from_millis(800));
+    let site = site.restart(&[]);
+    let page = site
+        .eventually("/business/embargoed-results", Duration::from_secs(2), |p| {
+            p.status == 200
+        })
+        .await;
+    assert_eq!(
+        page.attr(".times time", "datetime"),
+        due.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "published at its slot"
+    );
+}

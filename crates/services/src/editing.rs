@@ -104,3 +104,65 @@ impl Newsroom {
         .await
     }
 }
+
+impl Newsroom {
+    /// The item as it was saved at `version`, read back from its revision.
+    pub async fn revision(&self, item_id: i64, version: i64) -> Result<Option<Item>> {
+        let revisions = self.store().revisions(item_id).await?;
+        match revisions.into_iter().find(|r| r.version == version) {
+            Some(r) => serde_json::from_value(r.snapshot).map(Some).map_err(|e| {
+                ServiceError::Io(std::io::Error::other(format!("revision {version}: {e}")))
+            }),
+            None => Ok(None),
+        }
+    }
+
+    /// Brings back the text of `version` as a new revision (history is never rewritten).
+    /// The item keeps its status; the workflow decides whether this person may edit it.
+    pub async fn restore_revision(
+        &self,
+        account: &Account,
+        item_id: i64,
+        version: i64,
+        expected_version: i64,
+        now: Timestamp,
+    ) -> Result<Saved> {
+        let old = self.revision(item_id, version).await?.ok_or_else(|| {
+            ServiceError::NotFound(format!("version {version} of item {item_id}"))
+        })?;
+        let current = self
+            .store()
+            .item_by_id(item_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("item {item_id}")))?;
+        let input = ItemInput {
+            kind: Some(old.kind),
+            language: Some(old.language),
+            section: Some(old.section),
+            slug: Some(old.slug),
+            headline: old.headline,
+            standfirst: old.standfirst,
+            body: old.body_markdown,
+            tags: old.tags.into_iter().map(|t| t.name).collect(),
+            authors: old.authors.into_iter().map(|a| a.slug).collect(),
+            sources: old.sources,
+            hero: old.hero,
+            breaking: old.breaking,
+            translation_group: old.translation_group,
+            // A scheduled item keeps its slot; the others keep their own times.
+            published_at: (current.status == ItemStatus::Scheduled)
+                .then_some(current.published_at)
+                .flatten(),
+            ..ItemInput::default()
+        };
+        self.save_from_desk(
+            account,
+            Some(item_id),
+            &input,
+            Some(expected_version),
+            DeskAction::Save,
+            now,
+        )
+        .await
+    }
+}

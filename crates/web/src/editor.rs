@@ -456,3 +456,195 @@ async fn save(
         Err(e) => no_store(internal(e), "desk"),
     }
 }
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CompareQuery {
+    from: Option<i64>,
+    to: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct FieldChange {
+    field: &'static str,
+    before: String,
+    after: String,
+}
+
+#[derive(Serialize)]
+struct DiffLine {
+    /// "same", "removed" or "added".
+    change: &'static str,
+    text: String,
+}
+
+/// What changed between two versions: short fields side by side, the body line by line.
+fn compare_items(a: &Item, b: &Item) -> (Vec<FieldChange>, Vec<DiffLine>) {
+    let join = |v: Vec<String>| v.join(", ");
+    let fields: [(&'static str, String, String); 9] = [
+        (
+            "Headline",
+            a.headline.clone().unwrap_or_default(),
+            b.headline.clone().unwrap_or_default(),
+        ),
+        (
+            "Standfirst",
+            a.standfirst.clone().unwrap_or_default(),
+            b.standfirst.clone().unwrap_or_default(),
+        ),
+        ("Section", a.section.clone(), b.section.clone()),
+        ("Slug", a.slug.clone(), b.slug.clone()),
+        ("Status", a.status.as_str().into(), b.status.as_str().into()),
+        (
+            "Tags",
+            join(a.tags.iter().map(|t| t.name.clone()).collect()),
+            join(b.tags.iter().map(|t| t.name.clone()).collect()),
+        ),
+        (
+            "Authors",
+            join(a.authors.iter().map(|x| x.name.clone()).collect()),
+            join(b.authors.iter().map(|x| x.name.clone()).collect()),
+        ),
+        (
+            "Sources",
+            join(a.sources.iter().map(|s| s.name.clone()).collect()),
+            join(b.sources.iter().map(|s| s.name.clone()).collect()),
+        ),
+        ("Breaking", a.breaking.to_string(), b.breaking.to_string()),
+    ];
+    let changes = fields
+        .into_iter()
+        .filter(|(_, before, after)| before != after)
+        .map(|(field, before, after)| FieldChange {
+            field,
+            before,
+            after,
+        })
+        .collect();
+    let diff = similar::TextDiff::from_lines(&a.body_markdown, &b.body_markdown);
+    let lines = diff
+        .iter_all_changes()
+        .map(|c| DiffLine {
+            change: match c.tag() {
+                similar::ChangeTag::Equal => "same",
+                similar::ChangeTag::Delete => "removed",
+                similar::ChangeTag::Insert => "added",
+            },
+            text: c.value().trim_end_matches('\n').to_owned(),
+        })
+        .collect();
+    (changes, lines)
+}
+
+pub async fn compare(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(query): Query<CompareQuery>,
+) -> Response {
+    let here = format!("/desk/items/{id}");
+    let session = match require(&state, &headers, Action::UseDesk, &here).await {
+        Ok(s) => s,
+        Err(r) => return no_store(r, "desk"),
+    };
+    let current = match state.newsroom.store().item_by_id(id).await {
+        Ok(Some(item)) => item,
+        Ok(None) => return no_store(crate::desk::not_found(&state), "desk"),
+        Err(e) => return no_store(internal(e.into()), "desk"),
+    };
+    let to_version = query.to.unwrap_or(current.version);
+    let from_version = query.from.unwrap_or((to_version - 1).max(1));
+    let (from, to) = match (
+        state.newsroom.revision(id, from_version).await,
+        state.newsroom.revision(id, to_version).await,
+    ) {
+        (Ok(Some(a)), Ok(Some(b))) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return no_store(internal(e), "desk"),
+        _ => return no_store(crate::desk::not_found(&state), "desk"),
+    };
+    let (changes, lines) = compare_items(&from, &to);
+    let response = render(
+        &state,
+        "desk/compare.html",
+        StatusCode::OK,
+        context! {
+            site_name => state.config.site.name.clone(),
+            session => val(desk_session(&session)),
+            id => id,
+            headline => current.display_headline(),
+            from => from_version,
+            to => to_version,
+            current_version => current.version,
+            changes => val(changes),
+            lines => val(lines),
+        },
+    );
+    no_store(response, "desk")
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RestoreForm {
+    csrf: String,
+    version: i64,
+    restore: i64,
+}
+
+pub async fn restore(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<RestoreForm>,
+) -> Response {
+    let here = format!("/desk/items/{id}");
+    let session = match require(&state, &headers, Action::UseDesk, &here).await {
+        Ok(s) => s,
+        Err(r) => return no_store(r, "desk"),
+    };
+    if !crate::desk::same_secret(&form.csrf, &session.csrf_token) {
+        return no_store(csrf_refused(&state), "desk");
+    }
+    let outcome = state
+        .newsroom
+        .restore_revision(
+            &session.account,
+            id,
+            form.restore,
+            form.version,
+            Timestamp::now(),
+        )
+        .await;
+    let message = |status: StatusCode, title: &str, text: String| {
+        render(
+            &state,
+            "desk/message.html",
+            status,
+            context! { site_name => state.config.site.name.clone(), session => val(desk_session(&session)), title => title, message => text },
+        )
+    };
+    let response = match outcome {
+        Ok(saved) => see_other(&format!("/desk/items/{}?saved=1", saved.item.id)),
+        Err(ServiceError::Invalid(e @ newsdesk_core::Error::Forbidden { .. })) => {
+            message(StatusCode::FORBIDDEN, "Refused", format!("{e}."))
+        }
+        Err(ServiceError::Conflict { current }) => message(
+            StatusCode::CONFLICT,
+            "Someone saved in the meantime",
+            format!(
+                "The item is now at version {current}. Open it again and choose what to restore."
+            ),
+        ),
+        Err(ServiceError::NotFound(what)) => message(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            format!("There is no {what}."),
+        ),
+        Err(ServiceError::Invalid(e)) => message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Cannot restore",
+            e.to_string(),
+        ),
+        Err(e) => internal(e),
+    };
+    no_store(response, "desk")
+}

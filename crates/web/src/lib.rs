@@ -96,6 +96,11 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/desk/items/{id}",
             get(editor::edit_form).post(editor::update),
         )
+        .route("/desk/items/{id}/compare", get(editor::compare))
+        .route(
+            "/desk/items/{id}/restore",
+            axum::routing::post(editor::restore),
+        )
         .route("/desk/audit", get(desk::audit))
         .route("/desk/sign-in", get(desk::sign_in_form).post(desk::sign_in))
         .route("/desk/sign-out", axum::routing::post(desk::sign_out))

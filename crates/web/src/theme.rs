@@ -28,7 +28,7 @@ const TEMPLATES: &[(&str, &[u8])] = embedded!("templates":
     "base.html", "home.html", "item.html", "listing.html", "error.html",
     "macros.html", "desk/layout.html", "desk/sign_in.html", "desk/items.html",
     "desk/setup.html", "desk/password.html", "desk/message.html", "desk/edit.html",
-    "desk/audit.html",
+    "desk/audit.html", "desk/compare.html",
 );
 const ASSETS: &[(&str, &[u8])] =
     embedded!("assets": "site.css", "desk.css", "favicon.svg", "logo.svg");
