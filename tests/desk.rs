@@ -866,3 +866,98 @@ async fn history_shows_what_changed_and_restores_an_old_version_as_a_new_one() {
     let (status, _, _) = post_editor(&site, &cookie, &format!("{path}/restore"), &restore).await;
     assert_eq!(status, 409);
 }
+
+#[tokio::test]
+async fn an_editor_attaches_a_correction_that_readers_see_with_its_time() {
+    let site = TestSite::demo();
+    add_user(
+        &site,
+        "editor@example.org",
+        "editor",
+        "correct horse battery",
+    );
+    add_user(
+        &site,
+        "writer@example.org",
+        "contributor",
+        "correct horse battery",
+    );
+    let lead = "/world/port-halden-closes-tidal-barrier-for-first-time";
+    let before = site.ok(lead).await;
+    let updated_before = before
+        .texts(".times time")
+        .last()
+        .cloned()
+        .unwrap_or_default();
+    let cookie = sign_in(&site, "editor@example.org", "correct horse battery").await;
+    let (_, _, list) = desk_page(&site, "/desk?q=tidal%20barrier", &cookie).await;
+    let path = list.attr(".items tbody a", "href");
+    let (_, _, form) = desk_page(&site, &path, &cookie).await;
+    let csrf = form.attr("form.editor input[name=csrf]", "value");
+    let version = form.attr("input[name=version]", "value");
+    let note = [
+        ("csrf", csrf.as_str()),
+        ("version", version.as_str()),
+        ("kind", "correction"),
+        (
+            "text",
+            "An earlier version said the barrier cost 480 million euros; it cost about 840 million.",
+        ),
+    ];
+    let empty = [
+        ("csrf", csrf.as_str()),
+        ("version", version.as_str()),
+        ("kind", "update"),
+        ("text", "  "),
+    ];
+    assert_eq!(
+        post_editor(&site, &cookie, &format!("{path}/notes"), &empty)
+            .await
+            .0,
+        422
+    );
+    assert_eq!(
+        post_editor(&site, &cookie, &format!("{path}/notes"), &note)
+            .await
+            .0,
+        303
+    );
+
+    let page = site
+        .eventually(lead, std::time::Duration::from_secs(2), |p| {
+            p.text.contains("480 million")
+        })
+        .await;
+    let shown = page.text_of(".notes .note-correction");
+    assert!(
+        shown.starts_with("Correction · ") && shown.contains("+04"),
+        "{shown}"
+    );
+    let updated_after = page
+        .texts(".times time")
+        .last()
+        .cloned()
+        .unwrap_or_default();
+    assert_ne!(updated_after, updated_before, "the updated time moves");
+    let (_, _, editor) = desk_page(&site, &path, &cookie).await;
+    assert!(
+        editor
+            .text_of(".revisions")
+            .contains("Version 2 by editor@example.org")
+    );
+
+    let writer = sign_in(&site, "writer@example.org", "correct horse battery").await;
+    let writer_csrf = session_csrf(&site, &writer).await;
+    let attempt = [
+        ("csrf", writer_csrf.as_str()),
+        ("version", "2"),
+        ("kind", "update"),
+        ("text", "Not allowed."),
+    ];
+    assert_eq!(
+        post_editor(&site, &writer, &format!("{path}/notes"), &attempt)
+            .await
+            .0,
+        403
+    );
+}

@@ -118,6 +118,54 @@ pub struct HeroImage {
     pub height: Option<u32>,
 }
 
+/// What kind of note an editor attaches to a published item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoteKind {
+    /// Something published was wrong, and this says what and what is right.
+    Correction,
+    /// The story has moved on since publication.
+    Update,
+}
+
+impl NoteKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteKind::Correction => "correction",
+            NoteKind::Update => "update",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "correction" => Some(NoteKind::Correction),
+            "update" => Some(NoteKind::Update),
+            _ => None,
+        }
+    }
+}
+
+/// Longest correction or update note.
+pub const NOTE_MAX: usize = 2000;
+
+/// A public note at the end of a story, with its time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Note {
+    pub kind: NoteKind,
+    pub text: String,
+    pub at: Timestamp,
+}
+
+/// The text of a note, trimmed, or the rule it breaks.
+pub fn check_note(text: &str) -> Result<String, Error> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Error::Required { field: "note" });
+    }
+    check_len("note", text, NOTE_MAX)?;
+    Ok(text.to_owned())
+}
+
 /// A stored story or brief.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {
@@ -138,6 +186,9 @@ pub struct Item {
     pub tags: Vec<Tag>,
     pub authors: Vec<Author>,
     pub sources: Vec<Source>,
+    /// Public corrections and update notes, oldest first.
+    #[serde(default)]
+    pub notes: Vec<Note>,
     pub first_published_at: Option<Timestamp>,
     pub published_at: Option<Timestamp>,
     /// The last change readers are told about ("Updated …").
@@ -613,6 +664,7 @@ mod tests {
             tags: vec![],
             authors: vec![],
             sources: vec![],
+            notes: vec![],
             first_published_at: times.first_published_at,
             published_at: times.published_at,
             updated_at: times.updated_at,

@@ -16,6 +16,6 @@ pub use config::Config;
 pub use error::Error;
 pub use event::{Event, EventKind};
 pub use item::{
-    Author, HeroImage, Item, ItemInput, ItemKind, ItemStatus, PublicationTimes, Source, Tag,
-    ValidItem,
+    Author, HeroImage, Item, ItemInput, ItemKind, ItemStatus, Note, NoteKind, PublicationTimes,
+    Source, Tag, ValidItem,
 };

@@ -166,3 +166,43 @@ impl Newsroom {
         .await
     }
 }
+
+impl Newsroom {
+    /// Attaches a public correction or update note to a published item (editors).
+    pub async fn add_note(
+        &self,
+        account: &Account,
+        item_id: i64,
+        expected_version: i64,
+        kind: newsdesk_core::NoteKind,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<Saved> {
+        if !account.role.may(newsdesk_core::Action::Correct) {
+            return Err(newsdesk_core::Error::Forbidden {
+                role: account.role.as_str(),
+                what: "add corrections",
+            }
+            .into());
+        }
+        let text = newsdesk_core::item::check_note(text)?;
+        let item = self
+            .store()
+            .item_by_id(item_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("item {item_id}")))?;
+        if item.status != ItemStatus::Published {
+            return Err(newsdesk_core::Error::invalid(
+                "note",
+                "corrections and updates go on published items",
+            )
+            .into());
+        }
+        let saved = self
+            .store()
+            .add_note(item_id, expected_version, kind, &text, &account.email, now)
+            .await?;
+        self.written().notify_one();
+        Ok(saved)
+    }
+}

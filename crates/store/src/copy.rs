@@ -96,6 +96,19 @@ const TABLES: &[Table] = &[
         identity: false,
     },
     Table {
+        name: "item_notes",
+        columns: &[
+            ("id", Int),
+            ("item_id", Int),
+            ("kind", Text),
+            ("body", Text),
+            ("at", Int),
+            ("actor", Text),
+        ],
+        order_by: "id",
+        identity: true,
+    },
+    Table {
         name: "item_redirects",
         columns: &[("language", Text), ("slug", Text), ("item_id", Int)],
         order_by: "item_id, language, slug",

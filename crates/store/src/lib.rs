@@ -134,6 +134,18 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<Saved>;
     async fn revisions(&self, item_id: i64) -> Result<Vec<Revision>>;
+    /// Attaches a public correction or update note to an item: a new version, a revision, an
+    /// audit line and (when public) an `item_updated` event, in one transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn add_note(
+        &self,
+        item_id: i64,
+        expected_version: i64,
+        kind: newsdesk_core::NoteKind,
+        text: &str,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Saved>;
     /// Who saved the item's first revision: its writer.
     async fn item_creator(&self, item_id: i64) -> Result<Option<String>>;
     /// Publishes scheduled items whose time has come, at most `limit`, each in its own

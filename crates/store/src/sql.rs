@@ -182,6 +182,7 @@ macro_rules! sql_store {
                 tags: Vec::new(),
                 authors: Vec::new(),
                 sources: Vec::new(),
+                notes: Vec::new(),
                 first_published_at: opt_time(row, "first_published_at")?,
                 published_at: opt_time(row, "published_at")?,
                 updated_at: opt_time(row, "updated_at")?,
@@ -220,7 +221,25 @@ macro_rules! sql_store {
             .bind(&ids)
             .fetch_all(&mut *conn)
             .await?;
+            let note_rows = sqlx::query(
+                concat!("SELECT item_id, kind, body, at FROM item_notes
+                 WHERE item_id IN (", $ids, ") ORDER BY item_id, id"),
+            )
+            .bind(&ids)
+            .fetch_all(&mut *conn)
+            .await?;
             for item in items.iter_mut() {
+                for r in &note_rows {
+                    if r.try_get::<i64, _>("item_id")? == item.id {
+                        let kind: String = r.try_get("kind")?;
+                        item.notes.push(newsdesk_core::Note {
+                            kind: newsdesk_core::NoteKind::parse(&kind)
+                                .ok_or_else(|| StoreError::Corrupt(format!("note kind {kind}")))?,
+                            text: r.try_get("body")?,
+                            at: from_micros(r.try_get("at")?)?,
+                        });
+                    }
+                }
                 for r in &tag_rows {
                     if r.try_get::<i64, _>("item_id")? == item.id {
                         item.tags.push(Tag {
@@ -823,6 +842,69 @@ macro_rules! sql_store {
                 });
             }
             Ok(published)
+        }
+
+        async fn add_note(
+            &self,
+            item_id: i64,
+            expected_version: i64,
+            kind: newsdesk_core::NoteKind,
+            text: &str,
+            actor: &str,
+            now: Timestamp,
+        ) -> Result<Saved> {
+            let mut tx = self.write_transaction().await?;
+            let before = self::items::load_by_id(&mut tx, item_id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            if before.version != expected_version {
+                return Err(StoreError::Conflict {
+                    current: before.version,
+                });
+            }
+            sqlx::query(
+                "INSERT INTO item_notes (item_id, kind, body, at, actor) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(item_id)
+            .bind(kind.as_str())
+            .bind(text)
+            .bind(to_micros(now))
+            .bind(actor)
+            .execute(&mut *tx)
+            .await?;
+            // A note changes what readers see: the item shows it as updated.
+            sqlx::query(
+                "UPDATE items SET updated_at = $2, changed_at = $2, version = version + 1 WHERE id = $1",
+            )
+            .bind(item_id)
+            .bind(to_micros(now))
+            .execute(&mut *tx)
+            .await?;
+            let stored = self::items::load_by_id(&mut tx, item_id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            self::items::write_revision(&mut tx, &stored, actor, now).await?;
+            sqlx::query(
+                "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(to_micros(now))
+            .bind(actor)
+            .bind(format!("added a {} note", kind.as_str()))
+            .bind(format!("item:{item_id}"))
+            .bind(stored.display_headline())
+            .execute(&mut *tx)
+            .await?;
+            let event = match EventKind::for_transition(Some(before.status), stored.status) {
+                Some(event_kind) => Some(
+                    self::items::append_event(&mut tx, event_kind, &stored, Some(&before), now).await?,
+                ),
+                None => None,
+            };
+            tx.commit().await?;
+            Ok(Saved {
+                item: stored,
+                event,
+            })
         }
 
         async fn item_creator(&self, item_id: i64) -> Result<Option<String>> {

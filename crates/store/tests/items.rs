@@ -499,3 +499,49 @@ async fn every_item_save_writes_its_audit_line_in_the_same_transaction() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_note_is_a_new_version_with_its_event_and_a_stale_one_conflicts() {
+    each_backend(|store| async move {
+        let now = Timestamp::from_second(1_800_000_000).expect("time");
+        let (_, saved) = publish(&*store, "a", now).await;
+        let later = now + jiff::SignedDuration::from_mins(30);
+        let noted = store
+            .add_note(
+                saved.item.id,
+                1,
+                newsdesk_core::NoteKind::Update,
+                "Ferries resume.",
+                "b",
+                later,
+            )
+            .await
+            .expect("note");
+        assert_eq!(noted.item.version, 2);
+        assert_eq!(noted.item.updated_at, Some(later));
+        assert_eq!(noted.item.notes.len(), 1);
+        assert_eq!(noted.item.notes[0].text, "Ferries resume.");
+        assert_eq!(noted.event.map(|e| e.kind), Some(EventKind::ItemUpdated));
+        let stale = store
+            .add_note(
+                saved.item.id,
+                1,
+                newsdesk_core::NoteKind::Correction,
+                "x",
+                "c",
+                later,
+            )
+            .await;
+        assert!(
+            matches!(stale, Err(StoreError::Conflict { current: 2 })),
+            "{stale:?}"
+        );
+        let reread = store
+            .item_by_id(saved.item.id)
+            .await
+            .expect("read")
+            .expect("exists");
+        assert_eq!(reread.notes, noted.item.notes);
+    })
+    .await;
+}

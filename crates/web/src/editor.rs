@@ -251,6 +251,8 @@ async fn page(state: &AppState, status: StatusCode, e: Editing<'_>) -> Response 
             sections => val(state.config.sections.iter().map(|s| (s.slug.clone(), s.name.clone())).collect::<Vec<_>>()),
             languages => state.config.site.languages.clone(),
             time_zone => state.config.site.time_zone.clone(),
+            may_correct => e.session.account.role.may(Action::Correct),
+            notes => val(e.item.map(|i| i.notes.iter().map(|n| context! { kind => n.kind.as_str(), text => n.text.clone(), at => val(TimeView::new(n.at, &zone)) }).collect::<Vec<_>>()).unwrap_or_default()),
         },
     )
 }
@@ -643,6 +645,77 @@ pub async fn restore(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Cannot restore",
             e.to_string(),
+        ),
+        Err(e) => internal(e),
+    };
+    no_store(response, "desk")
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NoteForm {
+    csrf: String,
+    version: i64,
+    kind: String,
+    text: String,
+}
+
+pub async fn add_note(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<NoteForm>,
+) -> Response {
+    let here = format!("/desk/items/{id}");
+    let session = match require(&state, &headers, Action::UseDesk, &here).await {
+        Ok(s) => s,
+        Err(r) => return no_store(r, "desk"),
+    };
+    if !crate::desk::same_secret(&form.csrf, &session.csrf_token) {
+        return no_store(csrf_refused(&state), "desk");
+    }
+    let kind =
+        newsdesk_core::NoteKind::parse(&form.kind).unwrap_or(newsdesk_core::NoteKind::Correction);
+    let outcome = state
+        .newsroom
+        .add_note(
+            &session.account,
+            id,
+            form.version,
+            kind,
+            &form.text,
+            Timestamp::now(),
+        )
+        .await;
+    let message = |status: StatusCode, title: &str, text: String| {
+        render(
+            &state,
+            "desk/message.html",
+            status,
+            context! { site_name => state.config.site.name.clone(), session => val(desk_session(&session)), title => title, message => text },
+        )
+    };
+    let response = match outcome {
+        Ok(saved) => see_other(&format!("/desk/items/{}?saved=1", saved.item.id)),
+        Err(ServiceError::Invalid(e @ newsdesk_core::Error::Forbidden { .. })) => {
+            message(StatusCode::FORBIDDEN, "Refused", format!("{e}."))
+        }
+        Err(ServiceError::Invalid(e)) => message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Cannot add the note",
+            e.to_string(),
+        ),
+        Err(ServiceError::Conflict { current }) => message(
+            StatusCode::CONFLICT,
+            "Someone saved in the meantime",
+            format!(
+                "The item is now at version {current}. Open it again and add the note once more."
+            ),
+        ),
+        Err(ServiceError::NotFound(what)) => message(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            format!("There is no {what}."),
         ),
         Err(e) => internal(e),
     };

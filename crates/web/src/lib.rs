@@ -98,6 +98,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/desk/items/{id}/compare", get(editor::compare))
         .route(
+            "/desk/items/{id}/notes",
+            axum::routing::post(editor::add_note),
+        )
+        .route(
             "/desk/items/{id}/restore",
             axum::routing::post(editor::restore),
         )

@@ -77,6 +77,15 @@ pub struct ItemView {
     pub breaking: bool,
     pub published: Option<TimeView>,
     pub updated: Option<TimeView>,
+    pub notes: Vec<NoteView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NoteView {
+    /// `correction` or `update`.
+    pub kind: &'static str,
+    pub text: String,
+    pub at: TimeView,
 }
 
 impl ItemView {
@@ -146,6 +155,15 @@ impl ItemView {
             breaking: item.breaking,
             published,
             updated,
+            notes: item
+                .notes
+                .iter()
+                .map(|n| NoteView {
+                    kind: n.kind.as_str(),
+                    text: n.text.clone(),
+                    at: TimeView::new(n.at, zone),
+                })
+                .collect(),
         }
     }
 }

@@ -27,6 +27,7 @@ const MIGRATIONS: &[Migration] = migrations!("postgres":
     2 "0002_accounts",
     3 "0003_redirects",
     4 "0004_audit",
+    5 "0005_notes",
 );
 
 /// The channel every committed event is announced on (the payload is the event id).

@@ -28,6 +28,7 @@ const MIGRATIONS: &[Migration] = migrations!("sqlite":
     2 "0002_accounts",
     3 "0003_redirects",
     4 "0004_audit",
+    5 "0005_notes",
 );
 
 /// Name of the database file inside the data directory.
