@@ -280,3 +280,99 @@ status = "published"
         "{shown}"
     );
 }
+
+impl Browser {
+    async fn find(&self, css: &str) -> String {
+        let found = self
+            .command("element", json!({"using": "css selector", "value": css}))
+            .await;
+        found
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(|v| v.as_str())
+            .unwrap_or_else(|| panic!("no element {css}: {found}"))
+            .to_owned()
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let id = self.find(css).await;
+        self.command(&format!("element/{id}/value"), json!({ "text": text }))
+            .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let id = self.find(css).await;
+        self.command(&format!("element/{id}/click"), json!({}))
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn an_editor_writes_and_publishes_in_the_browser_and_a_contributor_cannot_publish() {
+    let site = TestSite::demo();
+    site.add_user("editor@example.org", "editor", "correct horse battery");
+    site.add_user("writer@example.org", "contributor", "correct horse battery");
+    let browser = Browser::start(1024).await;
+
+    browser.open(&site.url("/desk/sign-in")).await;
+    browser.type_into("#email", "editor@example.org").await;
+    browser
+        .type_into("#password", "correct horse battery")
+        .await;
+    browser.click("form button[type=submit]").await;
+    browser.click("a[href='/desk/new']").await;
+    browser
+        .type_into(
+            "#headline",
+            "Night ferry returns to the outer sound after the storm",
+        )
+        .await;
+    browser
+        .type_into(
+            "#standfirst",
+            "The first crossing since Monday left Port Halden at eight.",
+        )
+        .await;
+    browser
+        .type_into("#body", "Passengers cheered as the ferry cast off.\n\nThe operator expects a full timetable by Friday.")
+        .await;
+    browser
+        .click("input[name=authors][value=amina-rahimova]")
+        .await;
+    browser.click("button[value=publish]").await;
+    let notice = browser
+        .eval("return document.querySelector('.notice') && document.querySelector('.notice').textContent")
+        .await;
+    assert_eq!(notice, json!("Saved."));
+    browser.click(".meta a").await;
+    let shown = browser
+        .eval("return [document.querySelector('h1').textContent, document.querySelector('.authors').textContent]")
+        .await;
+    assert_eq!(
+        shown[0],
+        json!("Night ferry returns to the outer sound after the storm")
+    );
+    assert!(
+        shown[1]
+            .as_str()
+            .is_some_and(|a| a.contains("Amina Rahimova")),
+        "{shown}"
+    );
+
+    browser.open(&site.url("/desk")).await;
+    browser.click(".desk-header form button").await;
+    browser.type_into("#email", "writer@example.org").await;
+    browser
+        .type_into("#password", "correct horse battery")
+        .await;
+    browser.click("form button[type=submit]").await;
+    browser.open(&site.url("/desk/new")).await;
+    let buttons = browser
+        .eval("return [...document.querySelectorAll('.buttons button')].map(b => b.value)")
+        .await;
+    assert_eq!(
+        buttons,
+        json!(["save", "submit"]),
+        "a contributor has no publish button"
+    );
+}

@@ -105,32 +105,6 @@ async fn desk_page(site: &TestSite, path: &str, cookie: &str) -> (u16, Option<St
     )
 }
 
-fn add_user(site: &TestSite, email: &str, role: &str, password: &str) {
-    let out = std::process::Command::new(common::BIN)
-        .args([
-            "user",
-            "add",
-            "--email",
-            email,
-            "--name",
-            "Test Person",
-            "--role",
-            role,
-            "--data-dir",
-        ])
-        .arg(site.data_dir())
-        .arg("--config")
-        .arg(&site.config)
-        .env("NEWSDESK_USER_PASSWORD", password)
-        .output()
-        .expect("user add");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[tokio::test]
 async fn a_new_site_prints_a_one_time_setup_link_for_the_first_admin() {
     let site = TestSite::demo();
@@ -187,12 +161,7 @@ async fn a_new_site_prints_a_one_time_setup_link_for_the_first_admin() {
 #[tokio::test]
 async fn sign_in_needs_its_csrf_token_and_the_right_password() {
     let site = TestSite::demo();
-    add_user(
-        &site,
-        "editor@example.org",
-        "editor",
-        "correct horse battery",
-    );
+    site.add_user("editor@example.org", "editor", "correct horse battery");
     assert_eq!(
         site.get("/desk").await.status(),
         303,
@@ -261,12 +230,7 @@ async fn sign_in_needs_its_csrf_token_and_the_right_password() {
 #[tokio::test]
 async fn failed_sign_ins_are_throttled_per_account() {
     let site = TestSite::demo();
-    add_user(
-        &site,
-        "editor@example.org",
-        "editor",
-        "correct horse battery",
-    );
+    site.add_user("editor@example.org", "editor", "correct horse battery");
     let form = sign_in_form(&site).await;
     for _ in 0..5 {
         assert_eq!(
@@ -280,8 +244,7 @@ async fn failed_sign_ins_are_throttled_per_account() {
     assert_eq!(refused.status(), 429, "even the right password waits now");
     assert_eq!(refused.headers()["retry-after"], "900");
     // Another account from the same address is not locked out by this one.
-    add_user(
-        &site,
+    site.add_user(
         "other@example.org",
         "contributor",
         "another good passphrase",
@@ -292,12 +255,7 @@ async fn failed_sign_ins_are_throttled_per_account() {
 #[tokio::test]
 async fn sessions_end_on_sign_out_disabling_and_password_change() {
     let site = TestSite::demo();
-    add_user(
-        &site,
-        "editor@example.org",
-        "editor",
-        "correct horse battery",
-    );
+    site.add_user("editor@example.org", "editor", "correct horse battery");
     let first = sign_in(&site, "editor@example.org", "correct horse battery").await;
     let second = sign_in(&site, "editor@example.org", "correct horse battery").await;
 
@@ -381,12 +339,7 @@ async fn sessions_end_on_sign_out_disabling_and_password_change() {
 #[tokio::test]
 async fn the_content_list_filters_searches_and_pages() {
     let site = TestSite::demo();
-    add_user(
-        &site,
-        "editor@example.org",
-        "editor",
-        "correct horse battery",
-    );
+    site.add_user("editor@example.org", "editor", "correct horse battery");
     site.import_ok(
         "[[items]]\nkind = \"story\"\nsection = \"sport\"\nslug = \"draft-derby\"\nheadline = \"Derby draft: 100% not ready\"\nbody = \"Draft.\"\n",
     );
@@ -460,12 +413,7 @@ async fn post_editor(
 #[tokio::test]
 async fn an_editor_writes_and_publishes_and_readers_see_it() {
     let site = TestSite::demo();
-    add_user(
-        &site,
-        "editor@example.org",
-        "editor",
-        "correct horse battery",
-    );
+    site.add_user("editor@example.org", "editor", "correct horse battery");
     let cookie = sign_in(&site, "editor@example.org", "correct horse battery").await;
     let csrf = session_csrf(&site, &cookie).await;
     let story = [
@@ -518,12 +466,7 @@ async fn an_editor_writes_and_publishes_and_readers_see_it() {
 #[tokio::test]
 async fn a_contributor_drafts_and_submits_but_cannot_publish() {
     let site = TestSite::demo();
-    add_user(
-        &site,
-        "writer@example.org",
-        "contributor",
-        "correct horse battery",
-    );
+    site.add_user("writer@example.org", "contributor", "correct horse battery");
     let cookie = sign_in(&site, "writer@example.org", "correct horse battery").await;
     let (_, _, form) = desk_page(&site, "/desk/new?kind=brief", &cookie).await;
     let buttons = form.texts(".buttons button");
@@ -590,8 +533,8 @@ async fn a_contributor_drafts_and_submits_but_cannot_publish() {
 #[tokio::test]
 async fn a_stale_save_is_refused_with_a_conflict_and_bad_input_is_kept() {
     let site = TestSite::demo();
-    add_user(&site, "one@example.org", "editor", "correct horse battery");
-    add_user(&site, "two@example.org", "editor", "correct horse battery");
+    site.add_user("one@example.org", "editor", "correct horse battery");
+    site.add_user("two@example.org", "editor", "correct horse battery");
     let one = sign_in(&site, "one@example.org", "correct horse battery").await;
     let two = sign_in(&site, "two@example.org", "correct horse battery").await;
     let (_, _, list) = desk_page(&site, "/desk?q=tidal%20barrier", &one).await;
@@ -690,12 +633,7 @@ async fn a_stale_save_is_refused_with_a_conflict_and_bad_input_is_kept() {
 #[tokio::test]
 async fn changing_a_slug_or_section_keeps_old_links_working() {
     let site = TestSite::demo();
-    add_user(
-        &site,
-        "editor@example.org",
-        "editor",
-        "correct horse battery",
-    );
+    site.add_user("editor@example.org", "editor", "correct horse battery");
     let cookie = sign_in(&site, "editor@example.org", "correct horse battery").await;
     let old = "/world/port-halden-closes-tidal-barrier-for-first-time";
     let (_, _, list) = desk_page(&site, "/desk?q=tidal%20barrier", &cookie).await;
@@ -730,13 +668,8 @@ async fn changing_a_slug_or_section_keeps_old_links_working() {
 #[tokio::test]
 async fn admins_read_who_did_what_in_the_audit_log() {
     let site = TestSite::demo();
-    add_user(&site, "admin@example.org", "admin", "correct horse battery");
-    add_user(
-        &site,
-        "editor@example.org",
-        "editor",
-        "correct horse battery",
-    );
+    site.add_user("admin@example.org", "admin", "correct horse battery");
+    site.add_user("editor@example.org", "editor", "correct horse battery");
     let editor = sign_in(&site, "editor@example.org", "correct horse battery").await;
     let csrf = session_csrf(&site, &editor).await;
     let brief = [
@@ -785,12 +718,7 @@ async fn admins_read_who_did_what_in_the_audit_log() {
 #[tokio::test]
 async fn history_shows_what_changed_and_restores_an_old_version_as_a_new_one() {
     let site = TestSite::demo();
-    add_user(
-        &site,
-        "editor@example.org",
-        "editor",
-        "correct horse battery",
-    );
+    site.add_user("editor@example.org", "editor", "correct horse battery");
     let cookie = sign_in(&site, "editor@example.org", "correct horse battery").await;
     let (_, _, list) = desk_page(&site, "/desk?q=tidal%20barrier", &cookie).await;
     let path = list.attr(".items tbody a", "href");
@@ -870,18 +798,8 @@ async fn history_shows_what_changed_and_restores_an_old_version_as_a_new_one() {
 #[tokio::test]
 async fn an_editor_attaches_a_correction_that_readers_see_with_its_time() {
     let site = TestSite::demo();
-    add_user(
-        &site,
-        "editor@example.org",
-        "editor",
-        "correct horse battery",
-    );
-    add_user(
-        &site,
-        "writer@example.org",
-        "contributor",
-        "correct horse battery",
-    );
+    site.add_user("editor@example.org", "editor", "correct horse battery");
+    site.add_user("writer@example.org", "contributor", "correct horse battery");
     let lead = "/world/port-halden-closes-tidal-barrier-for-first-time";
     let before = site.ok(lead).await;
     let updated_before = before
@@ -967,8 +885,7 @@ async fn an_editor_attaches_a_correction_that_readers_see_with_its_time() {
 async fn every_desk_route_answers_each_role_as_the_rules_say() {
     let site = TestSite::demo();
     for role in ["contributor", "editor", "moderator", "admin"] {
-        add_user(
-            &site,
+        site.add_user(
             &format!("{role}@example.org"),
             role,
             "correct horse battery",

@@ -236,6 +236,34 @@ impl TestSite {
         );
     }
 
+    /// Adds a staff account through the command line.
+    pub fn add_user(&self, email: &str, role: &str, password: &str) {
+        let out = Command::new(BIN)
+            .args([
+                "user",
+                "add",
+                "--email",
+                email,
+                "--name",
+                "Test Person",
+                "--role",
+                role,
+            ])
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .arg("--config")
+            .arg(&self.config)
+            .env("NEWSDESK_USER_PASSWORD", password)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .expect("user add");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Runs a subcommand with this site's data directory and config.
     pub fn command(&self, args: &[&str]) -> Output {
         Command::new(BIN)
