@@ -376,3 +376,45 @@ async fn an_editor_writes_and_publishes_in_the_browser_and_a_contributor_cannot_
         "a contributor has no publish button"
     );
 }
+
+#[tokio::test]
+async fn the_editor_previews_the_body_as_the_site_renders_it_and_keeps_it_inert() {
+    let site = TestSite::demo();
+    site.add_user("editor@example.org", "editor", "correct horse battery");
+    let browser = Browser::start(1024).await;
+    browser.open(&site.url("/desk/sign-in")).await;
+    browser.type_into("#email", "editor@example.org").await;
+    browser
+        .type_into("#password", "correct horse battery")
+        .await;
+    browser.click("form button[type=submit]").await;
+    browser.open(&site.url("/desk/new")).await;
+    browser
+        .type_into(
+            "#body",
+            "Gates *closed* at dawn.\n\n<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\">",
+        )
+        .await;
+    let started = Instant::now();
+    loop {
+        let preview = browser
+            .eval("const p = document.getElementById('preview'); return { html: p.innerHTML, hidden: p.hidden };")
+            .await;
+        if preview["html"]
+            .as_str()
+            .is_some_and(|h| h.contains("<em>closed</em>"))
+        {
+            assert_eq!(preview["hidden"], json!(false));
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no preview: {preview}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let inert = browser
+        .eval("return { pwned: window.__pwned === undefined ? null : window.__pwned, scripts: document.querySelectorAll('#preview script').length, handlers: document.querySelectorAll('#preview [onerror]').length };")
+        .await;
+    assert_eq!(inert, json!({"pwned": null, "scripts": 0, "handlers": 0}));
+}

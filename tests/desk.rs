@@ -974,3 +974,41 @@ async fn every_desk_route_answers_each_role_as_the_rules_say() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_preview_renders_like_the_site_and_needs_the_session_token() {
+    let site = TestSite::demo();
+    site.add_user("editor@example.org", "editor", "correct horse battery");
+    let cookie = sign_in(&site, "editor@example.org", "correct horse battery").await;
+    let csrf = session_csrf(&site, &cookie).await;
+    let body = "A *calm* night.<script>alert(1)</script>";
+    let (status, _, page) = post_editor(
+        &site,
+        &cookie,
+        "/desk/preview",
+        &[("csrf", csrf.as_str()), ("body", body)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        page.text.contains("<em>calm</em>") && !page.text.contains("<script"),
+        "{}",
+        page.text
+    );
+    assert_eq!(
+        post_editor(&site, &cookie, "/desk/preview", &[("body", body)])
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        site.client
+            .post(site.url("/desk/preview"))
+            .form(&[("body", body)])
+            .send()
+            .await
+            .expect("post")
+            .status(),
+        303
+    );
+}

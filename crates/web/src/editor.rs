@@ -721,3 +721,45 @@ pub async fn add_note(
     };
     no_store(response, "desk")
 }
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PreviewForm {
+    csrf: String,
+    body: String,
+}
+
+/// The body rendered as the site will render it, for the editor's live preview.
+pub async fn preview(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<PreviewForm>,
+) -> Response {
+    use axum::response::IntoResponse;
+    let session = match require(&state, &headers, Action::UseDesk, "/desk").await {
+        Ok(s) => s,
+        Err(r) => return no_store(r, "desk"),
+    };
+    if !crate::desk::same_secret(&form.csrf, &session.csrf_token) {
+        return no_store(csrf_refused(&state), "desk");
+    }
+    if form.body.len() > newsdesk_core::item::BODY_MAX_BYTES {
+        return no_store(
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The body is over the size limit.",
+            )
+                .into_response(),
+            "desk",
+        );
+    }
+    let html = newsdesk_core::text::render_markdown(&form.body);
+    no_store(
+        (
+            [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response(),
+        "desk",
+    )
+}

@@ -105,6 +105,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/desk/items/{id}/restore",
             axum::routing::post(editor::restore),
         )
+        .route("/desk/preview", axum::routing::post(editor::preview))
         .route("/desk/audit", get(desk::audit))
         .route("/desk/sign-in", get(desk::sign_in_form).post(desk::sign_in))
         .route("/desk/sign-out", axum::routing::post(desk::sign_out))

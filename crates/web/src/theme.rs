@@ -31,7 +31,7 @@ const TEMPLATES: &[(&str, &[u8])] = embedded!("templates":
     "desk/audit.html", "desk/compare.html",
 );
 const ASSETS: &[(&str, &[u8])] =
-    embedded!("assets": "site.css", "desk.css", "favicon.svg", "logo.svg");
+    embedded!("assets": "site.css", "desk.css", "desk.js", "favicon.svg", "logo.svg");
 const STRINGS: &str = include_str!("../theme/strings.toml");
 
 #[derive(Debug, thiserror::Error)]
