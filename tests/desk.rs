@@ -1012,3 +1012,216 @@ async fn the_preview_renders_like_the_site_and_needs_the_session_token() {
         303
     );
 }
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let image = image::DynamicImage::new_rgb8(width, height);
+    let mut out = Vec::new();
+    image
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .expect("png");
+    out
+}
+
+/// A JPEG carrying an EXIF block with a location in it, as phones write them.
+fn jpeg_with_location(marker: &str) -> Vec<u8> {
+    let image = image::DynamicImage::new_rgb8(800, 600);
+    let mut plain = Vec::new();
+    image
+        .write_to(
+            &mut std::io::Cursor::new(&mut plain),
+            image::ImageFormat::Jpeg,
+        )
+        .expect("jpeg");
+    let mut payload = b"Exif\0\0".to_vec();
+    payload.extend_from_slice(marker.as_bytes());
+    let length = u16::try_from(payload.len() + 2).expect("small");
+    let mut out = plain[..2].to_vec(); // SOI
+    out.extend_from_slice(&[0xff, 0xe1]);
+    out.extend_from_slice(&length.to_be_bytes());
+    out.extend_from_slice(&payload);
+    out.extend_from_slice(&plain[2..]);
+    out
+}
+
+/// A valid PNG that declares 30000×30000 pixels and carries almost nothing: a decoder that
+/// trusted it would try to allocate 2.7 GB.
+fn pixel_bomb() -> Vec<u8> {
+    fn chunk(kind: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        let mut out = u32::try_from(data.len())
+            .expect("small")
+            .to_be_bytes()
+            .to_vec();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        out.extend_from_slice(&crc.sum().to_be_bytes());
+        out
+    }
+    let mut ihdr = 30_000u32.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&30_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    out.extend(chunk(b"IHDR", &ihdr));
+    out.extend(chunk(
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    ));
+    out.extend(chunk(b"IEND", &[]));
+    out
+}
+
+async fn post_with_image(
+    site: &TestSite,
+    cookie: &str,
+    fields: &[(&str, &str)],
+    name: &str,
+    bytes: Vec<u8>,
+) -> (u16, Option<String>, String) {
+    let mut form = reqwest::multipart::Form::new();
+    for (k, v) in fields {
+        form = form.text((*k).to_owned(), (*v).to_owned());
+    }
+    form = form.part(
+        "hero_file",
+        reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
+    );
+    let response = site
+        .client
+        .post(site.url("/desk/new"))
+        .header("cookie", cookie)
+        .multipart(form)
+        .send()
+        .await
+        .expect("post");
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (status, location, response.text().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn uploaded_images_are_checked_cleaned_resized_and_served_with_srcset() {
+    let site = TestSite::demo();
+    site.add_user("editor@example.org", "editor", "correct horse battery");
+    let cookie = sign_in(&site, "editor@example.org", "correct horse battery").await;
+    let csrf = session_csrf(&site, &cookie).await;
+    let story = |slug: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("kind", "story".to_owned()),
+            ("section", "science".to_owned()),
+            ("slug", slug.to_owned()),
+            ("headline", format!("Images test {slug}")),
+            ("body", "Text.".to_owned()),
+            ("hero_alt", "A grey test card.".to_owned()),
+            ("hero_caption", "The test card.".to_owned()),
+            ("hero_credit", "Newsdesk tests".to_owned()),
+            ("action", "publish".to_owned()),
+        ]
+    };
+
+    let fields = story("wide-image");
+    let (status, _, body) = post_with_image(
+        &site,
+        &cookie,
+        &borrowed(&fields),
+        "card.png",
+        png(2000, 1000),
+    )
+    .await;
+    assert_eq!(status, 303, "{body}");
+    let page = site
+        .eventually(
+            "/science/wide-image",
+            std::time::Duration::from_secs(2),
+            |p| p.status == 200,
+        )
+        .await;
+    let src = page.attr(".hero img", "src");
+    assert!(
+        src.starts_with("/media/uploads/") && src.ends_with(".jpg"),
+        "{src}"
+    );
+    let srcset = page.attr(".hero img", "srcset");
+    for width in [320, 640, 1024, 1600, 2000] {
+        assert!(srcset.contains(&format!(" {width}w")), "{srcset}");
+    }
+    assert_eq!(page.attr(".hero img", "width"), "2000");
+    let variant = srcset
+        .split(", ")
+        .next()
+        .and_then(|e| e.split(' ').next())
+        .expect("variant")
+        .to_owned();
+    let response = site.get(&variant).await;
+    assert_eq!(response.headers()["content-type"], "image/jpeg");
+    let decoded =
+        image::load_from_memory(&response.bytes().await.expect("bytes")).expect("a real image");
+    assert_eq!(decoded.width(), 320);
+
+    let fields = story("located");
+    let (status, _, body) = post_with_image(
+        &site,
+        &cookie,
+        &borrowed(&fields),
+        "phone.jpg",
+        jpeg_with_location("GPS 40.4093N 49.8671E"),
+    )
+    .await;
+    assert_eq!(status, 303, "{body}");
+    let page = site
+        .eventually("/science/located", std::time::Duration::from_secs(2), |p| {
+            p.status == 200
+        })
+        .await;
+    let stored = site
+        .get(&page.attr(".hero img", "src"))
+        .await
+        .bytes()
+        .await
+        .expect("bytes");
+    assert!(
+        !stored.windows(3).any(|w| w == b"GPS") && !stored.windows(4).any(|w| w == b"Exif"),
+        "metadata stripped"
+    );
+
+    let fields = story("refused");
+    let (status, _, body) = post_with_image(
+        &site,
+        &cookie,
+        &borrowed(&fields),
+        "holiday.jpg",
+        b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec(),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        body.contains("not a JPEG, PNG or WebP image"),
+        "a renamed executable is known by its content"
+    );
+    assert!(
+        body.contains("Images test refused"),
+        "the form keeps the text"
+    );
+
+    let (status, _, body) =
+        post_with_image(&site, &cookie, &borrowed(&fields), "bomb.png", pixel_bomb()).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("30000×30000 pixels"), "{body}");
+
+    let oversized = vec![0u8; newsdesk_services::uploads::UPLOAD_MAX_BYTES + 1];
+    let (status, _, body) =
+        post_with_image(&site, &cookie, &borrowed(&fields), "huge.jpg", oversized).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("the limit is 15728640 bytes"), "{body}");
+    assert_eq!(
+        site.get("/science/refused").await.status(),
+        404,
+        "nothing half-saved"
+    );
+}

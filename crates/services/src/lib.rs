@@ -10,6 +10,7 @@ pub mod follow;
 pub mod import;
 pub mod newsroom;
 pub mod schedule;
+pub mod uploads;
 
 pub use error::{Result, ServiceError};
 pub use newsdesk_store::{Saved, Store, media};

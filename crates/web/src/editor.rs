@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use jiff::Timestamp;
@@ -39,6 +39,12 @@ struct Fields {
     breaking: bool,
     /// `YYYY-MM-DDTHH:MM` in the site's zone, for `<input type="datetime-local">`.
     publish_at: String,
+    hero_path: String,
+    hero_width: String,
+    hero_height: String,
+    hero_caption: String,
+    hero_credit: String,
+    hero_alt: String,
 }
 
 impl Fields {
@@ -68,6 +74,38 @@ impl Fields {
                 .collect::<Vec<_>>()
                 .join("\n"),
             breaking: item.breaking,
+            hero_path: item
+                .hero
+                .as_ref()
+                .map(|h| h.path.clone())
+                .unwrap_or_default(),
+            hero_width: item
+                .hero
+                .as_ref()
+                .and_then(|h| h.width)
+                .map(|w| w.to_string())
+                .unwrap_or_default(),
+            hero_height: item
+                .hero
+                .as_ref()
+                .and_then(|h| h.height)
+                .map(|w| w.to_string())
+                .unwrap_or_default(),
+            hero_caption: item
+                .hero
+                .as_ref()
+                .map(|h| h.caption.clone())
+                .unwrap_or_default(),
+            hero_credit: item
+                .hero
+                .as_ref()
+                .map(|h| h.credit.clone())
+                .unwrap_or_default(),
+            hero_alt: item
+                .hero
+                .as_ref()
+                .map(|h| h.alt.clone())
+                .unwrap_or_default(),
             publish_at: match (item.status, item.published_at) {
                 (ItemStatus::Scheduled, Some(at)) => at
                     .to_zoned_datetime(zone.clone())
@@ -97,6 +135,12 @@ impl Fields {
                 "sources" => f.sources = v.clone(),
                 "breaking" => f.breaking = v == "yes",
                 "publish_at" => f.publish_at = v.clone(),
+                "hero_path" => f.hero_path = v.clone(),
+                "hero_width" => f.hero_width = v.clone(),
+                "hero_height" => f.hero_height = v.clone(),
+                "hero_caption" => f.hero_caption = v.clone(),
+                "hero_credit" => f.hero_credit = v.clone(),
+                "hero_alt" => f.hero_alt = v.clone(),
                 "csrf" => csrf = Some(v.clone()),
                 "version" => version = Some(v.clone()),
                 "action" => action = Some(v.clone()),
@@ -169,6 +213,14 @@ impl Fields {
             sources,
             breaking: self.breaking,
             published_at,
+            hero: text(&self.hero_path).map(|path| newsdesk_core::HeroImage {
+                path,
+                caption: self.hero_caption.trim().to_owned(),
+                credit: self.hero_credit.trim().to_owned(),
+                alt: self.hero_alt.trim().to_owned(),
+                width: self.hero_width.parse().ok(),
+                height: self.hero_height.parse().ok(),
+            }),
             ..ItemInput::default()
         })
     }
@@ -341,18 +393,78 @@ pub async fn edit_form(
 pub async fn create(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Form(pairs): Form<Vec<(String, String)>>,
+    request: Request,
 ) -> Response {
-    save(&state, &headers, None, &pairs).await
+    match read_form(&state, request).await {
+        Ok((pairs, file)) => save(&state, &headers, None, &pairs, file).await,
+        Err(response) => no_store(response, "desk"),
+    }
 }
 
 pub async fn update(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    request: Request,
 ) -> Response {
-    save(&state, &headers, Some(id), &pairs).await
+    match read_form(&state, request).await {
+        Ok((pairs, file)) => save(&state, &headers, Some(id), &pairs, file).await,
+        Err(response) => no_store(response, "desk"),
+    }
+}
+
+/// The editor posts `multipart/form-data` when it carries an image, and plain form encoding
+/// otherwise; both end up as the same pairs, plus the image's bytes if one was chosen.
+async fn read_form(
+    state: &Arc<AppState>,
+    request: Request,
+) -> Result<(Vec<(String, String)>, Option<Vec<u8>>), Response> {
+    use axum::extract::{FromRequest, Multipart};
+    use axum::response::IntoResponse;
+    let is_multipart = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !is_multipart {
+        let Form(pairs) = Form::<Vec<(String, String)>>::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        return Ok((pairs, None));
+    }
+    let too_large = || {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "The form is too large: images may be at most {} MB.",
+                newsdesk_services::uploads::UPLOAD_MAX_BYTES / (1024 * 1024)
+            ),
+        )
+            .into_response()
+    };
+    let mut multipart = Multipart::from_request(request, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let mut pairs = Vec::new();
+    let mut file = None;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(_) => return Err(too_large()),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "hero_file" {
+            let bytes = field.bytes().await.map_err(|_| too_large())?;
+            if !bytes.is_empty() {
+                file = Some(bytes.to_vec());
+            }
+        } else {
+            let value = field.text().await.map_err(|_| too_large())?;
+            pairs.push((name, value));
+        }
+    }
+    Ok((pairs, file))
 }
 
 async fn save(
@@ -360,13 +472,14 @@ async fn save(
     headers: &HeaderMap,
     id: Option<i64>,
     pairs: &[(String, String)],
+    file: Option<Vec<u8>>,
 ) -> Response {
     let here = id.map_or("/desk/new".to_owned(), |id| format!("/desk/items/{id}"));
     let session = match require(state, headers, Action::UseDesk, &here).await {
         Ok(s) => s,
         Err(r) => return no_store(r, "desk"),
     };
-    let (fields, csrf, version, action) = Fields::from_form(pairs);
+    let (mut fields, csrf, version, action) = Fields::from_form(pairs);
     if !csrf.is_some_and(|c| crate::desk::same_secret(&c, &session.csrf_token)) {
         return no_store(csrf_refused(state), "desk");
     }
@@ -419,6 +532,27 @@ async fn save(
             .await;
         }
     };
+    if let Some(bytes) = file {
+        if !session.account.role.may(Action::WriteOwnDrafts) {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "Your role may not upload images.".into(),
+                fields,
+            )
+            .await;
+        }
+        match state.newsroom.upload_image(bytes, Timestamp::now()).await {
+            Ok(image) => {
+                fields.hero_path = image.path;
+                fields.hero_width = image.width.to_string();
+                fields.hero_height = image.height.to_string();
+            }
+            Err(ServiceError::Invalid(e)) => {
+                return refuse(StatusCode::UNPROCESSABLE_ENTITY, e.to_string(), fields).await;
+            }
+            Err(e) => return no_store(internal(e), "desk"),
+        }
+    }
     let input = match fields.to_input(&state.config.time_zone()) {
         Ok(input) => input,
         Err(e) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, e.to_string(), fields).await,

@@ -36,6 +36,9 @@ pub use theme::{Theme, ThemeError};
 
 use metrics::{Metrics, RouteName};
 
+/// The editor's form may carry an image: the upload limit plus room for the text.
+const EDITOR_BODY_LIMIT: usize = newsdesk_services::uploads::UPLOAD_MAX_BYTES + 1024 * 1024;
+
 /// How long `/healthz` waits for the database.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -91,10 +94,17 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/assets/{name}", get(asset))
         .route("/media/{*path}", get(media))
         .route("/desk", get(desk::items))
-        .route("/desk/new", get(editor::new_form).post(editor::create))
+        .route(
+            "/desk/new",
+            get(editor::new_form)
+                .post(editor::create)
+                .layer(axum::extract::DefaultBodyLimit::max(EDITOR_BODY_LIMIT)),
+        )
         .route(
             "/desk/items/{id}",
-            get(editor::edit_form).post(editor::update),
+            get(editor::edit_form)
+                .post(editor::update)
+                .layer(axum::extract::DefaultBodyLimit::max(EDITOR_BODY_LIMIT)),
         )
         .route("/desk/items/{id}/compare", get(editor::compare))
         .route(

@@ -48,6 +48,8 @@ pub struct SourceView {
 #[derive(Debug, Serialize)]
 pub struct HeroView {
     pub src: String,
+    /// Resized variants of uploaded images, for `srcset`.
+    pub srcset: Option<String>,
     pub caption: String,
     pub credit: String,
     pub alt: String,
@@ -146,6 +148,7 @@ impl ItemView {
                 .collect(),
             hero: item.hero.as_ref().map(|h| HeroView {
                 src: format!("/media/{}", h.path),
+                srcset: srcset(&h.path, h.width),
                 caption: h.caption.clone(),
                 credit: h.credit.clone(),
                 alt: h.alt.clone(),
@@ -166,6 +169,22 @@ impl ItemView {
                 .collect(),
         }
     }
+}
+
+/// Uploaded images have variants at fixed widths narrower than the image (see uploads).
+fn srcset(path: &str, width: Option<u32>) -> Option<String> {
+    use newsdesk_services::uploads::{VARIANT_WIDTHS, variant_path};
+    let width = width?;
+    if !path.starts_with("uploads/") {
+        return None;
+    }
+    let mut entries: Vec<String> = VARIANT_WIDTHS
+        .into_iter()
+        .filter(|w| *w < width)
+        .map(|w| format!("/media/{} {w}w", variant_path(path, w)))
+        .collect();
+    entries.push(format!("/media/{path} {width}w"));
+    Some(entries.join(", "))
 }
 
 #[derive(Debug, Serialize)]
