@@ -77,14 +77,8 @@ async fn sign_in(site: &TestSite, email: &str, password: &str) -> String {
     cookie
 }
 
-async fn desk_page(site: &TestSite, path: &str, cookie: &str) -> (u16, Option<String>, Page) {
-    let response = site
-        .client
-        .get(site.url(path))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .expect("get");
+/// Status, redirect target and parsed page of a response.
+async fn read(response: reqwest::Response) -> (u16, Option<String>, Page) {
     let status = response.status().as_u16();
     let location = response
         .headers()
@@ -93,16 +87,28 @@ async fn desk_page(site: &TestSite, path: &str, cookie: &str) -> (u16, Option<St
         .map(str::to_owned);
     let headers = response.headers().clone();
     let text = response.text().await.expect("body");
+    let html = scraper::Html::parse_document(&text);
     (
         status,
         location,
         Page {
             status,
-            html: scraper::Html::parse_document(&text),
+            html,
             text,
             headers,
         },
     )
+}
+
+async fn desk_page(site: &TestSite, path: &str, cookie: &str) -> (u16, Option<String>, Page) {
+    let response = site
+        .client
+        .get(site.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("get");
+    read(response).await
 }
 
 #[tokio::test]
@@ -390,24 +396,7 @@ async fn post_editor(
         .send()
         .await
         .expect("post");
-    let status = response.status().as_u16();
-    let location = response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let headers = response.headers().clone();
-    let text = response.text().await.expect("body");
-    (
-        status,
-        location,
-        Page {
-            status,
-            html: scraper::Html::parse_document(&text),
-            text,
-            headers,
-        },
-    )
+    read(response).await
 }
 
 #[tokio::test]

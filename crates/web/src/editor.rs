@@ -732,14 +732,10 @@ pub async fn restore(
     Path(id): Path<i64>,
     Form(form): Form<RestoreForm>,
 ) -> Response {
-    let here = format!("/desk/items/{id}");
-    let session = match require(&state, &headers, Action::UseDesk, &here).await {
+    let session = match signed_form(&state, &headers, id, &form.csrf).await {
         Ok(s) => s,
-        Err(r) => return no_store(r, "desk"),
+        Err(r) => return r,
     };
-    if !crate::desk::same_secret(&form.csrf, &session.csrf_token) {
-        return no_store(csrf_refused(&state), "desk");
-    }
     let outcome = state
         .newsroom
         .restore_revision(
@@ -750,12 +746,39 @@ pub async fn restore(
             Timestamp::now(),
         )
         .await;
+    after_item_action(&state, &session, outcome, "Cannot restore")
+}
+
+/// The session of a form posted about item `id`, with its CSRF token checked.
+async fn signed_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: i64,
+    csrf: &str,
+) -> Result<Session, Response> {
+    let here = format!("/desk/items/{id}");
+    let session = require(state, headers, Action::UseDesk, &here)
+        .await
+        .map_err(|r| no_store(r, "desk"))?;
+    if !crate::desk::same_secret(csrf, &session.csrf_token) {
+        return Err(no_store(csrf_refused(state), "desk"));
+    }
+    Ok(session)
+}
+
+/// Back to the item after a restore or a note, or a page that says why not.
+fn after_item_action(
+    state: &AppState,
+    session: &Session,
+    outcome: Result<newsdesk_services::Saved, ServiceError>,
+    refused_title: &str,
+) -> Response {
     let message = |status: StatusCode, title: &str, text: String| {
         render(
-            &state,
+            state,
             "desk/message.html",
             status,
-            context! { site_name => state.config.site.name.clone(), session => val(desk_session(&session)), title => title, message => text },
+            context! { site_name => state.config.site.name.clone(), session => val(desk_session(session)), title => title, message => text },
         )
     };
     let response = match outcome {
@@ -763,22 +786,20 @@ pub async fn restore(
         Err(ServiceError::Invalid(e @ newsdesk_core::Error::Forbidden { .. })) => {
             message(StatusCode::FORBIDDEN, "Refused", format!("{e}."))
         }
+        Err(ServiceError::Invalid(e)) => message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            refused_title,
+            e.to_string(),
+        ),
         Err(ServiceError::Conflict { current }) => message(
             StatusCode::CONFLICT,
             "Someone saved in the meantime",
-            format!(
-                "The item is now at version {current}. Open it again and choose what to restore."
-            ),
+            format!("The item is now at version {current}. Open it again and try once more."),
         ),
         Err(ServiceError::NotFound(what)) => message(
             StatusCode::NOT_FOUND,
             "Not found",
             format!("There is no {what}."),
-        ),
-        Err(ServiceError::Invalid(e)) => message(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Cannot restore",
-            e.to_string(),
         ),
         Err(e) => internal(e),
     };
@@ -800,14 +821,10 @@ pub async fn add_note(
     Path(id): Path<i64>,
     Form(form): Form<NoteForm>,
 ) -> Response {
-    let here = format!("/desk/items/{id}");
-    let session = match require(&state, &headers, Action::UseDesk, &here).await {
+    let session = match signed_form(&state, &headers, id, &form.csrf).await {
         Ok(s) => s,
-        Err(r) => return no_store(r, "desk"),
+        Err(r) => return r,
     };
-    if !crate::desk::same_secret(&form.csrf, &session.csrf_token) {
-        return no_store(csrf_refused(&state), "desk");
-    }
     let kind =
         newsdesk_core::NoteKind::parse(&form.kind).unwrap_or(newsdesk_core::NoteKind::Correction);
     let outcome = state
@@ -821,39 +838,7 @@ pub async fn add_note(
             Timestamp::now(),
         )
         .await;
-    let message = |status: StatusCode, title: &str, text: String| {
-        render(
-            &state,
-            "desk/message.html",
-            status,
-            context! { site_name => state.config.site.name.clone(), session => val(desk_session(&session)), title => title, message => text },
-        )
-    };
-    let response = match outcome {
-        Ok(saved) => see_other(&format!("/desk/items/{}?saved=1", saved.item.id)),
-        Err(ServiceError::Invalid(e @ newsdesk_core::Error::Forbidden { .. })) => {
-            message(StatusCode::FORBIDDEN, "Refused", format!("{e}."))
-        }
-        Err(ServiceError::Invalid(e)) => message(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Cannot add the note",
-            e.to_string(),
-        ),
-        Err(ServiceError::Conflict { current }) => message(
-            StatusCode::CONFLICT,
-            "Someone saved in the meantime",
-            format!(
-                "The item is now at version {current}. Open it again and add the note once more."
-            ),
-        ),
-        Err(ServiceError::NotFound(what)) => message(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            format!("There is no {what}."),
-        ),
-        Err(e) => internal(e),
-    };
-    no_store(response, "desk")
+    after_item_action(&state, &session, outcome, "Cannot add the note")
 }
 
 #[derive(Deserialize, Default)]
