@@ -61,6 +61,8 @@ async fn every_page_type_is_valid_html5() {
 /// A minimal WebDriver client: the few commands these tests need, over plain HTTP.
 struct Browser {
     driver: Child,
+    /// Chromium's profile; also how its processes are found when the test ends.
+    profile: tempfile::TempDir,
     http: reqwest::Client,
     session: String,
     base: String,
@@ -90,13 +92,13 @@ impl Browser {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let profile = tempfile::tempdir().expect("profile").keep();
+        let profile = tempfile::tempdir().expect("profile");
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": chromium,
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                         "--disable-dev-shm-usage", format!("--user-data-dir={}", profile.display()),
+                         "--disable-dev-shm-usage", format!("--user-data-dir={}", profile.path().display()),
                          format!("--window-size={width},900")]
             }
         }}});
@@ -115,6 +117,7 @@ impl Browser {
             .to_owned();
         let browser = Browser {
             driver,
+            profile,
             http,
             session,
             base,
@@ -168,6 +171,13 @@ impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        // Killing chromedriver orphans the browser it started: end those processes too,
+        // found by the profile directory only they use.
+        let marker = format!("user-data-dir={}", self.profile.path().display());
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-f"])
+            .arg(&marker)
+            .status();
     }
 }
 
@@ -340,10 +350,21 @@ async fn an_editor_writes_and_publishes_in_the_browser_and_a_contributor_cannot_
         .click("input[name=authors][value=amina-rahimova]")
         .await;
     browser.click("button[value=publish]").await;
-    let notice = browser
-        .eval("return document.querySelector('.notice') && document.querySelector('.notice').textContent")
-        .await;
-    assert_eq!(notice, json!("Saved."));
+    // The click navigates; wait for the page it leads to rather than racing it.
+    let started = Instant::now();
+    loop {
+        let notice = browser
+            .eval("const n = document.querySelector('.notice'); return n && n.textContent")
+            .await;
+        if notice == json!("Saved.") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "not saved: {notice}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     browser.click(".meta a").await;
     let shown = browser
         .eval("return [document.querySelector('h1').textContent, document.querySelector('.authors').textContent]")
