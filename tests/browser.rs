@@ -310,6 +310,30 @@ impl Browser {
             .await;
     }
 
+    /// Polls `condition` (a script returning true or false) until it holds: clicks that
+    /// navigate return before the next page is there.
+    async fn wait_until(&self, condition: &str, what: &str) {
+        let script = format!("return Boolean({condition});");
+        let started = Instant::now();
+        while self.eval(&script).await != json!(true) {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "timed out waiting for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Signs in through the form and waits for the desk.
+    async fn sign_in(&self, site: &TestSite, email: &str, password: &str) {
+        self.open(&site.url("/desk/sign-in")).await;
+        self.type_into("#email", email).await;
+        self.type_into("#password", password).await;
+        self.click("form button[type=submit]").await;
+        self.wait_until("location.pathname === '/desk'", "the desk after signing in")
+            .await;
+    }
+
     async fn click(&self, css: &str) {
         let id = self.find(css).await;
         self.command(&format!("element/{id}/click"), json!({}))
@@ -324,12 +348,9 @@ async fn an_editor_writes_and_publishes_in_the_browser_and_a_contributor_cannot_
     site.add_user("writer@example.org", "contributor", "correct horse battery");
     let browser = Browser::start(1024).await;
 
-    browser.open(&site.url("/desk/sign-in")).await;
-    browser.type_into("#email", "editor@example.org").await;
     browser
-        .type_into("#password", "correct horse battery")
+        .sign_in(&site, "editor@example.org", "correct horse battery")
         .await;
-    browser.click("form button[type=submit]").await;
     browser.click("a[href='/desk/new']").await;
     browser
         .type_into(
@@ -350,22 +371,13 @@ async fn an_editor_writes_and_publishes_in_the_browser_and_a_contributor_cannot_
         .click("input[name=authors][value=amina-rahimova]")
         .await;
     browser.click("button[value=publish]").await;
-    // The click navigates; wait for the page it leads to rather than racing it.
-    let started = Instant::now();
-    loop {
-        let notice = browser
-            .eval("const n = document.querySelector('.notice'); return n && n.textContent")
-            .await;
-        if notice == json!("Saved.") {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "not saved: {notice}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    browser
+        .wait_until("document.querySelector('.notice') && document.querySelector('.notice').textContent === 'Saved.'", "the saved item")
+        .await;
     browser.click(".meta a").await;
+    browser
+        .wait_until("document.querySelector('.authors')", "the public story")
+        .await;
     let shown = browser
         .eval("return [document.querySelector('h1').textContent, document.querySelector('.authors').textContent]")
         .await;
@@ -382,11 +394,12 @@ async fn an_editor_writes_and_publishes_in_the_browser_and_a_contributor_cannot_
 
     browser.open(&site.url("/desk")).await;
     browser.click(".desk-header form button").await;
-    browser.type_into("#email", "writer@example.org").await;
     browser
-        .type_into("#password", "correct horse battery")
+        .wait_until("location.pathname === '/desk/sign-in'", "the sign-in page")
         .await;
-    browser.click("form button[type=submit]").await;
+    browser
+        .sign_in(&site, "writer@example.org", "correct horse battery")
+        .await;
     browser.open(&site.url("/desk/new")).await;
     let buttons = browser
         .eval("return [...document.querySelectorAll('.buttons button')].map(b => b.value)")
@@ -403,12 +416,9 @@ async fn the_editor_previews_the_body_as_the_site_renders_it_and_keeps_it_inert(
     let site = TestSite::demo();
     site.add_user("editor@example.org", "editor", "correct horse battery");
     let browser = Browser::start(1024).await;
-    browser.open(&site.url("/desk/sign-in")).await;
-    browser.type_into("#email", "editor@example.org").await;
     browser
-        .type_into("#password", "correct horse battery")
+        .sign_in(&site, "editor@example.org", "correct horse battery")
         .await;
-    browser.click("form button[type=submit]").await;
     browser.open(&site.url("/desk/new")).await;
     browser
         .type_into(
