@@ -145,6 +145,11 @@ impl Newsroom {
                 self.store()
                     .record_sign_in_failure(&by_address, now)
                     .await?;
+                // Rows older than the window count for nothing; without this an attack
+                // from many addresses would grow the table without bound.
+                self.store()
+                    .prune_sign_in_failures(now - THROTTLE_WINDOW)
+                    .await?;
                 return Err(ServiceError::InvalidCredentials);
             }
         };

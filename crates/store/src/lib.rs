@@ -196,6 +196,8 @@ pub trait Store: Send + Sync + 'static {
     async fn record_sign_in_failure(&self, subject: &str, now: Timestamp) -> Result<()>;
     async fn count_sign_in_failures(&self, subject: &str, since: Timestamp) -> Result<u64>;
     async fn clear_sign_in_failures(&self, subject: &str) -> Result<()>;
+    /// Forgets failures older than `before`, so the table stays as small as the window.
+    async fn prune_sign_in_failures(&self, before: Timestamp) -> Result<()>;
 
     async fn create_setup_token(&self, token_hash: &str, expires_at: Timestamp) -> Result<()>;
     /// Uses up a set-up token; false when it is unknown, used or expired.

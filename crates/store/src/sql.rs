@@ -1189,6 +1189,14 @@ macro_rules! sql_store {
             Ok(())
         }
 
+        async fn prune_sign_in_failures(&self, before: Timestamp) -> Result<()> {
+            sqlx::query("DELETE FROM sign_in_failures WHERE at < $1")
+                .bind(to_micros(before))
+                .execute(&self.writer)
+                .await?;
+            Ok(())
+        }
+
         async fn create_setup_token(&self, token_hash: &str, expires_at: Timestamp) -> Result<()> {
             sqlx::query("INSERT INTO setup_tokens (token_hash, expires_at) VALUES ($1, $2)")
                 .bind(token_hash)

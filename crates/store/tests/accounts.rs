@@ -132,6 +132,16 @@ async fn sign_in_failures_are_counted_in_a_window_and_cleared() {
                 .expect("count"),
             0
         );
+        store.prune_sign_in_failures(since).await.expect("prune");
+        let all_time = now - SignedDuration::from_hours(1);
+        assert_eq!(
+            store
+                .count_sign_in_failures("address:192.0.2.1", all_time)
+                .await
+                .expect("count"),
+            3,
+            "only the failure older than the window is gone"
+        );
         store
             .clear_sign_in_failures("address:192.0.2.1")
             .await
