@@ -893,6 +893,11 @@ async fn every_desk_route_answers_each_role_as_the_rules_say() {
         (&format!("{lead}/compare?from=1"), [200, 200, 200, 200]),
         ("/desk/audit", [403, 403, 403, 200]),
         ("/desk/password", [200, 200, 200, 200]),
+        ("/desk/sections", [403, 200, 403, 200]),
+        ("/desk/tags", [403, 200, 403, 200]),
+        ("/desk/authors", [403, 200, 403, 200]),
+        ("/desk/accounts", [403, 403, 403, 200]),
+        ("/desk/settings", [403, 403, 403, 200]),
     ];
     let roles = ["contributor", "editor", "moderator", "admin"];
     for (n, role) in roles.iter().enumerate() {
@@ -950,6 +955,42 @@ async fn every_desk_route_answers_each_role_as_the_rules_say() {
             _ => 403,
         };
         assert_eq!(status, expected, "{role} adds a note");
+
+        let manages_labels = matches!(*role, "editor" | "admin");
+        let section = [
+            ("csrf", csrf.as_str()),
+            ("slug", &format!("desk-role-{role}")),
+            ("name", "Role table"),
+        ];
+        assert_eq!(
+            post_editor(&site, &cookie, "/desk/sections", &section)
+                .await
+                .0,
+            if manages_labels { 303 } else { 403 },
+            "{role} adds a section"
+        );
+        let author = [("csrf", csrf.as_str()), ("name", &format!("Role {role}"))];
+        assert_eq!(
+            post_editor(&site, &cookie, "/desk/authors", &author)
+                .await
+                .0,
+            if manages_labels { 303 } else { 403 },
+            "{role} adds an author"
+        );
+        let account = [
+            ("csrf", csrf.as_str()),
+            ("name", "New person"),
+            ("email", &format!("new-by-{role}@example.org")),
+            ("role", "admin"),
+            ("password", "correct horse battery"),
+        ];
+        assert_eq!(
+            post_editor(&site, &cookie, "/desk/accounts", &account)
+                .await
+                .0,
+            if *role == "admin" { 303 } else { 403 },
+            "{role} adds an account"
+        );
     }
     // Signed out, every desk page sends to sign-in.
     for (route, _) in &pages {
@@ -1213,4 +1254,381 @@ async fn uploaded_images_are_checked_cleaned_resized_and_served_with_srcset() {
         404,
         "nothing half-saved"
     );
+}
+
+/// Posts a desk form with the session's CSRF token added.
+async fn post_desk(
+    site: &TestSite,
+    cookie: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (u16, Option<String>, Page) {
+    let csrf = session_csrf(site, cookie).await;
+    let mut with_token = vec![("csrf", csrf.as_str())];
+    with_token.extend_from_slice(fields);
+    post_editor(site, cookie, path, &with_token).await
+}
+
+/// How long a change may take to reach the public pages (the event follower's wake-up).
+const SOON: std::time::Duration = std::time::Duration::from_secs(3);
+
+fn nav(page: &Page) -> Vec<String> {
+    page.texts("nav.sections a")
+}
+
+#[tokio::test]
+async fn editors_manage_sections_and_every_page_follows_at_once() {
+    let site = TestSite::demo();
+    site.add_user("editor@example.org", "editor", "correct horse battery");
+    let editor = sign_in(&site, "editor@example.org", "correct horse battery").await;
+    // Warm the cache, so the changes below must purge it.
+    assert!(!nav(&site.ok("/").await).contains(&"Elections".to_owned()));
+
+    let (status, location, _) = post_desk(
+        &site,
+        &editor,
+        "/desk/sections",
+        &[
+            ("slug", "elections"),
+            ("name", "Elections"),
+            ("name_ru", "Выборы"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (303, Some("/desk/sections?done=added"))
+    );
+    let (_, _, room) = desk_page(&site, "/desk/sections?done=added", &editor).await;
+    assert_eq!(room.text_of("p.notice"), "Added.");
+    assert_eq!(
+        nav(&site.ok("/").await).last().map(String::as_str),
+        Some("Elections")
+    );
+    assert!(nav(&site.ok("/ru/").await).contains(&"Выборы".to_owned()));
+    assert_eq!(site.get("/elections").await.status(), 200);
+
+    // Refusals say why, with the right status, and change nothing.
+    for (fields, status, words) in [
+        (
+            vec![("slug", "desk"), ("name", "Desk")],
+            422,
+            "path the site uses itself",
+        ),
+        (
+            vec![("slug", "elections"), ("name", "Twice")],
+            409,
+            "already in use",
+        ),
+        (
+            vec![("slug", "polls"), ("name", "")],
+            422,
+            "name is required",
+        ),
+    ] {
+        let (got, _, page) = post_desk(&site, &editor, "/desk/sections", &fields).await;
+        assert_eq!(got, status, "{fields:?}");
+        assert!(
+            page.text_of("p.error").contains(words),
+            "{}",
+            page.text_of("p.error")
+        );
+    }
+    let (status, _, _) = post_editor(
+        &site,
+        &editor,
+        "/desk/sections",
+        &[("slug", "weather-desk"), ("name", "Weather")],
+    )
+    .await;
+    assert_eq!(status, 403, "no CSRF token");
+    assert_eq!(site.get("/weather-desk").await.status(), 404);
+
+    let (status, _, _) = post_desk(
+        &site,
+        &editor,
+        "/desk/sections/world",
+        &[("name", "World news")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (status, _, _) = post_desk(
+        &site,
+        &editor,
+        "/desk/sections/elections/move",
+        &[("direction", "up")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let names = nav(&site
+        .eventually("/", SOON, |p| nav(p).contains(&"World news".to_owned()))
+        .await);
+    assert!(names.contains(&"World news".to_owned()), "{names:?}");
+    let at = |name: &str| names.iter().position(|n| n == name).expect(name);
+    assert_eq!(
+        at("Elections") + 1,
+        at(names.last().expect("last")),
+        "{names:?}"
+    );
+    let story = site
+        .ok("/world/port-halden-closes-tidal-barrier-for-first-time")
+        .await;
+    assert!(nav(&story).contains(&"World news".to_owned()));
+
+    let (status, _, page) = post_desk(&site, &editor, "/desk/sections/world/delete", &[]).await;
+    assert_eq!(status, 409);
+    assert!(
+        page.text_of("p.error").contains("still used by"),
+        "{}",
+        page.text
+    );
+    let (status, _, _) = post_desk(&site, &editor, "/desk/sections/elections/delete", &[]).await;
+    assert_eq!(status, 303);
+    site.eventually("/elections", SOON, |p| p.status == 404)
+        .await;
+
+    // The list lives in the database: a restart keeps it, whatever the configuration says.
+    let site = site.restart(&[]);
+    assert!(nav(&site.ok("/").await).contains(&"World news".to_owned()));
+}
+
+#[tokio::test]
+async fn editors_rename_and_delete_tags_and_keep_authors() {
+    let site = TestSite::demo();
+    site.add_user("editor@example.org", "editor", "correct horse battery");
+    let editor = sign_in(&site, "editor@example.org", "correct horse battery").await;
+    let story_path = "/world/port-halden-closes-tidal-barrier-for-first-time";
+    let story = site.ok(story_path).await;
+    let tag_path = story.attr("a[rel=tag]", "href");
+    let tag_slug = tag_path.rsplit('/').next().expect("slug").to_owned();
+    let (_, _, room) = desk_page(&site, "/desk/tags", &editor).await;
+    assert!(room.text.contains(&format!("/tag/{tag_slug}")));
+
+    let (status, _, _) = post_desk(
+        &site,
+        &editor,
+        &format!("/desk/tags/{tag_slug}"),
+        &[("name", "Renamed by the desk")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    site.eventually(story_path, SOON, |p| {
+        p.texts("a[rel=tag]")
+            .contains(&"Renamed by the desk".to_owned())
+    })
+    .await;
+    assert_eq!(
+        site.ok(&tag_path).await.text_of("h1"),
+        "Renamed by the desk"
+    );
+    let (status, _, page) = post_desk(
+        &site,
+        &editor,
+        &format!("/desk/tags/{tag_slug}"),
+        &[("name", &"x".repeat(newsdesk_core::item::LABEL_MAX + 1))],
+    )
+    .await;
+    assert_eq!(status, 422, "{}", page.text_of("p.error"));
+
+    let (status, _, _) = post_desk(
+        &site,
+        &editor,
+        &format!("/desk/tags/{tag_slug}/delete"),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 303);
+    site.eventually(&tag_path, SOON, |p| p.status == 404).await;
+    site.eventually(story_path, SOON, |p| {
+        !p.texts("a[rel=tag]")
+            .iter()
+            .any(|t| t == "Renamed by the desk")
+    })
+    .await;
+
+    // Authors: added, edited (readers see the new biography), kept while they have bylines.
+    let (status, _, _) = post_desk(
+        &site,
+        &editor,
+        "/desk/authors",
+        &[("name", "Nadia Okafor"), ("bio", "Covers courts.")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, _, new_story) = desk_page(&site, "/desk/new", &editor).await;
+    assert!(
+        new_story.text.contains("nadia-okafor"),
+        "the editor offers the new byline"
+    );
+    let author_path = story.attr("a[rel=author]", "href");
+    let author_slug = author_path.rsplit('/').next().expect("slug").to_owned();
+    let author_name = story.text_of("a[rel=author]");
+    let (status, _, _) = post_desk(
+        &site,
+        &editor,
+        &format!("/desk/authors/{author_slug}"),
+        &[
+            ("name", &author_name),
+            ("bio", "Now also covers the harbour."),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    site.eventually(&author_path, SOON, |p| {
+        p.text_of("p.bio") == "Now also covers the harbour."
+    })
+    .await;
+    let (status, _, page) = post_desk(
+        &site,
+        &editor,
+        &format!("/desk/authors/{author_slug}/delete"),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 409, "{}", page.text);
+    let (status, _, _) = post_desk(&site, &editor, "/desk/authors/nadia-okafor/delete", &[]).await;
+    assert_eq!(status, 303);
+
+    let admin_cookie = {
+        site.add_user("admin@example.org", "admin", "correct horse battery");
+        sign_in(&site, "admin@example.org", "correct horse battery").await
+    };
+    let (_, _, audit) = desk_page(&site, "/desk/audit", &admin_cookie).await;
+    for action in [
+        "renamed the tag",
+        "deleted the tag",
+        "added the author",
+        "updated the author",
+        "deleted the author",
+    ] {
+        assert!(audit.text.contains(action), "{action} in the audit log");
+    }
+}
+
+#[tokio::test]
+async fn admins_manage_accounts_and_roles_and_the_last_admin_stays() {
+    let site = TestSite::demo();
+    site.add_user("admin@example.org", "admin", "correct horse battery");
+    let admin = sign_in(&site, "admin@example.org", "correct horse battery").await;
+    let (status, _, _) = post_desk(
+        &site,
+        &admin,
+        "/desk/accounts",
+        &[
+            ("name", "Jonas Berg"),
+            ("email", "jonas@example.org"),
+            ("role", "editor"),
+            ("password", "a first password"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (status, _, page) = post_desk(
+        &site,
+        &admin,
+        "/desk/accounts",
+        &[
+            ("name", "Short"),
+            ("email", "short@example.org"),
+            ("role", "editor"),
+            ("password", "123456789"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422, "a password one short of the minimum");
+    assert!(
+        page.text_of("p.error").contains("password"),
+        "{}",
+        page.text_of("p.error")
+    );
+    let (status, _, _) = post_desk(
+        &site,
+        &admin,
+        "/desk/accounts",
+        &[
+            ("name", "X"),
+            ("email", "x@example.org"),
+            ("role", "owner"),
+            ("password", "long enough pass"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422, "an unknown role");
+
+    let jonas = sign_in(&site, "jonas@example.org", "a first password").await;
+    assert_eq!(desk_page(&site, "/desk/sections", &jonas).await.0, 200);
+    let (_, _, room) = desk_page(&site, "/desk/accounts", &admin).await;
+    let jonas_id = room
+        .select("select[name=role]")
+        .iter()
+        .filter_map(|e| e.value().attr("id"))
+        .map(|id| id.trim_start_matches("role-").to_owned())
+        .find(|id| {
+            room.text
+                .contains(&format!("role-{id}\">Role of jonas@example.org"))
+        })
+        .expect("jonas's row");
+    let (status, _, _) = post_desk(
+        &site,
+        &admin,
+        &format!("/desk/accounts/{jonas_id}/role"),
+        &[("role", "contributor")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    // The role is read on every request: Jonas's open session lost the room at once.
+    assert_eq!(desk_page(&site, "/desk/sections", &jonas).await.0, 403);
+
+    let my_id = room
+        .select("select[name=role]")
+        .iter()
+        .filter_map(|e| e.value().attr("id"))
+        .map(|id| id.trim_start_matches("role-").to_owned())
+        .find(|id| {
+            room.text
+                .contains(&format!("role-{id}\">Role of admin@example.org"))
+        })
+        .expect("admin's row");
+    let (status, _, page) = post_desk(
+        &site,
+        &admin,
+        &format!("/desk/accounts/{my_id}/role"),
+        &[("role", "editor")],
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert!(
+        page.text_of("p.error")
+            .contains("at least one enabled admin")
+    );
+    let (status, _, _) = post_desk(
+        &site,
+        &admin,
+        &format!("/desk/accounts/{my_id}/disable"),
+        &[("disabled", "yes")],
+    )
+    .await;
+    assert_eq!(status, 409, "nobody disables their own account");
+
+    let (status, _, _) = post_desk(
+        &site,
+        &admin,
+        &format!("/desk/accounts/{jonas_id}/disable"),
+        &[("disabled", "yes")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        desk_page(&site, "/desk", &jonas).await.0,
+        303,
+        "session ended"
+    );
+
+    let (_, _, audit) = desk_page(&site, "/desk/audit", &admin).await;
+    assert!(audit.text.contains("changed the role"));
+    assert!(audit.text.contains("editor → contributor"));
+    assert!(audit.text.contains("disabled the account"));
+    let (status, _, settings) = desk_page(&site, "/desk/settings", &admin).await;
+    assert_eq!(status, 200);
+    assert!(settings.text.contains("site.time_zone"));
 }

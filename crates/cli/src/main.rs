@@ -342,6 +342,10 @@ async fn open_store(
         None => Arc::new(LocalMedia::new(data_dir.join("media"))),
     };
     let newsroom = Arc::new(Newsroom::new(store.clone(), media, config));
+    newsroom
+        .load_sections()
+        .await
+        .context("loading the site's sections")?;
     Ok((store, newsroom))
 }
 

@@ -156,7 +156,7 @@ pub struct Apps {
     pub google_play_url: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Section {
     pub slug: String,
@@ -375,30 +375,10 @@ impl Config {
         let mut seen: Vec<&str> = Vec::new();
         for (i, section) in self.sections.iter().enumerate() {
             let key = format!("sections[{i}].slug");
-            if !crate::text::is_slug(&section.slug) {
-                return Err(ConfigError::new(
-                    key,
-                    format!(
-                        "`{}` is not a slug (lowercase letters, digits, hyphens)",
-                        section.slug
-                    ),
-                ));
-            }
-            if RESERVED_PATHS.contains(&section.slug.as_str()) {
-                return Err(ConfigError::new(
-                    key,
-                    format!("`{}` is a path the site uses itself", section.slug),
-                ));
-            }
-            if site
-                .languages
-                .iter()
-                .any(|l| lang::url_segment(l) == section.slug)
+            if let Some(reason) =
+                crate::labels::section_slug_problem(&section.slug, &site.languages)
             {
-                return Err(ConfigError::new(
-                    key,
-                    format!("`{}` is also a language's path", section.slug),
-                ));
+                return Err(ConfigError::new(key, reason));
             }
             if seen.contains(&section.slug.as_str()) {
                 return Err(ConfigError::new(

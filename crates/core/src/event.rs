@@ -13,6 +13,9 @@ pub enum EventKind {
     ItemPublished,
     ItemUpdated,
     ItemUnpublished,
+    /// Sections, tags or authors changed: names in navigation, bylines and labels on any
+    /// page may be stale, and the site's section list must be read again.
+    SiteChanged,
 }
 
 impl EventKind {
@@ -21,6 +24,7 @@ impl EventKind {
             EventKind::ItemPublished => "item_published",
             EventKind::ItemUpdated => "item_updated",
             EventKind::ItemUnpublished => "item_unpublished",
+            EventKind::SiteChanged => "site_changed",
         }
     }
 
@@ -29,6 +33,7 @@ impl EventKind {
             "item_published" => EventKind::ItemPublished,
             "item_updated" => EventKind::ItemUpdated,
             "item_unpublished" => EventKind::ItemUnpublished,
+            "site_changed" => EventKind::SiteChanged,
             _ => return None,
         })
     }
@@ -81,6 +86,12 @@ pub mod keys {
         format!("author:{slug}")
     }
     pub const ASSETS: &str = "assets";
+}
+
+/// The keys of every public page of these language editions: each carries its edition's
+/// stream key, since the latest-news stream is on every page.
+pub fn keys_for_site(languages: &[String]) -> Vec<String> {
+    languages.iter().map(|l| keys::stream(l)).collect()
 }
 
 /// The keys an item's change touches: its own page, every listing it appears on.

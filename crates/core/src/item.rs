@@ -267,7 +267,7 @@ fn trimmed(value: &Option<String>) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn check_len(field: &'static str, value: &str, max: usize) -> Result<(), Error> {
+pub(crate) fn check_len(field: &'static str, value: &str, max: usize) -> Result<(), Error> {
     if value.chars().count() > max {
         return Err(Error::TooLong { field, max });
     }
@@ -280,7 +280,7 @@ fn check_len(field: &'static str, value: &str, max: usize) -> Result<(), Error> 
     Ok(())
 }
 
-fn check_single_line(field: &'static str, value: &str, max: usize) -> Result<(), Error> {
+pub(crate) fn check_single_line(field: &'static str, value: &str, max: usize) -> Result<(), Error> {
     check_len(field, value, max)?;
     if value.contains(['\n', '\r']) {
         return Err(Error::invalid(field, "must be a single line"));

@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod item;
+pub mod labels;
 pub mod lang;
 pub mod text;
 pub mod workflow;

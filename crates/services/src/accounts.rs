@@ -225,6 +225,13 @@ impl Newsroom {
         let Some((account, _)) = self.store().account_for_sign_in(&email).await? else {
             return Err(ServiceError::NotFound(format!("account {email}")));
         };
+        if disabled
+            && account.role == Role::Admin
+            && !account.disabled
+            && self.store().count_admins().await? <= 1
+        {
+            return Err(newsdesk_store::StoreError::LastAdmin.into());
+        }
         self.store()
             .set_account_disabled(account.id, disabled)
             .await?;
@@ -246,6 +253,26 @@ impl Newsroom {
             disabled,
             ..account
         })
+    }
+
+    /// Gives an account another role; refused when it would leave no enabled admin.
+    pub async fn change_role(
+        &self,
+        account_id: i64,
+        role: Role,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Account> {
+        match self
+            .store()
+            .set_account_role(account_id, role, actor, now)
+            .await
+        {
+            Err(newsdesk_store::StoreError::NotFound) => {
+                Err(ServiceError::NotFound(format!("account {account_id}")))
+            }
+            other => Ok(other?),
+        }
     }
 
     /// On a site without an enabled admin, a one-time token for creating the first one (the

@@ -24,6 +24,10 @@ pub enum ServiceError {
     Conflict { current: i64 },
     #[error("{field} is already in use")]
     Duplicate { field: &'static str },
+    /// The change would break something that must hold (a section still in use, the last
+    /// admin); the text says what.
+    #[error("{0}")]
+    Refused(String),
     /// An import file could not be read; the message names the place in the file.
     #[error("{0}")]
     BadImport(String),
@@ -41,8 +45,19 @@ impl From<StoreError> for ServiceError {
             StoreError::NotFound => ServiceError::NotFound("record".into()),
             StoreError::Conflict { current } => ServiceError::Conflict { current },
             StoreError::Duplicate { field } => ServiceError::Duplicate { field },
+            e @ (StoreError::InUse { .. } | StoreError::LastAdmin) => {
+                ServiceError::Refused(capitalized(&e.to_string()))
+            }
             other => ServiceError::Store(other),
         }
+    }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 

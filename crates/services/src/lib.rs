@@ -8,6 +8,7 @@ pub mod editing;
 pub mod error;
 pub mod follow;
 pub mod import;
+pub mod labels;
 pub mod newsroom;
 pub mod schedule;
 pub mod uploads;

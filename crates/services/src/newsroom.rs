@@ -24,7 +24,9 @@ pub const MAX_PAGE: u32 = 500;
 pub struct Newsroom {
     store: Arc<dyn Store>,
     media: Arc<dyn MediaStore>,
-    config: Arc<Config>,
+    /// Swapped whole when the desk changes the sections (they live in the database), so a
+    /// reader holds one consistent snapshot for a whole page.
+    config: std::sync::RwLock<Arc<Config>>,
     /// Wakes the in-process event follower after a write, so pages change at once.
     written: Arc<Notify>,
 }
@@ -88,13 +90,24 @@ impl Newsroom {
         Newsroom {
             store,
             media,
-            config,
+            config: std::sync::RwLock::new(config),
             written: Arc::new(Notify::new()),
         }
     }
 
-    pub fn config(&self) -> &Arc<Config> {
-        &self.config
+    /// The settings as they are now; hold the snapshot for the whole of one page or request.
+    pub fn config(&self) -> Arc<Config> {
+        self.config
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn replace_config(&self, config: Config) {
+        *self
+            .config
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(config);
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -113,7 +126,7 @@ impl Newsroom {
     fn query(&self, language: &str) -> ItemQuery {
         ItemQuery {
             language: Some(language.to_owned()),
-            limit: self.config.pages.page_size,
+            limit: self.config().pages.page_size,
             ..ItemQuery::default()
         }
     }
@@ -142,7 +155,8 @@ impl Newsroom {
             .next();
         let stream = self.stream(language, None).await?;
         let mut rails = Vec::new();
-        for section in &self.config.sections {
+        let config = self.config();
+        for section in &config.sections {
             let items = self
                 .store
                 .published(&ItemQuery {
@@ -173,7 +187,7 @@ impl Newsroom {
             .store
             .published(&ItemQuery {
                 exclude_id: exclude,
-                limit: self.config.pages.stream_size,
+                limit: self.config().pages.stream_size,
                 ..self.query(language)
             })
             .await?)
@@ -211,7 +225,7 @@ impl Newsroom {
     /// Related items: those sharing the item's tags (first tag first), then its section.
     /// Search (a later issue) will rank by text similarity; this keeps the page useful now.
     pub async fn related(&self, item: &Item) -> Result<Vec<Item>> {
-        let want = self.config.pages.related as usize;
+        let want = self.config().pages.related as usize;
         let mut out: Vec<Item> = Vec::new();
         let push_new = |found: Vec<Item>, out: &mut Vec<Item>| {
             for candidate in found {
@@ -264,7 +278,7 @@ impl Newsroom {
         let mut query = self.query(language);
         let subject = match listing {
             Listing::Latest => ListingSubject::Latest,
-            Listing::Section(slug) => match self.config.section(slug) {
+            Listing::Section(slug) => match self.config().section(slug) {
                 Some(section) => {
                     query.section = Some(slug.clone());
                     ListingSubject::Section(section.clone())
@@ -343,7 +357,7 @@ impl Newsroom {
 
     /// Every rule of the content model, and authors that exist.
     pub(crate) async fn validate(&self, input: &ItemInput) -> Result<newsdesk_core::ValidItem> {
-        let valid = input.validate(&self.config)?;
+        let valid = input.validate(&self.config())?;
         for slug in &valid.author_slugs {
             if self.store.author(slug).await?.is_none() {
                 return Err(newsdesk_core::Error::invalid(

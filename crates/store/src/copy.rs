@@ -36,6 +36,17 @@ const TABLES: &[Table] = &[
         identity: true,
     },
     Table {
+        name: "sections",
+        columns: &[
+            ("slug", Text),
+            ("name", Text),
+            ("names", Text),
+            ("position", Int),
+        ],
+        order_by: "position, slug",
+        identity: false,
+    },
+    Table {
         name: "tags",
         columns: &[("id", Int), ("slug", Text), ("name", Text)],
         order_by: "id",

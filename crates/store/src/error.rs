@@ -11,6 +11,12 @@ pub enum StoreError {
     /// A unique field is taken, such as a slug in the same language.
     #[error("{field} is already in use")]
     Duplicate { field: &'static str },
+    /// A section or author still used by items cannot be deleted.
+    #[error("{what} is still used by {items} item(s); move them first")]
+    InUse { what: String, items: u64 },
+    /// The change would leave no enabled admin to manage accounts.
+    #[error("the site must keep at least one enabled admin")]
+    LastAdmin,
     #[error("migration {version} ({name}) failed: {reason}")]
     Migration {
         version: i64,

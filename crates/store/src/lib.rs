@@ -12,6 +12,7 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use newsdesk_core::config::Section;
 use newsdesk_core::{Account, Author, Event, Item, ItemKind, ItemStatus, Role, Tag, ValidItem};
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +67,22 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+/// Who changes the site's sections, tags or authors, when, and which cached pages the
+/// change touches (the event carries them).
+#[derive(Debug, Clone, Copy)]
+pub struct SiteChange<'a> {
+    pub actor: &'a str,
+    pub now: Timestamp,
+    pub keys: &'a [String],
+}
+
+/// A tag or an author with the number of items (any status) that carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage<T> {
+    pub label: T,
+    pub items: u64,
+}
+
 /// A signed-in session as the store finds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -104,6 +121,39 @@ pub trait Store: Send + Sync + 'static {
     /// Every author, by name.
     async fn authors(&self) -> Result<Vec<Author>>;
     async fn tag(&self, slug: &str) -> Result<Option<Tag>>;
+
+    /// The site's sections in navigation order.
+    async fn sections(&self) -> Result<Vec<Section>>;
+    /// Writes `sections` when the table is empty (a new site); true when it did.
+    async fn seed_sections(&self, sections: &[Section]) -> Result<bool>;
+    /// Adds a section at the end of the order, with an audit line and a `site_changed`
+    /// event, in one transaction. Refused with `StoreError::Duplicate` when the slug is taken.
+    async fn add_section(&self, section: &Section, change: SiteChange<'_>) -> Result<Event>;
+    /// Renames a section (its slug, and so its address, stays).
+    async fn update_section(&self, section: &Section, change: SiteChange<'_>) -> Result<Event>;
+    /// Swaps the section with its neighbour before (`earlier`) or after it.
+    async fn move_section(
+        &self,
+        slug: &str,
+        earlier: bool,
+        change: SiteChange<'_>,
+    ) -> Result<Event>;
+    /// Refused with `StoreError::InUse` while any item is filed in it.
+    async fn delete_section(&self, slug: &str, change: SiteChange<'_>) -> Result<Event>;
+    /// Every tag, by name, with how many items carry it.
+    async fn tag_usage(&self) -> Result<Vec<Usage<Tag>>>;
+    async fn rename_tag(&self, slug: &str, name: &str, change: SiteChange<'_>) -> Result<Event>;
+    /// Takes the tag off every item and deletes it.
+    async fn delete_tag(&self, slug: &str, change: SiteChange<'_>) -> Result<Event>;
+    /// Every author, by name, with how many items carry their byline.
+    async fn author_usage(&self) -> Result<Vec<Usage<Author>>>;
+    /// Adds an author, with an audit line and a `site_changed` event, in one transaction.
+    /// Refused with `StoreError::Duplicate` when the slug is taken.
+    async fn add_author(&self, author: &Author, change: SiteChange<'_>) -> Result<Event>;
+    /// Updates an author's name and biography (the slug stays).
+    async fn update_author(&self, author: &Author, change: SiteChange<'_>) -> Result<Event>;
+    /// Refused with `StoreError::InUse` while any item carries the byline.
+    async fn delete_author(&self, slug: &str, change: SiteChange<'_>) -> Result<Event>;
 
     async fn item_by_id(&self, id: i64) -> Result<Option<Item>>;
     /// Any status; `slug` is matched exactly (slugs are stored lowercase).
@@ -173,6 +223,15 @@ pub trait Store: Send + Sync + 'static {
     async fn count_admins(&self) -> Result<u64>;
     /// Disabling also ends every session of the account, in the same transaction.
     async fn set_account_disabled(&self, id: i64, disabled: bool) -> Result<()>;
+    /// Changes an account's role and records who did it, in one transaction. Refused with
+    /// `StoreError::LastAdmin` when it would leave the site without an enabled admin.
+    async fn set_account_role(
+        &self,
+        id: i64,
+        role: Role,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Account>;
     /// Replaces the password hash and ends every session but `keep_session`.
     async fn set_password_hash(
         &self,

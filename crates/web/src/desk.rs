@@ -153,7 +153,7 @@ fn sign_in_page(
         "desk/sign_in.html",
         status,
         context! {
-            site_name => state.config.site.name.clone(),
+            site_name => state.config().site.name.clone(),
             csrf => token.clone(),
             next => next,
             email => email,
@@ -250,7 +250,7 @@ pub(crate) fn not_found(state: &AppState) -> Response {
         "desk/message.html",
         StatusCode::NOT_FOUND,
         context! {
-            site_name => state.config.site.name.clone(),
+            site_name => state.config().site.name.clone(),
             title => "No such item",
             message => "This item does not exist, or no longer does.",
         },
@@ -263,7 +263,7 @@ pub(crate) fn csrf_refused(state: &AppState) -> Response {
         "desk/message.html",
         StatusCode::FORBIDDEN,
         context! {
-            site_name => state.config.site.name.clone(),
+            site_name => state.config().site.name.clone(),
             title => "This form has expired",
             message => "The form was missing its security token or it no longer matches. Go back, reload the page and send it again.",
         },
@@ -318,7 +318,7 @@ pub(crate) async fn require(
             "desk/message.html",
             StatusCode::FORBIDDEN,
             context! {
-                site_name => state.config.site.name.clone(),
+                site_name => state.config().site.name.clone(),
                 title => "Not for your role",
                 message => format!("Your role ({}) may not open this page.", session.account.role.as_str()),
                 session => val(desk_session(&session)),
@@ -332,7 +332,7 @@ pub(crate) async fn require(
     }
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
@@ -350,6 +350,8 @@ pub(crate) struct DeskSession {
     role: &'static str,
     csrf: String,
     may_manage_accounts: bool,
+    may_manage_labels: bool,
+    may_manage_settings: bool,
 }
 
 pub(crate) fn desk_session(session: &Session) -> DeskSession {
@@ -359,6 +361,8 @@ pub(crate) fn desk_session(session: &Session) -> DeskSession {
         role: session.account.role.as_str(),
         csrf: session.csrf_token.clone(),
         may_manage_accounts: session.account.role.may(Action::ManageAccounts),
+        may_manage_labels: session.account.role.may(Action::ManageLabels),
+        may_manage_settings: session.account.role.may(Action::ManageSettings),
     }
 }
 
@@ -407,15 +411,15 @@ pub async fn items(
         Err(e) => return no_store(internal(e.into()), "desk"),
     };
     let pages = total.div_ceil(u64::from(DESK_PAGE_SIZE)).max(1) as u32;
-    let zone = state.config.time_zone();
+    let zone = state.config().time_zone();
     let rows: Vec<_> = items
         .iter()
         .map(|item| {
             context! {
-                item => val(ItemView::new(&state.config, &zone, item)),
+                item => val(ItemView::new(&state.config(), &zone, item)),
                 status => item.status.as_str(),
                 changed => val(crate::views::TimeView::new(item.changed_at, &zone)),
-                public_url => (item.status == ItemStatus::Published).then(|| paths::item_url(&state.config, item)),
+                public_url => (item.status == ItemStatus::Published).then(|| paths::item_url(&state.config(), item)),
             }
         })
         .collect();
@@ -441,15 +445,15 @@ pub async fn items(
         "desk/items.html",
         StatusCode::OK,
         context! {
-            site_name => state.config.site.name.clone(),
+            site_name => state.config().site.name.clone(),
             session => val(desk_session(&session)),
             rows => rows,
             total => total,
             pager => val(pager),
             filters => val(params.clone()),
             statuses => ["draft", "in_review", "scheduled", "published", "unpublished"],
-            sections => val(state.config.sections.iter().map(|s| (s.slug.clone(), s.name.clone())).collect::<Vec<_>>()),
-            languages => state.config.site.languages.clone(),
+            sections => val(state.config().sections.iter().map(|s| (s.slug.clone(), s.name.clone())).collect::<Vec<_>>()),
+            languages => state.config().site.languages.clone(),
         },
     );
     no_store(response, "desk")
@@ -468,7 +472,7 @@ pub async fn setup_form(State(state): State<Arc<AppState>>, Path(token): Path<St
         &state,
         "desk/setup.html",
         StatusCode::OK,
-        context! { site_name => state.config.site.name.clone(), token => token, error => None::<String> },
+        context! { site_name => state.config().site.name.clone(), token => token, error => None::<String> },
     );
     no_store(response, "desk")
 }
@@ -518,7 +522,7 @@ pub async fn setup(
                 &state,
                 "desk/setup.html",
                 status,
-                context! { site_name => state.config.site.name.clone(), token => token, error => Some(e.to_string()), name => form.name, email => form.email },
+                context! { site_name => state.config().site.name.clone(), token => token, error => Some(e.to_string()), name => form.name, email => form.email },
             )
         }
         Err(e) => internal(e),
@@ -543,7 +547,7 @@ pub async fn password_form(State(state): State<Arc<AppState>>, headers: HeaderMa
         &state,
         "desk/password.html",
         StatusCode::OK,
-        context! { site_name => state.config.site.name.clone(), session => val(desk_session(&session)), error => None::<String>, done => false },
+        context! { site_name => state.config().site.name.clone(), session => val(desk_session(&session)), error => None::<String>, done => false },
     );
     no_store(response, "desk")
 }
@@ -581,7 +585,7 @@ pub async fn change_password(
         &state,
         "desk/password.html",
         status,
-        context! { site_name => state.config.site.name.clone(), session => val(desk_session(&session)), error => error, done => done },
+        context! { site_name => state.config().site.name.clone(), session => val(desk_session(&session)), error => error, done => done },
     );
     no_store(response, "desk")
 }
@@ -612,7 +616,7 @@ pub async fn audit(
         Ok(found) => found,
         Err(e) => return no_store(internal(e.into()), "desk"),
     };
-    let zone = state.config.time_zone();
+    let zone = state.config().time_zone();
     let rows: Vec<_> = entries
         .iter()
         .map(|e| {
@@ -636,7 +640,7 @@ pub async fn audit(
         "desk/audit.html",
         StatusCode::OK,
         context! {
-            site_name => state.config.site.name.clone(),
+            site_name => state.config().site.name.clone(),
             session => val(desk_session(&session)),
             rows => rows,
             total => total,

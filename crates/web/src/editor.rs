@@ -265,7 +265,7 @@ struct Editing<'a> {
 }
 
 async fn page(state: &AppState, status: StatusCode, e: Editing<'_>) -> Response {
-    let zone = state.config.time_zone();
+    let zone = state.config().time_zone();
     let revisions = match e.item {
         Some(item) => match state.newsroom.store().revisions(item.id).await {
             Ok(r) => r
@@ -286,13 +286,13 @@ async fn page(state: &AppState, status: StatusCode, e: Editing<'_>) -> Response 
         "desk/edit.html",
         status,
         context! {
-            site_name => state.config.site.name.clone(),
+            site_name => state.config().site.name.clone(),
             session => val(desk_session(e.session)),
             item => e.item.map(|i| context! {
                 id => i.id,
                 version => i.version,
                 status => i.status.as_str(),
-                public_url => (i.status == ItemStatus::Published).then(|| paths::item_url(&state.config, i)),
+                public_url => (i.status == ItemStatus::Published).then(|| paths::item_url(&state.config(), i)),
             }),
             fields => val(&e.fields),
             buttons => val(buttons(e.session, e.own, e.item.map(|i| i.status))),
@@ -300,9 +300,9 @@ async fn page(state: &AppState, status: StatusCode, e: Editing<'_>) -> Response 
             notice => e.notice,
             revisions => revisions,
             authors => val(authors.iter().map(|a| (a.slug.clone(), a.name.clone())).collect::<Vec<_>>()),
-            sections => val(state.config.sections.iter().map(|s| (s.slug.clone(), s.name.clone())).collect::<Vec<_>>()),
-            languages => state.config.site.languages.clone(),
-            time_zone => state.config.site.time_zone.clone(),
+            sections => val(state.config().sections.iter().map(|s| (s.slug.clone(), s.name.clone())).collect::<Vec<_>>()),
+            languages => state.config().site.languages.clone(),
+            time_zone => state.config().site.time_zone.clone(),
             may_correct => e.session.account.role.may(Action::Correct),
             notes => val(e.item.map(|i| i.notes.iter().map(|n| context! { kind => n.kind.as_str(), text => n.text.clone(), at => val(TimeView::new(n.at, &zone)) }).collect::<Vec<_>>()).unwrap_or_default()),
         },
@@ -331,9 +331,9 @@ pub async fn new_form(
             "story"
         }
         .into(),
-        language: state.config.site.default_language.clone(),
+        language: state.config().site.default_language.clone(),
         section: state
-            .config
+            .config()
             .sections
             .first()
             .map(|s| s.slug.clone())
@@ -377,7 +377,7 @@ pub async fn edit_form(
         Ok(own) => own,
         Err(e) => return no_store(internal(e), "desk"),
     };
-    let fields = Fields::from_item(&item, &state.config.time_zone());
+    let fields = Fields::from_item(&item, &state.config().time_zone());
     let notice = (!query.saved.is_empty()).then_some("Saved.");
     let editing = Editing {
         session: &session,
@@ -553,7 +553,7 @@ async fn save(
             Err(e) => return no_store(internal(e), "desk"),
         }
     }
-    let input = match fields.to_input(&state.config.time_zone()) {
+    let input = match fields.to_input(&state.config().time_zone()) {
         Ok(input) => input,
         Err(e) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, e.to_string(), fields).await,
     };
@@ -704,7 +704,7 @@ pub async fn compare(
         "desk/compare.html",
         StatusCode::OK,
         context! {
-            site_name => state.config.site.name.clone(),
+            site_name => state.config().site.name.clone(),
             session => val(desk_session(&session)),
             id => id,
             headline => current.display_headline(),
@@ -778,7 +778,7 @@ fn after_item_action(
             state,
             "desk/message.html",
             status,
-            context! { site_name => state.config.site.name.clone(), session => val(desk_session(session)), title => title, message => text },
+            context! { site_name => state.config().site.name.clone(), session => val(desk_session(session)), title => title, message => text },
         )
     };
     let response = match outcome {

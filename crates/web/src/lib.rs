@@ -7,6 +7,7 @@ mod desk;
 mod editor;
 mod error;
 mod http;
+mod manage;
 mod metrics;
 pub mod paths;
 mod site;
@@ -24,7 +25,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use newsdesk_core::Config;
 use newsdesk_services::Newsroom;
 use newsdesk_services::follow::EventFeed;
@@ -47,7 +48,6 @@ const MEDIA_CACHE_CONTROL: HeaderValue = HeaderValue::from_static("public, max-a
 
 pub struct AppState {
     pub newsroom: Arc<Newsroom>,
-    pub config: Arc<Config>,
     pub theme: Theme,
     pub cache: PageCache,
     /// Scheme, host and port every absolute link starts with; no trailing slash.
@@ -60,7 +60,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(newsroom: Arc<Newsroom>, theme: Theme, base_url: String) -> Self {
-        let config = newsroom.config().clone();
+        let config = newsroom.config();
         AppState {
             cache: PageCache::new(
                 config.cache.max_entries,
@@ -68,13 +68,18 @@ impl AppState {
             ),
             cache_control: http::public_cache_control(&config.cache),
             newsroom,
-            config,
             theme,
             base_url: base_url.trim_end_matches('/').to_owned(),
             metrics: Metrics::default(),
             render_locks: site::RenderLocks::default(),
             started: Instant::now(),
         }
+    }
+
+    /// The settings as they are now (the desk can change the sections); take one snapshot
+    /// per request.
+    pub fn config(&self) -> Arc<Config> {
+        self.newsroom.config()
     }
 
     fn render_lock(&self, address: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -117,6 +122,29 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/desk/preview", axum::routing::post(editor::preview))
         .route("/desk/audit", get(desk::audit))
+        .route(
+            "/desk/sections",
+            get(manage::sections).post(manage::add_section),
+        )
+        .route("/desk/sections/{slug}", post(manage::update_section))
+        .route("/desk/sections/{slug}/move", post(manage::move_section))
+        .route("/desk/sections/{slug}/delete", post(manage::delete_section))
+        .route("/desk/tags", get(manage::tags))
+        .route("/desk/tags/{slug}", post(manage::rename_tag))
+        .route("/desk/tags/{slug}/delete", post(manage::delete_tag))
+        .route(
+            "/desk/authors",
+            get(manage::authors).post(manage::add_author),
+        )
+        .route("/desk/authors/{slug}", post(manage::update_author))
+        .route("/desk/authors/{slug}/delete", post(manage::delete_author))
+        .route(
+            "/desk/accounts",
+            get(manage::accounts).post(manage::add_account),
+        )
+        .route("/desk/accounts/{id}/role", post(manage::change_role))
+        .route("/desk/accounts/{id}/disable", post(manage::set_disabled))
+        .route("/desk/settings", get(manage::settings))
         .route("/desk/sign-in", get(desk::sign_in_form).post(desk::sign_in))
         .route("/desk/sign-out", axum::routing::post(desk::sign_out))
         .route(
@@ -140,17 +168,28 @@ pub fn follow_events(state: Arc<AppState>, feed: &EventFeed) {
         loop {
             match events.recv().await {
                 Ok(event) => {
+                    // New section names must be in place before the purged pages render again.
+                    if event.kind == newsdesk_core::EventKind::SiteChanged {
+                        reload_sections(&state).await;
+                    }
                     let purged = state.cache.invalidate(&event.keys);
                     tracing::debug!(event = event.id, purged, "page cache invalidated");
                 }
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "event consumer lagged; clearing the page cache");
+                    reload_sections(&state).await;
                     state.cache.clear();
                 }
                 Err(RecvError::Closed) => break,
             }
         }
     });
+}
+
+async fn reload_sections(state: &AppState) {
+    if let Err(e) = state.newsroom.reload_sections().await {
+        tracing::warn!(error = %e, "reading the sections again failed; keeping the old list");
+    }
 }
 
 /// Serves until `shutdown` resolves, then finishes the requests in flight.

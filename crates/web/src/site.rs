@@ -74,7 +74,7 @@ pub async fn page(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let language = state.config.site.default_language.clone();
+    let language = state.config().site.default_language.clone();
     if method != Method::GET && method != Method::HEAD {
         let mut response = error_page(&state, &language, WebError::MethodNotAllowed);
         response
@@ -82,7 +82,7 @@ pub async fn page(
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return response;
     }
-    let route = match paths::parse(&state.config, uri.path()) {
+    let route = match paths::parse(&state.config(), uri.path()) {
         Parsed::Page(route) => route,
         Parsed::Redirect(to) => {
             let to = match uri.query() {
@@ -101,7 +101,7 @@ pub async fn page(
             Err(e) => return with_route(error_page(&state, &route.language, e), name),
         },
     };
-    let address = paths::with_page(&paths::route_url(&state.config, &route), page);
+    let address = paths::with_page(&paths::route_url(&state.config(), &route), page);
 
     if let Some(cached) = state.cache.get(&address) {
         return with_route(
@@ -171,7 +171,7 @@ pub fn error_page(state: &AppState, language: &str, error: WebError) -> Response
         tracing::error!(%cause, "request failed");
     }
     let site = SiteView::new(
-        &state.config,
+        &state.config(),
         &state.base_url,
         language,
         None,
@@ -185,7 +185,7 @@ pub fn error_page(state: &AppState, language: &str, error: WebError) -> Response
             status => status.as_u16(),
             message => error.to_string(),
             meta => val(PageMeta {
-                title: format!("{} | {}", error, state.config.site.name),
+                title: format!("{} | {}", error, state.config().site.name),
                 description: error.to_string(),
                 canonical: String::new(),
                 kind: "website",
@@ -222,7 +222,7 @@ struct PageMeta {
 }
 
 async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Rendered, WebError> {
-    let config = &state.config;
+    let config = &state.config();
     let lang = route.language.as_str();
     let now = Timestamp::now();
     let zone = config.time_zone();

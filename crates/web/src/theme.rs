@@ -28,7 +28,8 @@ const TEMPLATES: &[(&str, &[u8])] = embedded!("templates":
     "base.html", "home.html", "item.html", "listing.html", "error.html",
     "macros.html", "desk/layout.html", "desk/sign_in.html", "desk/items.html",
     "desk/setup.html", "desk/password.html", "desk/message.html", "desk/edit.html",
-    "desk/audit.html", "desk/compare.html",
+    "desk/audit.html", "desk/compare.html", "desk/sections.html", "desk/tags.html",
+    "desk/authors.html", "desk/accounts.html", "desk/settings.html",
 );
 const ASSETS: &[(&str, &[u8])] =
     embedded!("assets": "site.css", "desk.css", "desk.js", "favicon.svg", "logo.svg");

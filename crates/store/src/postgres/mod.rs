@@ -28,6 +28,7 @@ const MIGRATIONS: &[Migration] = migrations!("postgres":
     3 "0003_redirects",
     4 "0004_audit",
     5 "0005_notes",
+    6 "0006_sections",
 );
 
 /// The channel every committed event is announced on (the payload is the event id).

@@ -29,6 +29,7 @@ const MIGRATIONS: &[Migration] = migrations!("sqlite":
     3 "0003_redirects",
     4 "0004_audit",
     5 "0005_notes",
+    6 "0006_sections",
 );
 
 /// Name of the database file inside the data directory.
