@@ -24,12 +24,35 @@ const PAGES: &[&str] = &[
     "/tr/science/uzay-teleskobu-su-buhari-tespit-etti",
     "/desk/sign-in",
     "/no-such-page",
+    "/world/harbour-wall-repaired",
 ];
+
+/// The demo bundles its images; an upload's hero is shown as `<picture>` with WebP and JPEG
+/// variants, on its page, in teasers and on the front page. The files need not exist for the
+/// markup to be checked.
+const UPLOADED_HERO: &str = r#"
+[[items]]
+kind = "story"
+section = "world"
+slug = "harbour-wall-repaired"
+headline = "Harbour wall repaired before the winter storms"
+standfirst = "Crews finished two weeks early."
+body = "The wall is whole again."
+hero = { path = "uploads/2026/11/0123456789abcdef.jpg", alt = "The repaired wall.", caption = "The wall.", width = 2000, height = 1000 }
+status = "published"
+"#;
 
 #[tokio::test]
 async fn every_page_type_is_valid_html5() {
     let jar = tool("NEWSDESK_TEST_VNU_JAR");
     let site = TestSite::demo();
+    site.import_ok(UPLOADED_HERO);
+    for path in ["/", "/world", "/world/harbour-wall-repaired"] {
+        site.eventually(path, Duration::from_secs(3), |p| {
+            p.text.contains(r#"<source type="image/webp""#)
+        })
+        .await;
+    }
     let dir = tempfile::tempdir().expect("dir");
     let mut files = Vec::new();
     for (n, path) in PAGES.iter().enumerate() {

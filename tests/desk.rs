@@ -1190,8 +1190,38 @@ async fn uploaded_images_are_checked_cleaned_resized_and_served_with_srcset() {
         .to_owned();
     let response = site.get(&variant).await;
     assert_eq!(response.headers()["content-type"], "image/jpeg");
+    let jpeg_caching = response.headers()["cache-control"].clone();
     let decoded =
         image::load_from_memory(&response.bytes().await.expect("bytes")).expect("a real image");
+    assert_eq!(decoded.width(), 320);
+
+    // Browsers that take WebP are offered the same widths as lossy WebP.
+    let webp_source = r#".hero picture source[type="image/webp"]"#;
+    assert_eq!(
+        page.attr(webp_source, "sizes"),
+        page.attr(".hero img", "sizes")
+    );
+    let webp_srcset = page.attr(webp_source, "srcset");
+    assert_eq!(webp_srcset, srcset.replace(".jpg ", ".webp "));
+    let webp_variant = webp_srcset
+        .split(", ")
+        .next()
+        .and_then(|e| e.split(' ').next())
+        .expect("variant")
+        .to_owned();
+    assert!(webp_variant.ends_with("-320.webp"), "{webp_variant}");
+    let response = site.get(&webp_variant).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/webp");
+    assert_eq!(
+        response.headers()["cache-control"],
+        jpeg_caching,
+        "cached like the JPEG it stands in for"
+    );
+    let webp = response.bytes().await.expect("bytes");
+    assert_eq!(webp.get(12..16), Some(b"VP8 ".as_slice()), "lossy WebP");
+    let decoded =
+        image::load_from_memory_with_format(&webp, image::ImageFormat::WebP).expect("a real image");
     assert_eq!(decoded.width(), 320);
 
     let fields = story("located");
@@ -1215,10 +1245,25 @@ async fn uploaded_images_are_checked_cleaned_resized_and_served_with_srcset() {
         .bytes()
         .await
         .expect("bytes");
-    assert!(
-        !stored.windows(3).any(|w| w == b"GPS") && !stored.windows(4).any(|w| w == b"Exif"),
-        "metadata stripped"
-    );
+    let webp_srcset = page.attr(r#".hero picture source[type="image/webp"]"#, "srcset");
+    let stored_webp = site
+        .get(
+            webp_srcset
+                .rsplit(", ")
+                .next()
+                .and_then(|e| e.split(' ').next())
+                .expect("the original"),
+        )
+        .await
+        .bytes()
+        .await
+        .expect("bytes");
+    for bytes in [&stored, &stored_webp] {
+        assert!(
+            !bytes.windows(3).any(|w| w == b"GPS") && !bytes.windows(4).any(|w| w == b"Exif"),
+            "metadata stripped"
+        );
+    }
 
     let fields = story("refused");
     let (status, _, body) = post_with_image(

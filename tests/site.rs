@@ -83,6 +83,10 @@ async fn story_page_has_every_part_of_the_seed_page() {
             .starts_with("A harbour city at dawn")
     );
     assert!(
+        page.select(".hero picture, .hero img[srcset]").is_empty(),
+        "a bundled image has no variants to offer"
+    );
+    assert!(
         page.text_of(".hero figcaption")
             .contains("Illustration: Newsdesk demo")
     );

@@ -5,6 +5,7 @@
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use newsdesk_core::{Config, Item, ItemKind, text};
+use newsdesk_services::uploads;
 use serde::Serialize;
 
 use crate::paths;
@@ -48,8 +49,10 @@ pub struct SourceView {
 #[derive(Debug, Serialize)]
 pub struct HeroView {
     pub src: String,
-    /// Resized variants of uploaded images, for `srcset`.
+    /// Resized JPEG variants of uploaded images, for `srcset`.
     pub srcset: Option<String>,
+    /// The same widths as lossy WebP, for a `<picture>` source; only uploads have them.
+    pub webp_srcset: Option<String>,
     pub caption: String,
     pub credit: String,
     pub alt: String,
@@ -149,6 +152,7 @@ impl ItemView {
             hero: item.hero.as_ref().map(|h| HeroView {
                 src: format!("/media/{}", h.path),
                 srcset: srcset(&h.path, h.width),
+                webp_srcset: srcset(&uploads::webp_path(&h.path), h.width),
                 caption: h.caption.clone(),
                 credit: h.credit.clone(),
                 alt: h.alt.clone(),
@@ -171,17 +175,17 @@ impl ItemView {
     }
 }
 
-/// Uploaded images have variants at fixed widths narrower than the image (see uploads).
+/// Uploaded images have variants at fixed widths narrower than the image (see uploads),
+/// in JPEG and in WebP; other images (the demo's, imported paths) have neither.
 fn srcset(path: &str, width: Option<u32>) -> Option<String> {
-    use newsdesk_services::uploads::{VARIANT_WIDTHS, variant_path};
     let width = width?;
     if !path.starts_with("uploads/") {
         return None;
     }
-    let mut entries: Vec<String> = VARIANT_WIDTHS
+    let mut entries: Vec<String> = uploads::VARIANT_WIDTHS
         .into_iter()
         .filter(|w| *w < width)
-        .map(|w| format!("/media/{} {w}w", variant_path(path, w)))
+        .map(|w| format!("/media/{} {w}w", uploads::variant_path(path, w)))
         .collect();
     entries.push(format!("/media/{path} {width}w"));
     Some(entries.join(", "))
@@ -326,5 +330,18 @@ mod tests {
         assert_eq!(view.iso, "2026-11-29T05:15:00Z");
         assert_eq!(view.time, "09:15");
         assert_eq!(view.label, "29 November 2026, 09:15 +04");
+    }
+
+    #[test]
+    fn uploads_offer_webp_beside_jpeg_and_other_images_neither() {
+        assert_eq!(
+            srcset(&uploads::webp_path("uploads/2026/11/abc.jpg"), Some(700)).as_deref(),
+            Some(
+                "/media/uploads/2026/11/abc-320.webp 320w, /media/uploads/2026/11/abc-640.webp 640w, \
+                 /media/uploads/2026/11/abc.webp 700w"
+            )
+        );
+        assert_eq!(srcset("demo/hero-harbour.jpg", Some(1600)), None);
+        assert_eq!(srcset("uploads/2026/11/abc.jpg", None), None);
     }
 }
