@@ -31,6 +31,7 @@ use newsdesk_services::follow::EventFeed;
 use tokio::sync::broadcast::error::RecvError;
 
 pub use cache::PageCache;
+pub use editor::AUTOSAVE_MAX_BYTES;
 pub use error::WebError;
 pub use theme::{Theme, ThemeError};
 
@@ -105,6 +106,26 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(editor::edit_form)
                 .post(editor::update)
                 .layer(axum::extract::DefaultBodyLimit::max(EDITOR_BODY_LIMIT)),
+        )
+        .route(
+            "/desk/new/autosave",
+            axum::routing::post(editor::autosave_new).layer(axum::extract::DefaultBodyLimit::max(
+                editor::AUTOSAVE_MAX_BYTES,
+            )),
+        )
+        .route(
+            "/desk/items/{id}/autosave",
+            axum::routing::post(editor::autosave_item).layer(axum::extract::DefaultBodyLimit::max(
+                editor::AUTOSAVE_MAX_BYTES,
+            )),
+        )
+        .route(
+            "/desk/new/autosave/discard",
+            axum::routing::post(editor::discard_new),
+        )
+        .route(
+            "/desk/items/{id}/autosave/discard",
+            axum::routing::post(editor::discard_item),
         )
         .route("/desk/items/{id}/compare", get(editor::compare))
         .route(

@@ -28,6 +28,8 @@ const MIGRATIONS: &[Migration] = migrations!("postgres":
     3 "0003_redirects",
     4 "0004_audit",
     5 "0005_notes",
+    // 6 is taken by work on another branch.
+    7 "0007_autosaves",
 );
 
 /// The channel every committed event is announced on (the payload is the event id).
