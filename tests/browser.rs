@@ -53,18 +53,94 @@ async fn every_page_type_is_valid_html5() {
         })
         .await;
     }
-    let dir = tempfile::tempdir().expect("dir");
-    let mut files = Vec::new();
-    for (n, path) in PAGES.iter().enumerate() {
+    let mut pages: Vec<(String, String)> = Vec::new();
+    for path in PAGES {
         let page = site.page(path).await;
         assert!(
             page.status == 200 || *path == "/no-such-page",
             "{path}: {}",
             page.status
         );
+        pages.push(((*path).to_owned(), page.text));
+    }
+
+    // The desk, signed in as an admin (who sees every page), with an item that has history,
+    // a public note and an autosave of this person's waiting to be restored.
+    site.add_user("admin@example.org", "admin", "correct horse battery");
+    let cookie = site
+        .desk_cookie("admin@example.org", "correct horse battery")
+        .await;
+    let list = site
+        .page_with_cookie("/desk?q=tidal%20barrier", &cookie)
+        .await;
+    let item = list.attr(".items tbody a", "href");
+    let form = site.page_with_cookie(&item, &cookie).await;
+    let csrf = form.attr("form.editor input[name=csrf]", "value");
+    let version = form.attr("form.editor input[name=version]", "value");
+    let post = |path: String, fields: Vec<(&'static str, String)>| {
+        site.client
+            .post(site.url(&path))
+            .header("cookie", &cookie)
+            .form(&fields)
+            .send()
+    };
+    let noted = post(
+        format!("{item}/notes"),
+        vec![
+            ("csrf", csrf.clone()),
+            ("version", version),
+            ("kind", "correction".into()),
+            (
+                "text",
+                "An earlier version gave the wrong number of gates.".into(),
+            ),
+        ],
+    )
+    .await
+    .expect("note");
+    assert_eq!(noted.status(), 303);
+    for path in [format!("{item}/autosave"), "/desk/new/autosave".to_owned()] {
+        let saved = post(
+            path.clone(),
+            vec![
+                ("csrf", csrf.clone()),
+                ("kind", "story".into()),
+                ("headline", "An autosaved headline".into()),
+                ("body", "Autosaved words.".into()),
+            ],
+        )
+        .await
+        .expect("autosave");
+        assert_eq!(saved.status(), 200, "{path}");
+    }
+    let desk_pages = [
+        "/desk".to_owned(),
+        "/desk?status=published&kind=story&section=world&page=1".to_owned(),
+        "/desk/new".to_owned(),
+        "/desk/new?kind=brief&restore=autosave".to_owned(),
+        item.clone(),
+        format!("{item}?restore=autosave"),
+        format!("{item}/compare?from=1"),
+        "/desk/audit".to_owned(),
+        "/desk/password".to_owned(),
+        "/desk/sections".to_owned(),
+        "/desk/tags".to_owned(),
+        "/desk/authors".to_owned(),
+        "/desk/accounts".to_owned(),
+        "/desk/settings".to_owned(),
+    ];
+    for path in desk_pages {
+        let page = site.page_with_cookie(&path, &cookie).await;
+        assert_eq!(page.status, 200, "{path}");
+        pages.push((path, page.text));
+    }
+
+    let dir = tempfile::tempdir().expect("dir");
+    let mut files = Vec::new();
+    for (n, (path, text)) in pages.iter().enumerate() {
         let file = dir.path().join(format!("page-{n}.html"));
-        std::fs::write(&file, &page.text).expect("write");
-        files.push((file, *path));
+        std::fs::write(&file, text).expect("write");
+        files.push((file, path));
     }
     let out = Command::new("java")
         .arg("-jar")
@@ -393,6 +469,26 @@ async fn an_editor_writes_and_publishes_in_the_browser_and_a_contributor_cannot_
     browser
         .click("input[name=authors][value=amina-rahimova]")
         .await;
+    // A hero image, chosen from disk as a person would: the file input gets the file's path.
+    let pictures = tempfile::tempdir().expect("dir");
+    let picture = pictures.path().join("ferry.png");
+    image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(1200, 800, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+    }))
+    .save(&picture)
+    .expect("write the picture");
+    browser
+        .type_into("#hero_file", &picture.display().to_string())
+        .await;
+    browser
+        .type_into(
+            "#hero_alt",
+            "The night ferry leaving Port Halden with its lights on.",
+        )
+        .await;
+    browser
+        .type_into("#hero_caption", "The first crossing since Monday.")
+        .await;
     browser.click("button[value=publish]").await;
     browser
         .wait_until("document.querySelector('.notice') && document.querySelector('.notice').textContent === 'Saved.'", "the saved item")
@@ -414,6 +510,36 @@ async fn an_editor_writes_and_publishes_in_the_browser_and_a_contributor_cannot_
             .is_some_and(|a| a.contains("Amina Rahimova")),
         "{shown}"
     );
+    browser
+        .wait_until(
+            "(() => { const i = document.querySelector('.hero img'); return i && i.complete && i.naturalWidth > 0; })()",
+            "the hero image to load in the browser",
+        )
+        .await;
+    let hero = browser
+        .eval("const i = document.querySelector('.hero img'); return { src: i.getAttribute('src'), current: i.currentSrc, alt: i.alt, caption: document.querySelector('.hero figcaption').textContent };")
+        .await;
+    assert_eq!(
+        hero["alt"],
+        json!("The night ferry leaving Port Halden with its lights on.")
+    );
+    assert!(
+        hero["caption"]
+            .as_str()
+            .is_some_and(|c| c.contains("The first crossing since Monday.")),
+        "{hero}"
+    );
+    // The fallback is a JPEG; Chromium takes the WebP `<source>` the picture offers.
+    for (src, kind) in [
+        (&hero["src"], "image/jpeg"),
+        (&hero["current"], "image/webp"),
+    ] {
+        let src = src.as_str().expect("src");
+        let path = src.strip_prefix(&site.base).unwrap_or(src);
+        let response = site.get(path).await;
+        assert_eq!(response.status(), 200, "{src}");
+        assert_eq!(response.headers()["content-type"], kind, "{src}");
+    }
 
     browser.open(&site.url("/desk")).await;
     browser.click(".desk-header form button").await;
@@ -471,4 +597,61 @@ async fn the_editor_previews_the_body_as_the_site_renders_it_and_keeps_it_inert(
         .eval("return { pwned: window.__pwned === undefined ? null : window.__pwned, scripts: document.querySelectorAll('#preview script').length, handlers: document.querySelectorAll('#preview [onerror]').length };")
         .await;
     assert_eq!(inert, json!({"pwned": null, "scripts": 0, "handlers": 0}));
+}
+
+#[tokio::test]
+async fn the_editor_autosaves_while_typing_and_offers_the_text_back_after_leaving() {
+    let site = TestSite::demo();
+    site.add_user("editor@example.org", "editor", "correct horse battery");
+    let browser = Browser::start(1024).await;
+    browser
+        .sign_in(&site, "editor@example.org", "correct horse battery")
+        .await;
+    browser.open(&site.url("/desk/new")).await;
+    let status = browser
+        .eval("const s = document.getElementById('autosave-status'); return [s.textContent, s.getAttribute('role')];")
+        .await;
+    assert_eq!(
+        status,
+        json!(["", "status"]),
+        "a quiet live region, empty until something is saved"
+    );
+    browser
+        .type_into("#headline", "Lighthouse keeper retires after forty winters")
+        .await;
+    browser
+        .type_into("#body", "She climbed the 212 steps every night.")
+        .await;
+    browser
+        .wait_until(
+            "document.getElementById('autosave-status').textContent.startsWith('Autosaved at ')",
+            "the autosave status",
+        )
+        .await;
+
+    // Leave without saving, and come back.
+    browser.open(&site.url("/desk")).await;
+    browser.open(&site.url("/desk/new")).await;
+    let shown = browser
+        .eval("const o = document.querySelector('.autosave-offer p'); return [o ? o.textContent : null, document.getElementById('headline').value];")
+        .await;
+    assert!(
+        shown[0]
+            .as_str()
+            .is_some_and(|t| t.starts_with("You have unsaved changes from ")
+                && t.ends_with("(your autosave).")),
+        "{shown}"
+    );
+    assert_eq!(shown[1], json!(""), "the form itself starts empty");
+    browser.click(".autosave-offer a").await;
+    browser
+        .wait_until(
+            "document.getElementById('headline').value === 'Lighthouse keeper retires after forty winters'",
+            "the restored headline",
+        )
+        .await;
+    let body = browser
+        .eval("return document.getElementById('body').value")
+        .await;
+    assert_eq!(body, json!("She climbed the 212 steps every night."));
 }

@@ -1191,6 +1191,7 @@ async fn uploaded_images_are_checked_cleaned_resized_and_served_with_srcset() {
     let response = site.get(&variant).await;
     assert_eq!(response.headers()["content-type"], "image/jpeg");
     let jpeg_caching = response.headers()["cache-control"].clone();
+    assert_eq!(jpeg_caching, "public, max-age=31536000, immutable");
     let decoded =
         image::load_from_memory(&response.bytes().await.expect("bytes")).expect("a real image");
     assert_eq!(decoded.width(), 320);
@@ -1346,11 +1347,12 @@ async fn editors_manage_sections_and_every_page_follows_at_once() {
     );
     let (_, _, room) = desk_page(&site, "/desk/sections?done=added", &editor).await;
     assert_eq!(room.text_of("p.notice"), "Added.");
-    assert_eq!(
-        nav(&site.ok("/").await).last().map(String::as_str),
-        Some("Elections")
-    );
-    assert!(nav(&site.ok("/ru/").await).contains(&"Выборы".to_owned()));
+    site.eventually("/", SOON, |p| {
+        nav(p).last().map(String::as_str) == Some("Elections")
+    })
+    .await;
+    site.eventually("/ru/", SOON, |p| nav(p).contains(&"Выборы".to_owned()))
+        .await;
     assert_eq!(site.get("/elections").await.status(), 200);
 
     // Refusals say why, with the right status, and change nothing.
@@ -1676,4 +1678,440 @@ async fn admins_manage_accounts_and_roles_and_the_last_admin_stays() {
     let (status, _, settings) = desk_page(&site, "/desk/settings", &admin).await;
     assert_eq!(status, 200);
     assert!(settings.text.contains("site.time_zone"));
+}
+
+// ---- Autosave
+
+const PASSWORD: &str = "correct horse battery";
+
+/// Every field the editor form would post as it stands (no files, no button).
+fn editor_fields(page: &Page) -> Vec<(String, String)> {
+    let selector = scraper::Selector::parse(
+        "form.editor input[name], form.editor textarea[name], form.editor select[name]",
+    )
+    .expect("selector");
+    let option = scraper::Selector::parse("option").expect("selector");
+    let mut fields = Vec::new();
+    for element in page.html.select(&selector) {
+        let e = element.value();
+        let name = e.attr("name").unwrap_or_default().to_owned();
+        let value = match (e.name(), e.attr("type").unwrap_or("text")) {
+            ("input", "file") => continue,
+            ("input", "checkbox") if e.attr("checked").is_none() => continue,
+            ("input", _) => e.attr("value").unwrap_or_default().to_owned(),
+            ("textarea", _) => element.text().collect::<String>(),
+            (_, _) => element
+                .select(&option)
+                .find(|o| o.value().attr("selected").is_some())
+                .or_else(|| element.select(&option).next())
+                .and_then(|o| o.value().attr("value"))
+                .unwrap_or_default()
+                .to_owned(),
+        };
+        fields.push((name, value));
+    }
+    fields
+}
+
+/// `fields` with `name` set to `value` (added when absent).
+fn with(mut fields: Vec<(String, String)>, name: &str, value: &str) -> Vec<(String, String)> {
+    match fields.iter_mut().find(|(k, _)| k == name) {
+        Some(field) => field.1 = value.to_owned(),
+        None => fields.push((name.to_owned(), value.to_owned())),
+    }
+    fields
+}
+
+fn pairs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+    fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+/// The desk address of the demo's lead story, and its public address.
+async fn lead_story(site: &TestSite, cookie: &str) -> (String, &'static str) {
+    let (_, _, list) = desk_page(site, "/desk?q=tidal%20barrier", cookie).await;
+    (
+        list.attr(".items tbody a", "href"),
+        "/world/port-halden-closes-tidal-barrier-for-first-time",
+    )
+}
+
+#[tokio::test]
+async fn an_autosave_changes_nothing_public_and_is_offered_back_to_restore() {
+    let site = TestSite::demo();
+    site.add_user("editor@example.org", "editor", PASSWORD);
+    site.add_user("other@example.org", "editor", PASSWORD);
+    let cookie = sign_in(&site, "editor@example.org", PASSWORD).await;
+    let (path, public_path) = lead_story(&site, &cookie).await;
+    let (_, _, before) = desk_page(&site, &path, &cookie).await;
+    assert!(before.select(".autosave-offer").is_empty());
+    let revisions = before.select(".revisions li").len();
+    let meta = before.text_of(".meta");
+    let headline = before.attr("#headline", "value");
+    let public_before = site.ok(public_path).await;
+    let version = before.attr("input[name=version]", "value");
+
+    // The form as it stands: nothing unsaved, nothing to offer.
+    let unchanged = editor_fields(&before);
+    let autosave = format!("{path}/autosave");
+    let (status, _, answer) = post_editor(&site, &cookie, &autosave, &pairs(&unchanged)).await;
+    assert_eq!(status, 200, "{}", answer.text);
+    let (_, _, page) = desk_page(&site, &path, &cookie).await;
+    assert!(page.select(".autosave-offer").is_empty(), "{}", page.text);
+
+    let edited = with(
+        with(
+            unchanged.clone(),
+            "headline",
+            "Barrier holds through the night, engineers say",
+        ),
+        "body",
+        "Words typed and not yet saved.",
+    );
+    let (status, _, answer) = post_editor(&site, &cookie, &autosave, &pairs(&edited)).await;
+    assert_eq!(status, 200, "{}", answer.text);
+    assert_eq!(answer.header("content-type"), "application/json");
+    let saved: serde_json::Value = serde_json::from_str(&answer.text).expect("json");
+    let time = saved["time"].as_str().expect("time").to_owned();
+    assert!(
+        time.len() == 5 && time.as_bytes()[2] == b':',
+        "HH:MM: {saved}"
+    );
+
+    let (_, _, after) = desk_page(&site, &path, &cookie).await;
+    assert_eq!(
+        after.text_of(".autosave-offer p"),
+        format!("You have unsaved changes from {time} (your autosave).")
+    );
+    assert_eq!(
+        after.attr(".autosave-offer a", "href"),
+        format!("{path}?restore=autosave")
+    );
+    assert_eq!(
+        after.attr("#headline", "value"),
+        headline,
+        "the form shows the item"
+    );
+    assert_eq!(
+        after.select(".revisions li").len(),
+        revisions,
+        "no revision"
+    );
+    assert_eq!(after.text_of(".meta"), meta, "same version and status");
+    // Give the event follower time to purge anything an event would have touched.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let public = site.ok(public_path).await;
+    assert_eq!(public.text_of("h1"), public_before.text_of("h1"));
+    assert!(
+        !public.text.contains("not yet saved"),
+        "the public never sees it"
+    );
+    let other = sign_in(&site, "other@example.org", PASSWORD).await;
+    let (_, _, theirs) = desk_page(&site, &path, &other).await;
+    assert!(
+        theirs.select(".autosave-offer").is_empty(),
+        "a slot is its writer's only"
+    );
+
+    let (status, _, restored) =
+        desk_page(&site, &format!("{path}?restore=autosave"), &cookie).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        restored.attr("#headline", "value"),
+        "Barrier holds through the night, engineers say"
+    );
+    assert_eq!(restored.text_of("#body"), "Words typed and not yet saved.");
+    assert_eq!(restored.attr("input[name=version]", "value"), version);
+    assert!(
+        restored
+            .text_of(".notice")
+            .contains(&format!("Restored your autosave from {time}"))
+    );
+
+    // Saving the restored form is a real save, and spends the slot.
+    let save = with(editor_fields(&restored), "action", "save");
+    let (status, _, _) = post_editor(&site, &cookie, &path, &pairs(&save)).await;
+    assert_eq!(status, 303);
+    let (_, _, saved) = desk_page(&site, &path, &cookie).await;
+    assert!(saved.select(".autosave-offer").is_empty(), "{}", saved.text);
+    assert_eq!(saved.select(".revisions li").len(), revisions + 1);
+    site.eventually(public_path, std::time::Duration::from_secs(2), |p| {
+        p.text.contains("Barrier holds through the night")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_autosave_overtaken_by_a_colleagues_save_is_offered_and_meets_the_conflict_check() {
+    let site = TestSite::demo();
+    site.add_user("one@example.org", "editor", PASSWORD);
+    site.add_user("two@example.org", "editor", PASSWORD);
+    let one = sign_in(&site, "one@example.org", PASSWORD).await;
+    let two = sign_in(&site, "two@example.org", PASSWORD).await;
+    let (path, public_path) = lead_story(&site, &one).await;
+    let (_, _, form) = desk_page(&site, &path, &one).await;
+    let version: i64 = form
+        .attr("input[name=version]", "value")
+        .parse()
+        .expect("version");
+    let mine = with(editor_fields(&form), "headline", "Headline one never saved");
+    let (status, _, _) = post_editor(&site, &one, &format!("{path}/autosave"), &pairs(&mine)).await;
+    assert_eq!(status, 200);
+
+    let (_, _, form_two) = desk_page(&site, &path, &two).await;
+    let theirs = with(
+        with(editor_fields(&form_two), "headline", "Headline two saved"),
+        "action",
+        "save",
+    );
+    assert_eq!(
+        post_editor(&site, &two, &path, &pairs(&theirs)).await.0,
+        303
+    );
+
+    let (_, _, offered) = desk_page(&site, &path, &one).await;
+    let offer = offered.text_of(".autosave-offer p");
+    assert!(
+        offer.contains(&format!("now at version {}", version + 1)),
+        "{offer}"
+    );
+    let (_, _, restored) = desk_page(&site, &format!("{path}?restore=autosave"), &one).await;
+    assert_eq!(
+        restored.attr("input[name=version]", "value"),
+        version.to_string(),
+        "the restored form is based on the version it was written against"
+    );
+    let save = with(editor_fields(&restored), "action", "save");
+    let (status, _, conflict) = post_editor(&site, &one, &path, &pairs(&save)).await;
+    assert_eq!(status, 409, "never over a colleague's save unseen");
+    assert_eq!(
+        conflict.attr("#headline", "value"),
+        "Headline one never saved"
+    );
+    let public = site
+        .eventually(public_path, std::time::Duration::from_secs(2), |p| {
+            p.text.contains("Headline two saved")
+        })
+        .await;
+    assert!(!public.text.contains("one never saved"));
+}
+
+#[tokio::test]
+async fn a_new_items_autosave_is_offered_on_the_new_form_until_discarded_or_created() {
+    let site = TestSite::demo();
+    site.add_user("writer@example.org", "contributor", PASSWORD);
+    let cookie = sign_in(&site, "writer@example.org", PASSWORD).await;
+    let (_, _, blank) = desk_page(&site, "/desk/new?kind=brief", &cookie).await;
+    assert!(blank.select(".autosave-offer").is_empty());
+    let draft = with(
+        editor_fields(&blank),
+        "body",
+        "Harbour cranes stand idle as the wind rises.",
+    );
+    let autosave = |fields: Vec<(String, String)>| {
+        let cookie = cookie.clone();
+        let site = &site;
+        async move {
+            post_editor(site, &cookie, "/desk/new/autosave", &pairs(&fields))
+                .await
+                .0
+        }
+    };
+    assert_eq!(autosave(draft.clone()).await, 200);
+    let (_, _, offered) = desk_page(&site, "/desk/new", &cookie).await;
+    assert!(
+        offered
+            .text_of(".autosave-offer p")
+            .starts_with("You have unsaved changes from")
+    );
+    let (_, _, restored) = desk_page(&site, "/desk/new?restore=autosave", &cookie).await;
+    assert_eq!(
+        restored.attr("select[name=kind] option[selected]", "value"),
+        "brief"
+    );
+    assert_eq!(
+        restored.text_of("#body"),
+        "Harbour cranes stand idle as the wind rises."
+    );
+
+    let csrf = blank.attr("form.editor input[name=csrf]", "value");
+    assert_eq!(
+        post_editor(&site, &cookie, "/desk/new/autosave/discard", &[])
+            .await
+            .0,
+        403,
+        "discarding needs the token too"
+    );
+    let (status, location, _) = post_editor(
+        &site,
+        &cookie,
+        "/desk/new/autosave/discard",
+        &[("csrf", csrf.as_str())],
+    )
+    .await;
+    assert_eq!((status, location.as_deref()), (303, Some("/desk/new")));
+    let (_, _, gone) = desk_page(&site, "/desk/new", &cookie).await;
+    assert!(gone.select(".autosave-offer").is_empty(), "discarded");
+
+    assert_eq!(autosave(draft.clone()).await, 200);
+    let create = with(with(draft, "section", "world"), "action", "save");
+    assert_eq!(
+        post_editor(&site, &cookie, "/desk/new", &pairs(&create))
+            .await
+            .0,
+        303
+    );
+    let (_, _, after) = desk_page(&site, "/desk/new", &cookie).await;
+    assert!(
+        after.select(".autosave-offer").is_empty(),
+        "creating the item spent the slot"
+    );
+}
+
+#[tokio::test]
+async fn autosave_needs_the_session_token_and_the_right_to_edit_that_item() {
+    let site = TestSite::demo();
+    site.add_user("writer@example.org", "contributor", PASSWORD);
+    site.add_user("moderator@example.org", "moderator", PASSWORD);
+    let writer = sign_in(&site, "writer@example.org", PASSWORD).await;
+    let (lead, _) = lead_story(&site, &writer).await;
+    let (_, _, form) = desk_page(&site, "/desk/new", &writer).await;
+    let fields = with(editor_fields(&form), "body", "Mine.");
+    let csrf = form.attr("form.editor input[name=csrf]", "value");
+
+    let no_token: Vec<(String, String)> = fields
+        .iter()
+        .filter(|(k, _)| k != "csrf")
+        .cloned()
+        .collect();
+    let (status, _, refused) =
+        post_editor(&site, &writer, "/desk/new/autosave", &pairs(&no_token)).await;
+    assert_eq!(status, 403);
+    assert!(refused.text.contains("security token"), "{}", refused.text);
+    let forged = with(fields.clone(), "csrf", &"0".repeat(csrf.len()));
+    assert_eq!(
+        post_editor(&site, &writer, "/desk/new/autosave", &pairs(&forged))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        post_editor(&site, &writer, "/desk/new/autosave", &pairs(&fields))
+            .await
+            .0,
+        200,
+        "their own new item"
+    );
+
+    // Someone else's published story is not a contributor's to edit, nor to autosave.
+    let (status, _, refused) =
+        post_editor(&site, &writer, &format!("{lead}/autosave"), &pairs(&fields)).await;
+    assert_eq!(status, 403);
+    assert!(
+        refused.text.starts_with("Not autosaved:"),
+        "{}",
+        refused.text
+    );
+    let (_, _, theirs) = desk_page(&site, &lead, &writer).await;
+    assert!(theirs.select(".autosave-offer").is_empty());
+
+    let (status, _, missing) = post_editor(
+        &site,
+        &writer,
+        "/desk/items/999999/autosave",
+        &pairs(&fields),
+    )
+    .await;
+    assert_eq!(status, 404, "{}", missing.text);
+    let moderator = sign_in(&site, "moderator@example.org", PASSWORD).await;
+    let moderator_csrf = desk_page(&site, "/desk/password", &moderator)
+        .await
+        .2
+        .attr("form input[name=csrf]", "value");
+    let theirs = with(fields.clone(), "csrf", &moderator_csrf);
+    assert_eq!(
+        post_editor(&site, &moderator, "/desk/new/autosave", &pairs(&theirs))
+            .await
+            .0,
+        403,
+        "a role that may not write may not autosave"
+    );
+    let anonymous = site
+        .client
+        .post(site.url("/desk/new/autosave"))
+        .form(&pairs(&fields))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(anonymous.status(), 303, "signed out: sent to sign in");
+}
+
+#[tokio::test]
+async fn autosave_refuses_text_over_the_editors_limits_with_a_message() {
+    use newsdesk_core::item::{BODY_MAX_BYTES, HEADLINE_MAX};
+    let site = TestSite::demo();
+    site.add_user("editor@example.org", "editor", PASSWORD);
+    let cookie = sign_in(&site, "editor@example.org", PASSWORD).await;
+    let (_, _, form) = desk_page(&site, "/desk/new", &cookie).await;
+    let fields = editor_fields(&form);
+    let send = |fields: Vec<(String, String)>| {
+        let cookie = cookie.clone();
+        let site = &site;
+        async move { post_editor(site, &cookie, "/desk/new/autosave", &pairs(&fields)).await }
+    };
+
+    let at_limit = with(fields.clone(), "body", &"a".repeat(BODY_MAX_BYTES));
+    assert_eq!(send(at_limit).await.0, 200);
+    let over = with(fields.clone(), "body", &"a".repeat(BODY_MAX_BYTES + 1));
+    let (status, _, refused) = send(over).await;
+    assert_eq!(status, 413);
+    assert_eq!(
+        refused.text,
+        format!(
+            "The body is longer than a story may be ({BODY_MAX_BYTES} bytes), so it was not autosaved."
+        )
+    );
+
+    // Characters, not bytes: "ə" is two bytes.
+    let at_limit = with(fields.clone(), "headline", &"ə".repeat(HEADLINE_MAX));
+    assert_eq!(send(at_limit).await.0, 200);
+    let (status, _, refused) = send(with(
+        fields.clone(),
+        "headline",
+        &"ə".repeat(HEADLINE_MAX + 1),
+    ))
+    .await;
+    assert_eq!(status, 413);
+    assert!(
+        refused
+            .text
+            .contains("headline is longer than 200 characters"),
+        "{}",
+        refused.text
+    );
+
+    // The request as a whole, as sent: exactly at the limit passes, a byte more does not.
+    let csrf = form.attr("form.editor input[name=csrf]", "value");
+    let raw = |size: usize| {
+        let mut body = format!("csrf={csrf}&kind=story&tags=");
+        body.push_str(&"a".repeat(size - body.len()));
+        site.client
+            .post(site.url("/desk/new/autosave"))
+            .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let limit = newsdesk_web::AUTOSAVE_MAX_BYTES;
+    assert_eq!(raw(limit).await.expect("post").status(), 200);
+    let over = raw(limit + 1).await.expect("post");
+    assert_eq!(over.status(), 413);
+    assert_eq!(
+        over.text().await.expect("body"),
+        format!(
+            "The form is larger than an autosave may be ({limit} bytes), so it was not autosaved."
+        )
+    );
 }

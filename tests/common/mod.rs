@@ -264,6 +264,61 @@ impl TestSite {
         );
     }
 
+    /// Signs in over HTTP as the desk's sign-in form does (its token, its cookie) and returns
+    /// the session cookie, `nd_session=…`, for requests to desk pages.
+    pub async fn desk_cookie(&self, email: &str, password: &str) -> String {
+        let form = self.get("/desk/sign-in").await;
+        let cookie_pair = |response: &reqwest::Response, name: &str| {
+            response
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find(|v| v.starts_with(&format!("{name}=")))
+                .and_then(|v| v.split(';').next())
+                .map(str::to_owned)
+                .unwrap_or_else(|| panic!("no {name} cookie"))
+        };
+        let form_cookie = cookie_pair(&form, "nd_form");
+        let html = Html::parse_document(&form.text().await.expect("body"));
+        let selector = Selector::parse("input[name=csrf]").expect("selector");
+        let csrf = html
+            .select(&selector)
+            .next()
+            .and_then(|e| e.value().attr("value"))
+            .expect("csrf field")
+            .to_owned();
+        let signed_in = self
+            .client
+            .post(self.url("/desk/sign-in"))
+            .header("cookie", form_cookie)
+            .form(&[
+                ("email", email),
+                ("password", password),
+                ("csrf", csrf.as_str()),
+                ("next", "/desk"),
+            ])
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(signed_in.status(), 303, "signing in as {email}");
+        cookie_pair(&signed_in, "nd_session")
+    }
+
+    /// A page requested with a cookie (a desk session).
+    pub async fn page_with_cookie(&self, path: &str, cookie: &str) -> Page {
+        let response = self.get_with(path, &[("cookie", cookie)]).await;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        Page {
+            status,
+            html: Html::parse_document(&text),
+            text,
+            headers,
+        }
+    }
+
     /// Runs a subcommand with this site's data directory and config.
     pub fn command(&self, args: &[&str]) -> Output {
         Command::new(BIN)

@@ -94,14 +94,22 @@ impl Newsroom {
             input.published_at = None;
         }
         let valid = self.validate(&input).await?;
-        self.write(
-            existing.as_ref(),
-            &valid,
-            expected_version,
-            &account.email,
-            now,
-        )
-        .await
+        let saved = self
+            .write(
+                existing.as_ref(),
+                &valid,
+                expected_version,
+                &account.email,
+                now,
+            )
+            .await?;
+        // Saved for real: this person's autosave of the form is spent (for a new item, the
+        // slot kept under no id). The save stands even if forgetting the slot fails: a slot
+        // that holds what was saved is not offered back.
+        if let Err(e) = self.discard_autosave(account, id).await {
+            tracing::warn!(error = %e, item = saved.item.id, "could not forget the autosave after a save");
+        }
+        Ok(saved)
     }
 }
 

@@ -3,6 +3,7 @@
 //! store does the SQL, the faces do the HTTP.
 
 pub mod accounts;
+pub mod autosave;
 pub mod demo;
 pub mod editing;
 pub mod error;
@@ -14,5 +15,5 @@ pub mod schedule;
 pub mod uploads;
 
 pub use error::{Result, ServiceError};
-pub use newsdesk_store::{Saved, Store, media};
+pub use newsdesk_store::{Autosave, Saved, Store, media};
 pub use newsroom::{FrontPage, ItemLookup, Listing, ListingPage, ListingSubject, Newsroom, Rail};

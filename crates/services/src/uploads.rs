@@ -23,6 +23,12 @@ pub const STORED_MAX_WIDTH: u32 = 2400;
 /// Widths of the resized variants offered in `srcset`, where narrower than the original.
 pub const VARIANT_WIDTHS: [u32; 4] = [320, 640, 1024, 1600];
 const JPEG_QUALITY: u8 = 85;
+/// Part of every stored name: bump it whenever the encoding changes (quality, sizes,
+/// orientation), so that an upload encoded differently gets a new name. Uploads are served
+/// as immutable, and a name must never come to mean other bytes.
+pub const ENCODING_VERSION: &str = "2";
+/// Where uploads live in the media store; everything under it is immutable.
+pub const UPLOADS_PREFIX: &str = "uploads/";
 /// libwebp's 0–100 scale is not JPEG's: 80 looks like our JPEG at 85 and takes about half
 /// its bytes (the demo's harbour picture: 176 KB against 312 KB at 1600 px), which is the
 /// point of offering it.
@@ -145,16 +151,25 @@ fn prepare(bytes: &[u8], stem: &str) -> Result<(UploadedImage, Vec<EncodedFile>)
     Ok((stored, files))
 }
 
+/// The stored name of an upload without its extension: the month, then a hash of the
+/// encoding version and the bytes, so the same upload encoded the same way is stored once.
+fn upload_stem(bytes: &[u8], month: &str, encoding: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(encoding.as_bytes());
+    hasher.update(bytes);
+    let hash: String = hasher
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{UPLOADS_PREFIX}{month}/{hash}")
+}
+
 impl Newsroom {
     /// Checks, converts and stores an uploaded image with its variants.
     pub async fn upload_image(&self, bytes: Vec<u8>, now: Timestamp) -> Result<UploadedImage> {
-        let hash: String = Sha256::digest(&bytes)
-            .iter()
-            .take(8)
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let month = now.strftime("%Y/%m");
-        let stem = format!("uploads/{month}/{hash}");
+        let stem = upload_stem(&bytes, &now.strftime("%Y/%m").to_string(), ENCODING_VERSION);
         let (stored, files) = tokio::task::spawn_blocking(move || prepare(&bytes, &stem))
             .await
             .map_err(|e| ServiceError::Io(std::io::Error::other(e.to_string())))??;
@@ -299,6 +314,16 @@ mod tests {
                 "{path}: bottom is {bottom:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_new_encoding_gives_the_same_upload_a_new_name() {
+        let bytes = png(8, 8);
+        let stem = upload_stem(&bytes, "2026/11", ENCODING_VERSION);
+        assert!(stem.starts_with("uploads/2026/11/"), "{stem}");
+        assert_eq!(stem, upload_stem(&bytes, "2026/11", ENCODING_VERSION));
+        assert_ne!(stem, upload_stem(&bytes, "2026/11", "another encoding"));
+        assert_ne!(stem, upload_stem(&png(8, 9), "2026/11", ENCODING_VERSION));
     }
 
     #[test]

@@ -164,6 +164,20 @@ const TABLES: &[Table] = &[
         order_by: "token_hash",
         identity: false,
     },
+    // Unsaved work in the editor: someone moving the site expects to find it, as they
+    // find themselves still signed in.
+    Table {
+        name: "autosaves",
+        columns: &[
+            ("account_id", Int),
+            ("item_id", Int),
+            ("base_version", Int),
+            ("fields", Text),
+            ("saved_at", Int),
+        ],
+        order_by: "account_id, item_id",
+        identity: false,
+    },
     Table {
         name: "audit_log",
         columns: &[

@@ -109,6 +109,21 @@ pub struct Revision {
     pub snapshot: serde_json::Value,
 }
 
+/// An editor's autosave slot: what one person typed into one item's form and has not saved.
+/// Kept apart from the item, so it never changes what the public sees, the workflow status
+/// or the history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Autosave {
+    pub account_id: i64,
+    /// None: an item not created yet.
+    pub item_id: Option<i64>,
+    /// The version the form was opened at; None for a new item.
+    pub base_version: Option<i64>,
+    /// The editor's form fields, as the editor wrote them.
+    pub fields: serde_json::Value,
+    pub saved_at: Timestamp,
+}
+
 /// Everything the services need from a database. Writes run in one transaction each, append
 /// their event in it, and return only after commit.
 #[async_trait]
@@ -279,4 +294,12 @@ pub trait Store: Send + Sync + 'static {
     /// (PostgreSQL: LISTEN/NOTIFY). The table stays the truth: followers also poll it.
     fn announce_events(&self, wake: std::sync::Arc<tokio::sync::Notify>);
     async fn last_event_id(&self) -> Result<i64>;
+
+    // Autosave slots, one per person per item (`item_id` None: a new item).
+    /// Writes the slot, replacing the one this person had for this item.
+    async fn put_autosave(&self, slot: &Autosave) -> Result<()>;
+    async fn autosave(&self, account_id: i64, item_id: Option<i64>) -> Result<Option<Autosave>>;
+    async fn delete_autosave(&self, account_id: i64, item_id: Option<i64>) -> Result<()>;
+    /// Forgets slots saved before `before`; returns how many.
+    async fn prune_autosaves(&self, before: Timestamp) -> Result<u64>;
 }

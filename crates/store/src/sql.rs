@@ -1645,6 +1645,66 @@ macro_rules! sql_store {
                 .await?;
             Ok(id.unwrap_or(0))
         }
+
+        // ---- Autosave slots (0007_autosaves). A new item's slot is stored under item id 0,
+        // which no item has, so (account, item) stays a plain primary key on both backends.
+
+        async fn put_autosave(&self, slot: &crate::Autosave) -> Result<()> {
+            let fields = serde_json::to_string(&slot.fields)
+                .map_err(|e| StoreError::Corrupt(format!("autosave fields: {e}")))?;
+            sqlx::query(
+                "INSERT INTO autosaves (account_id, item_id, base_version, fields, saved_at)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (account_id, item_id) DO UPDATE SET base_version = excluded.base_version,
+                    fields = excluded.fields, saved_at = excluded.saved_at",
+            )
+            .bind(slot.account_id)
+            .bind(slot.item_id.unwrap_or(0))
+            .bind(slot.base_version)
+            .bind(fields)
+            .bind(to_micros(slot.saved_at))
+            .execute(&self.writer)
+            .await?;
+            Ok(())
+        }
+
+        async fn autosave(&self, account_id: i64, item_id: Option<i64>) -> Result<Option<crate::Autosave>> {
+            let row = sqlx::query(
+                "SELECT base_version, fields, saved_at FROM autosaves
+                 WHERE account_id = $1 AND item_id = $2",
+            )
+            .bind(account_id)
+            .bind(item_id.unwrap_or(0))
+            .fetch_optional(&self.reader)
+            .await?;
+            let Some(row) = row else { return Ok(None) };
+            let fields: String = row.try_get("fields")?;
+            Ok(Some(crate::Autosave {
+                account_id,
+                item_id: item_id.filter(|id| *id != 0),
+                base_version: row.try_get("base_version")?,
+                fields: serde_json::from_str(&fields)
+                    .map_err(|e| StoreError::Corrupt(format!("autosave fields: {e}")))?,
+                saved_at: from_micros(row.try_get("saved_at")?)?,
+            }))
+        }
+
+        async fn delete_autosave(&self, account_id: i64, item_id: Option<i64>) -> Result<()> {
+            sqlx::query("DELETE FROM autosaves WHERE account_id = $1 AND item_id = $2")
+                .bind(account_id)
+                .bind(item_id.unwrap_or(0))
+                .execute(&self.writer)
+                .await?;
+            Ok(())
+        }
+
+        async fn prune_autosaves(&self, before: Timestamp) -> Result<u64> {
+            Ok(sqlx::query("DELETE FROM autosaves WHERE saved_at < $1")
+                .bind(to_micros(before))
+                .execute(&self.writer)
+                .await?
+                .rows_affected())
+        }
     }
 
 

@@ -182,3 +182,83 @@ async fn a_setup_token_works_once_and_not_after_it_expires() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_autosave_slot_is_one_per_person_and_item_replaced_read_deleted_and_pruned() {
+    use newsdesk_store::Autosave;
+    each_backend(|store| async move {
+        // Whole seconds: the stored precision is microseconds.
+        let now = Timestamp::from_second(Timestamp::now().as_second()).expect("now");
+        let make = |email: &'static str| {
+            let store = store.clone();
+            async move {
+                store
+                    .create_account(email, "Writer", Role::Contributor, "$argon2id$x", now)
+                    .await
+                    .expect("account")
+            }
+        };
+        let (one, two) = (make("one@example.org").await, make("two@example.org").await);
+        let slot =
+            |account_id: i64, item_id: Option<i64>, headline: &str, at: Timestamp| Autosave {
+                account_id,
+                item_id,
+                base_version: item_id.map(|_| 3),
+                fields: serde_json::json!({ "headline": headline, "authors": ["amina-rahimova"] }),
+                saved_at: at,
+            };
+        assert_eq!(store.autosave(one.id, Some(7)).await.expect("get"), None);
+
+        let first = slot(one.id, Some(7), "First words", now);
+        store.put_autosave(&first).await.expect("put");
+        let later = now + SignedDuration::from_secs(5);
+        let replaced = slot(one.id, Some(7), "Second thoughts", later);
+        store.put_autosave(&replaced).await.expect("replace");
+        assert_eq!(
+            store.autosave(one.id, Some(7)).await.expect("get"),
+            Some(replaced.clone()),
+            "one slot per person per item, the newest kept"
+        );
+
+        // A new item's slot, and another person's slot for the same item, are apart.
+        let draft = slot(one.id, None, "Not created yet", now);
+        store.put_autosave(&draft).await.expect("new item");
+        let theirs = slot(two.id, Some(7), "Their words", now);
+        store.put_autosave(&theirs).await.expect("theirs");
+        assert_eq!(
+            store.autosave(one.id, None).await.expect("get"),
+            Some(draft)
+        );
+        assert_eq!(
+            store.autosave(two.id, Some(7)).await.expect("get"),
+            Some(theirs)
+        );
+        assert_eq!(
+            store.autosave(one.id, Some(7)).await.expect("get"),
+            Some(replaced)
+        );
+
+        store.delete_autosave(one.id, None).await.expect("delete");
+        assert_eq!(store.autosave(one.id, None).await.expect("get"), None);
+        assert!(
+            store
+                .autosave(one.id, Some(7))
+                .await
+                .expect("get")
+                .is_some(),
+            "deleting one slot leaves the others"
+        );
+
+        // Pruning removes what was saved before the cut, and nothing saved at or after it.
+        assert_eq!(store.prune_autosaves(later).await.expect("prune"), 1);
+        assert_eq!(store.autosave(two.id, Some(7)).await.expect("get"), None);
+        assert!(
+            store
+                .autosave(one.id, Some(7))
+                .await
+                .expect("get")
+                .is_some()
+        );
+    })
+    .await;
+}

@@ -23,8 +23,10 @@ use crate::desk::{
 use crate::paths;
 use crate::views::TimeView;
 
-/// What the editor's fields hold: from the stored item, or from a refused submission.
-#[derive(Debug, Clone, Default, Serialize)]
+/// What the editor's fields hold: from the stored item, from a refused submission, or from
+/// the person's autosave (stored as this struct's JSON).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 struct Fields {
     kind: String,
     language: String,
@@ -261,7 +263,34 @@ struct Editing<'a> {
     own: bool,
     fields: Fields,
     error: Option<String>,
-    notice: Option<&'static str>,
+    notice: Option<String>,
+    /// The version the form is based on when it is not the item's current one (a restored
+    /// autosave), so that saving it meets the usual conflict check.
+    form_version: Option<i64>,
+    /// An autosave of this person's that the form does not show, offered to restore.
+    offer: Option<AutosaveOffer>,
+}
+
+impl<'a> Editing<'a> {
+    fn new(session: &'a Session, item: Option<&'a Item>, own: bool, fields: Fields) -> Self {
+        Editing {
+            session,
+            item,
+            own,
+            fields,
+            error: None,
+            notice: None,
+            form_version: None,
+            offer: None,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct AutosaveOffer {
+    at: TimeView,
+    /// Set when the item was saved (by anyone) after the form the autosave came from.
+    saved_since: Option<i64>,
 }
 
 async fn page(state: &AppState, status: StatusCode, e: Editing<'_>) -> Response {
@@ -291,6 +320,7 @@ async fn page(state: &AppState, status: StatusCode, e: Editing<'_>) -> Response 
             item => e.item.map(|i| context! {
                 id => i.id,
                 version => i.version,
+                form_version => e.form_version.unwrap_or(i.version),
                 status => i.status.as_str(),
                 public_url => (i.status == ItemStatus::Published).then(|| paths::item_url(&state.config(), i)),
             }),
@@ -298,6 +328,8 @@ async fn page(state: &AppState, status: StatusCode, e: Editing<'_>) -> Response 
             buttons => val(buttons(e.session, e.own, e.item.map(|i| i.status))),
             error => e.error,
             notice => e.notice,
+            autosave => e.offer.map(val),
+            editor_path => e.item.map_or("/desk/new".to_owned(), |i| format!("/desk/items/{}", i.id)),
             revisions => revisions,
             authors => val(authors.iter().map(|a| (a.slug.clone(), a.name.clone())).collect::<Vec<_>>()),
             sections => val(state.config().sections.iter().map(|s| (s.slug.clone(), s.name.clone())).collect::<Vec<_>>()),
@@ -313,6 +345,8 @@ async fn page(state: &AppState, status: StatusCode, e: Editing<'_>) -> Response 
 #[serde(default)]
 pub struct NewQuery {
     kind: String,
+    /// `autosave`: fill the form from the person's autosave.
+    restore: String,
 }
 
 pub async fn new_form(
@@ -340,21 +374,64 @@ pub async fn new_form(
             .unwrap_or_default(),
         ..Fields::default()
     };
-    let editing = Editing {
-        session: &session,
-        item: None,
-        own: true,
-        fields,
-        error: None,
-        notice: None,
-    };
+    let mut editing = Editing::new(&session, None, true, fields);
+    if let Err(e) = offer_autosave(&state, &mut editing, query.restore == "autosave").await {
+        return no_store(internal(e), "desk");
+    }
     no_store(page(&state, StatusCode::OK, editing).await, "desk")
+}
+
+/// Fills the form from this person's autosave when asked to, or else offers it when it holds
+/// something the form does not show. What is offered is decided by content, not by time: an
+/// autosave overtaken by a colleague's save is still this person's unsaved work, and one
+/// identical to the item (a late autosave of what was just saved) is nothing to restore.
+async fn offer_autosave(
+    state: &AppState,
+    editing: &mut Editing<'_>,
+    restore: bool,
+) -> Result<(), ServiceError> {
+    let item_id = editing.item.map(|i| i.id);
+    let Some(slot) = state
+        .newsroom
+        .autosaved(&editing.session.account, item_id)
+        .await?
+    else {
+        if restore {
+            editing.notice = Some("There is no autosave to restore.".into());
+        }
+        return Ok(());
+    };
+    let fields: Fields = match serde_json::from_value(slot.fields) {
+        Ok(fields) => fields,
+        Err(e) => {
+            tracing::warn!(error = %e, "an autosave slot does not read as editor fields; ignored");
+            return Ok(());
+        }
+    };
+    let at = TimeView::new(slot.saved_at, &state.config().time_zone());
+    if restore {
+        editing.notice = Some(format!(
+            "Restored your autosave from {}. Nothing is saved until you save.",
+            at.time
+        ));
+        editing.fields = fields;
+        editing.form_version = slot.base_version;
+    } else if fields != editing.fields {
+        let saved_since = editing
+            .item
+            .map(|i| i.version)
+            .filter(|current| slot.base_version.is_some_and(|base| base < *current));
+        editing.offer = Some(AutosaveOffer { at, saved_since });
+    }
+    Ok(())
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct EditQuery {
     saved: String,
+    /// `autosave`: fill the form from the person's autosave.
+    restore: String,
 }
 
 pub async fn edit_form(
@@ -378,15 +455,11 @@ pub async fn edit_form(
         Err(e) => return no_store(internal(e), "desk"),
     };
     let fields = Fields::from_item(&item, &state.config().time_zone());
-    let notice = (!query.saved.is_empty()).then_some("Saved.");
-    let editing = Editing {
-        session: &session,
-        item: Some(&item),
-        own,
-        fields,
-        error: None,
-        notice,
-    };
+    let mut editing = Editing::new(&session, Some(&item), own, fields);
+    editing.notice = (!query.saved.is_empty()).then(|| "Saved.".to_owned());
+    if let Err(e) = offer_autosave(&state, &mut editing, query.restore == "autosave").await {
+        return no_store(internal(e), "desk");
+    }
     no_store(page(&state, StatusCode::OK, editing).await, "desk")
 }
 
@@ -498,18 +571,17 @@ async fn save(
         },
         None => true,
     };
+    // A refused form keeps the version it was opened at (a restored autosave may be older than
+    // the item), so saving it again still meets the conflict check; after a conflict it takes
+    // the current one, as the message tells the person to compare first.
+    let posted_version: Option<i64> = version.as_deref().and_then(|v| v.parse().ok());
     let refuse = |status: StatusCode, message: String, fields: Fields| {
         let item = item.clone();
         let session = session.clone();
         async move {
-            let editing = Editing {
-                session: &session,
-                item: item.as_ref(),
-                own,
-                fields,
-                error: Some(message),
-                notice: None,
-            };
+            let mut editing = Editing::new(&session, item.as_ref(), own, fields);
+            editing.error = Some(message);
+            editing.form_version = posted_version.filter(|_| status != StatusCode::CONFLICT);
             no_store(page(state, status, editing).await, "desk")
         }
     };
@@ -881,4 +953,176 @@ pub async fn preview(
             .into_response(),
         "desk",
     )
+}
+
+// ---- Autosave: the editor's script posts the form here while the person types; see
+// `newsdesk_services::autosave` for what a slot may and may not do.
+
+/// The largest autosave request, as sent (form-encoded): room for a body at its limit in a
+/// non-Latin script (every byte percent-encoded as three), with the other fields beside it.
+pub const AUTOSAVE_MAX_BYTES: usize = 1024 * 1024;
+
+/// The editor's own limits, checked on every autosave: a slot never holds more than a save
+/// could. The rest of the rules (a headline for a story, a valid slug) wait for the real save:
+/// half-written work is what autosave is for.
+fn over_limit(fields: &Fields) -> Option<String> {
+    use newsdesk_core::item::{
+        ALT_MAX, BODY_MAX_BYTES, CAPTION_MAX, CREDIT_MAX, HEADLINE_MAX, SLUG_MAX, STANDFIRST_MAX,
+    };
+    if fields.body.len() > BODY_MAX_BYTES {
+        return Some(format!(
+            "The body is longer than a story may be ({BODY_MAX_BYTES} bytes), so it was not autosaved."
+        ));
+    }
+    let chars = [
+        ("headline", &fields.headline, HEADLINE_MAX),
+        ("standfirst", &fields.standfirst, STANDFIRST_MAX),
+        ("slug", &fields.slug, SLUG_MAX),
+        ("alt text", &fields.hero_alt, ALT_MAX),
+        ("caption", &fields.hero_caption, CAPTION_MAX),
+        ("credit", &fields.hero_credit, CREDIT_MAX),
+    ];
+    chars
+        .into_iter()
+        .find(|(_, text, max)| text.chars().count() > *max)
+        .map(|(name, _, max)| {
+            format!("The {name} is longer than {max} characters, so it was not autosaved.")
+        })
+}
+
+fn plain(status: StatusCode, message: impl Into<String>) -> Response {
+    use axum::response::IntoResponse;
+    no_store((status, message.into()).into_response(), "desk")
+}
+
+pub async fn autosave_new(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    request: Request,
+) -> Response {
+    autosave(&state, &headers, None, request).await
+}
+
+pub async fn autosave_item(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    request: Request,
+) -> Response {
+    autosave(&state, &headers, Some(id), request).await
+}
+
+/// Answers 200 with `{"saved_at": RFC 3339, "time": "HH:MM" in the site's zone}`, or an error
+/// status with a sentence the editor shows as it is.
+async fn autosave(
+    state: &Arc<AppState>,
+    headers: &HeaderMap,
+    id: Option<i64>,
+    request: Request,
+) -> Response {
+    use axum::extract::FromRequest;
+    use axum::response::IntoResponse;
+    let here = id.map_or("/desk/new".to_owned(), |id| format!("/desk/items/{id}"));
+    let session = match require(state, headers, Action::UseDesk, &here).await {
+        Ok(s) => s,
+        Err(r) => return no_store(r, "desk"),
+    };
+    let pairs = match Form::<Vec<(String, String)>>::from_request(request, state).await {
+        Ok(Form(pairs)) => pairs,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "The form is larger than an autosave may be ({AUTOSAVE_MAX_BYTES} bytes), so it was not autosaved."
+                ),
+            );
+        }
+        Err(e) => return no_store(e.into_response(), "desk"),
+    };
+    let (fields, csrf, version, _) = Fields::from_form(&pairs);
+    if !csrf.is_some_and(|c| crate::desk::same_secret(&c, &session.csrf_token)) {
+        return plain(
+            StatusCode::FORBIDDEN,
+            "The form's security token is missing or no longer matches: reload the page (copy your text first).",
+        );
+    }
+    if let Some(message) = over_limit(&fields) {
+        return plain(StatusCode::PAYLOAD_TOO_LARGE, message);
+    }
+    let base_version = match version.as_deref().map(str::parse::<i64>) {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(_)) => {
+            return plain(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "The form's version is damaged; reload the page.",
+            );
+        }
+    };
+    let value = match serde_json::to_value(&fields) {
+        Ok(v) => v,
+        Err(e) => return no_store(internal(ServiceError::Io(std::io::Error::other(e))), "desk"),
+    };
+    let outcome = state
+        .newsroom
+        .autosave(&session.account, id, base_version, value, Timestamp::now())
+        .await;
+    match outcome {
+        Ok(slot) => {
+            let at = TimeView::new(slot.saved_at, &state.config().time_zone());
+            no_store(
+                axum::Json(serde_json::json!({ "saved_at": at.iso, "time": at.time }))
+                    .into_response(),
+                "desk",
+            )
+        }
+        Err(ServiceError::Invalid(e @ newsdesk_core::Error::Forbidden { .. })) => {
+            plain(StatusCode::FORBIDDEN, format!("Not autosaved: {e}."))
+        }
+        Err(ServiceError::Invalid(e)) => plain(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+        Err(ServiceError::NotFound(_)) => plain(
+            StatusCode::NOT_FOUND,
+            "This item does not exist, or no longer does.",
+        ),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DiscardForm {
+    csrf: String,
+}
+
+pub async fn discard_new(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<DiscardForm>,
+) -> Response {
+    discard(&state, &headers, None, &form.csrf).await
+}
+
+pub async fn discard_item(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<DiscardForm>,
+) -> Response {
+    discard(&state, &headers, Some(id), &form.csrf).await
+}
+
+/// Forgets the person's own autosave and shows the editor as the item stands.
+async fn discard(state: &AppState, headers: &HeaderMap, id: Option<i64>, csrf: &str) -> Response {
+    let here = id.map_or("/desk/new".to_owned(), |id| format!("/desk/items/{id}"));
+    let session = match require(state, headers, Action::UseDesk, &here).await {
+        Ok(s) => s,
+        Err(r) => return no_store(r, "desk"),
+    };
+    if !crate::desk::same_secret(csrf, &session.csrf_token) {
+        return no_store(csrf_refused(state), "desk");
+    }
+    match state.newsroom.discard_autosave(&session.account, id).await {
+        Ok(()) => no_store(see_other(&here), "desk"),
+        Err(e) => no_store(internal(e), "desk"),
+    }
 }

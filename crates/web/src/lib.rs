@@ -32,6 +32,7 @@ use newsdesk_services::follow::EventFeed;
 use tokio::sync::broadcast::error::RecvError;
 
 pub use cache::PageCache;
+pub use editor::AUTOSAVE_MAX_BYTES;
 pub use error::WebError;
 pub use theme::{Theme, ThemeError};
 
@@ -43,7 +44,12 @@ const EDITOR_BODY_LIMIT: usize = newsdesk_services::uploads::UPLOAD_MAX_BYTES + 
 /// How long `/healthz` waits for the database.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Media (uploaded and demo images) are public and change only by getting a new name.
+/// Uploads are named by a hash of their bytes and of the encoding (see `uploads`), so a name
+/// never comes to mean other bytes: caches may keep them for a year without asking.
+const UPLOAD_CACHE_CONTROL: HeaderValue =
+    HeaderValue::from_static("public, max-age=31536000, immutable");
+/// Other media (the demo's bundled images) keep their names across versions: a day, then
+/// revalidated by ETag.
 const MEDIA_CACHE_CONTROL: HeaderValue = HeaderValue::from_static("public, max-age=86400");
 
 pub struct AppState {
@@ -110,6 +116,26 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(editor::edit_form)
                 .post(editor::update)
                 .layer(axum::extract::DefaultBodyLimit::max(EDITOR_BODY_LIMIT)),
+        )
+        .route(
+            "/desk/new/autosave",
+            axum::routing::post(editor::autosave_new).layer(axum::extract::DefaultBodyLimit::max(
+                editor::AUTOSAVE_MAX_BYTES,
+            )),
+        )
+        .route(
+            "/desk/items/{id}/autosave",
+            axum::routing::post(editor::autosave_item).layer(axum::extract::DefaultBodyLimit::max(
+                editor::AUTOSAVE_MAX_BYTES,
+            )),
+        )
+        .route(
+            "/desk/new/autosave/discard",
+            axum::routing::post(editor::discard_new),
+        )
+        .route(
+            "/desk/items/{id}/autosave/discard",
+            axum::routing::post(editor::discard_item),
         )
         .route("/desk/items/{id}/compare", get(editor::compare))
         .route(
@@ -318,7 +344,14 @@ async fn media(
                 .unwrap_or(HeaderValue::from_static("\"\""));
             let mut builder = Response::builder()
                 .header(header::ETAG, etag.clone())
-                .header(header::CACHE_CONTROL, MEDIA_CACHE_CONTROL);
+                .header(
+                    header::CACHE_CONTROL,
+                    if path.starts_with(newsdesk_services::uploads::UPLOADS_PREFIX) {
+                        UPLOAD_CACHE_CONTROL
+                    } else {
+                        MEDIA_CACHE_CONTROL
+                    },
+                );
             if http::none_match(&headers, &etag) {
                 builder
                     .status(StatusCode::NOT_MODIFIED)

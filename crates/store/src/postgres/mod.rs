@@ -29,6 +29,7 @@ const MIGRATIONS: &[Migration] = migrations!("postgres":
     4 "0004_audit",
     5 "0005_notes",
     6 "0006_sections",
+    7 "0007_autosaves",
 );
 
 /// The channel every committed event is announced on (the payload is the event id).

@@ -30,6 +30,7 @@ const MIGRATIONS: &[Migration] = migrations!("sqlite":
     4 "0004_audit",
     5 "0005_notes",
     6 "0006_sections",
+    7 "0007_autosaves",
 );
 
 /// Name of the database file inside the data directory.
