@@ -128,6 +128,7 @@ async fn every_page_type_is_valid_html5() {
         "/desk/authors".to_owned(),
         "/desk/accounts".to_owned(),
         "/desk/settings".to_owned(),
+        "/desk/media?for=%2Fdesk%2Fnew".to_owned(),
     ];
     for path in desk_pages {
         let page = site.page_with_cookie(&path, &cookie).await;

@@ -898,6 +898,7 @@ async fn every_desk_route_answers_each_role_as_the_rules_say() {
         ("/desk/authors", [403, 200, 403, 200]),
         ("/desk/accounts", [403, 403, 403, 200]),
         ("/desk/settings", [403, 403, 403, 200]),
+        ("/desk/media", [200, 200, 403, 200]),
     ];
     let roles = ["contributor", "editor", "moderator", "admin"];
     for (n, role) in roles.iter().enumerate() {
@@ -2114,4 +2115,174 @@ async fn autosave_refuses_text_over_the_editors_limits_with_a_message() {
             "The form is larger than an autosave may be ({limit} bytes), so it was not autosaved."
         )
     );
+}
+
+/// Uploads to the media library's own form.
+async fn post_to_library(
+    site: &TestSite,
+    cookie: &str,
+    fields: &[(&str, &str)],
+    bytes: Option<Vec<u8>>,
+) -> (u16, Option<String>, Page) {
+    let mut form = reqwest::multipart::Form::new();
+    for (k, v) in fields {
+        form = form.text((*k).to_owned(), (*v).to_owned());
+    }
+    if let Some(bytes) = bytes {
+        form = form.part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name("photo.png"),
+        );
+    }
+    let response = site
+        .client
+        .post(site.url("/desk/media"))
+        .header("cookie", cookie)
+        .multipart(form)
+        .send()
+        .await
+        .expect("post");
+    read(response).await
+}
+
+#[tokio::test]
+async fn writers_upload_to_the_media_library_and_reuse_an_image_in_a_story() {
+    let site = TestSite::demo();
+    for role in ["contributor", "editor", "moderator"] {
+        site.add_user(
+            &format!("{role}@example.org"),
+            role,
+            "correct horse battery",
+        );
+    }
+    let writer = sign_in(&site, "contributor@example.org", "correct horse battery").await;
+    let csrf = session_csrf(&site, &writer).await;
+
+    // The demo's picture is already there, ready to reuse.
+    let (status, _, room) = desk_page(&site, "/desk/media", &writer).await;
+    assert_eq!(status, 200);
+    assert!(room.text.contains("demo/hero-harbour.jpg"), "{}", room.text);
+
+    let words = |alt: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("alt", alt.to_owned()),
+            (
+                "caption",
+                "Volunteers stack sandbags on the quay".to_owned(),
+            ),
+            ("credit", "Newsroom photo".to_owned()),
+        ]
+    };
+    let send = |fields: Vec<(&'static str, String)>, bytes: Option<Vec<u8>>| {
+        let site = &site;
+        let writer = writer.clone();
+        async move {
+            let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post_to_library(site, &writer, &refs, bytes).await
+        }
+    };
+    let (status, _, page) = send(words(""), Some(png(900, 600))).await;
+    assert_eq!(status, 422, "alt text is required in the library");
+    assert!(
+        page.text_of("p.error").contains("alt is required"),
+        "{}",
+        page.text_of("p.error")
+    );
+    let (status, _, page) = send(words("Sandbags on the quay"), None).await;
+    assert_eq!(status, 422);
+    assert!(page.text_of("p.error").contains("Choose an image"));
+    let (status, _, page) = send(
+        words("Sandbags on the quay"),
+        Some(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec()),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(page.text_of("p.error").contains("not a JPEG, PNG or WebP"));
+    let (status, _, _) = send(vec![("alt", "No token".to_owned())], Some(png(900, 600))).await;
+    assert_eq!(status, 403, "no CSRF token");
+
+    let (status, location, _) = send(words("Sandbags on the quay"), Some(png(900, 600))).await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (303, Some("/desk/media?done=added"))
+    );
+    let (_, _, found) = desk_page(&site, "/desk/media?q=SANDBAGS", &writer).await;
+    assert_eq!(found.text_of("p.count"), "1 image");
+    let picked = found.attr("a.use", "href");
+    let path = picked
+        .split("hero=")
+        .nth(1)
+        .expect("hero parameter")
+        .replace("%2F", "/");
+    assert!(
+        path.starts_with("uploads/") && path.ends_with(".jpg"),
+        "{path}"
+    );
+    let (_, _, nothing) = desk_page(&site, "/desk/media?q=tractor", &writer).await;
+    assert_eq!(nothing.text_of("p.count"), "0 images");
+
+    // "Use this image" goes back only to a desk editor.
+    let (_, _, back) = desk_page(&site, "/desk/media?for=/desk/items/1", &writer).await;
+    assert!(
+        back.attr("a.use", "href")
+            .starts_with("/desk/items/1?hero=")
+    );
+    let (_, _, elsewhere) =
+        desk_page(&site, "/desk/media?for=https://elsewhere.example/", &writer).await;
+    assert!(
+        elsewhere
+            .attr("a.use", "href")
+            .starts_with("/desk/new?hero=")
+    );
+
+    // The editor takes the image with its words; the writer's own words win.
+    let (_, _, form) = desk_page(&site, &picked, &writer).await;
+    assert_eq!(form.attr("input[name=hero_path]", "value"), path);
+    assert_eq!(
+        form.attr("input[name=hero_alt]", "value"),
+        "Sandbags on the quay"
+    );
+    assert_eq!(form.attr("input[name=hero_width]", "value"), "900");
+
+    // An editor picks it in the editor's own picker and publishes: readers see it.
+    let editor = sign_in(&site, "editor@example.org", "correct horse battery").await;
+    let (_, _, new_form) = desk_page(&site, "/desk/new", &editor).await;
+    assert!(
+        new_form
+            .select("input[name=hero_pick]")
+            .iter()
+            .any(|e| e.value().attr("value") == Some(path.as_str())),
+        "the picker offers the new upload"
+    );
+    let editor_csrf = session_csrf(&site, &editor).await;
+    let story = [
+        ("csrf", editor_csrf.as_str()),
+        ("kind", "story"),
+        ("section", "world"),
+        ("headline", "Sandbags go up along the quay"),
+        ("body", "Volunteers worked through the night."),
+        ("slug", "sandbags-along-the-quay"),
+        ("hero_pick", path.as_str()),
+        ("hero_alt", ""),
+        ("action", "publish"),
+    ];
+    let (status, _, page) = post_editor(&site, &editor, "/desk/new", &story).await;
+    assert_eq!(status, 303, "{}", page.text_of("p.error"));
+    let public = site
+        .eventually("/world/sandbags-along-the-quay", SOON, |p| p.status == 200)
+        .await;
+    assert_eq!(public.attr(".hero img", "alt"), "Sandbags on the quay");
+    assert!(public.attr(".hero img", "src").ends_with(&path));
+
+    let mut unknown = story.to_vec();
+    unknown.retain(|(k, _)| *k != "hero_pick" && *k != "slug");
+    unknown.push(("hero_pick", "uploads/2026/11/not-there.jpg"));
+    unknown.push(("slug", "another-quay-story"));
+    let (status, _, page) = post_editor(&site, &editor, "/desk/new", &unknown).await;
+    assert_eq!(status, 422);
+    assert!(page.text_of("p.error").contains("not in the media library"));
+
+    let moderator = sign_in(&site, "moderator@example.org", "correct horse battery").await;
+    assert_eq!(desk_page(&site, "/desk/media", &moderator).await.0, 403);
 }

@@ -125,6 +125,21 @@ impl Newsroom {
         for item in items {
             let input = item.into_input(now);
             self.save_by_slug(&input, None, "demo", now).await?;
+            // The demo's pictures are in the media library, ready to reuse, like an upload.
+            if let Some(hero) = &input.hero {
+                self.store()
+                    .add_to_library(&newsdesk_store::LibraryImage {
+                        path: hero.path.clone(),
+                        width: hero.width.unwrap_or(0),
+                        height: hero.height.unwrap_or(0),
+                        alt: hero.alt.clone(),
+                        caption: hero.caption.clone(),
+                        credit: hero.credit.clone(),
+                        uploaded_by: "demo".into(),
+                        created_at: now,
+                    })
+                    .await?;
+            }
         }
         Ok(DemoOutcome::Loaded { items: count })
     }

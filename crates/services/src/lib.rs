@@ -10,6 +10,7 @@ pub mod error;
 pub mod follow;
 pub mod import;
 pub mod labels;
+pub mod library;
 pub mod newsroom;
 pub mod schedule;
 pub mod uploads;

@@ -203,6 +203,22 @@ const TABLES: &[Table] = &[
         order_by: "id",
         identity: true,
     },
+    Table {
+        name: "media_library",
+        columns: &[
+            ("id", Int),
+            ("path", Text),
+            ("width", Int),
+            ("height", Int),
+            ("alt", Text),
+            ("caption", Text),
+            ("credit", Text),
+            ("uploaded_by", Text),
+            ("created_at", Int),
+        ],
+        order_by: "id",
+        identity: true,
+    },
 ];
 
 /// One value of any column, as both backends return it.

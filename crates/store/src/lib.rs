@@ -109,6 +109,20 @@ pub struct Revision {
     pub snapshot: serde_json::Value,
 }
 
+/// An image in the media library, with the words that go with it by default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LibraryImage {
+    /// Path in the media store (`uploads/2026/11/1a2b….jpg`).
+    pub path: String,
+    pub width: u32,
+    pub height: u32,
+    pub alt: String,
+    pub caption: String,
+    pub credit: String,
+    pub uploaded_by: String,
+    pub created_at: Timestamp,
+}
+
 /// An editor's autosave slot: what one person typed into one item's form and has not saved.
 /// Kept apart from the item, so it never changes what the public sees, the workflow status
 /// or the history.
@@ -302,4 +316,18 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_autosave(&self, account_id: i64, item_id: Option<i64>) -> Result<()>;
     /// Forgets slots saved before `before`; returns how many.
     async fn prune_autosaves(&self, before: Timestamp) -> Result<u64>;
+
+    // The media library.
+    /// Adds an image; one already in the library (the same bytes uploaded again) keeps its
+    /// first entry and words.
+    async fn add_to_library(&self, image: &LibraryImage) -> Result<()>;
+    async fn library_image(&self, path: &str) -> Result<Option<LibraryImage>>;
+    /// Newest first, with the total matching; `words` are found in the alt text, caption or
+    /// credit without regard to case.
+    async fn library(
+        &self,
+        words: Option<&str>,
+        limit: u32,
+        offset: u32,
+    ) -> Result<(Vec<LibraryImage>, u64)>;
 }

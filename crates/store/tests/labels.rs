@@ -319,3 +319,66 @@ async fn a_role_change_is_audited_and_the_last_admin_stays() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_media_library_keeps_each_image_once_newest_first_and_finds_by_words() {
+    each_backend(|store| async move {
+        let start = Timestamp::now();
+        let image = |n: i64, caption: &str| newsdesk_store::LibraryImage {
+            path: format!("uploads/2026/11/{n:04}.jpg"),
+            width: 1600,
+            height: 900,
+            alt: format!("Picture {n}"),
+            caption: caption.into(),
+            credit: "Staff".into(),
+            uploaded_by: "writer@example.org".into(),
+            created_at: start + jiff::SignedDuration::from_secs(n),
+        };
+        for n in 1..=5 {
+            store
+                .add_to_library(&image(
+                    n,
+                    if n == 3 {
+                        "The 100% solar ferry"
+                    } else {
+                        "Harbour"
+                    },
+                ))
+                .await
+                .expect("add");
+        }
+        // The same bytes uploaded again keep the first entry and its words.
+        store
+            .add_to_library(&image(2, "Another caption"))
+            .await
+            .expect("again");
+        let (page, total) = store.library(None, 2, 0).await.expect("page");
+        assert_eq!(total, 5);
+        let paths: Vec<_> = page.iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["uploads/2026/11/0005.jpg", "uploads/2026/11/0004.jpg"]
+        );
+        let (rest, _) = store.library(None, 2, 4).await.expect("last page");
+        assert_eq!(rest.len(), 1);
+        let second = store
+            .library_image("uploads/2026/11/0002.jpg")
+            .await
+            .expect("get")
+            .expect("there");
+        assert_eq!(second.caption, "Harbour");
+        assert_eq!((second.width, second.height), (1600, 900));
+
+        let (found, total) = store.library(Some("SOLAR"), 10, 0).await.expect("search");
+        assert_eq!((found.len(), total), (1, 1));
+        let (found, _) = store.library(Some("100%"), 10, 0).await.expect("percent");
+        assert_eq!(found.len(), 1, "a literal percent sign");
+        let (found, _) = store.library(Some("1_0"), 10, 0).await.expect("underscore");
+        assert!(found.is_empty(), "an underscore is not a wildcard");
+        assert_eq!(
+            store.library_image("uploads/none.jpg").await.expect("get"),
+            None
+        );
+    })
+    .await;
+}

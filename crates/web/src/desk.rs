@@ -352,6 +352,7 @@ pub(crate) struct DeskSession {
     may_manage_accounts: bool,
     may_manage_labels: bool,
     may_manage_settings: bool,
+    may_write: bool,
 }
 
 pub(crate) fn desk_session(session: &Session) -> DeskSession {
@@ -363,6 +364,7 @@ pub(crate) fn desk_session(session: &Session) -> DeskSession {
         may_manage_accounts: session.account.role.may(Action::ManageAccounts),
         may_manage_labels: session.account.role.may(Action::ManageLabels),
         may_manage_settings: session.account.role.may(Action::ManageSettings),
+        may_write: session.account.role.may(Action::WriteOwnDrafts),
     }
 }
 

@@ -13,6 +13,7 @@ use minijinja::context;
 use newsdesk_core::{Action, Item, ItemInput, ItemKind, ItemStatus, Source, workflow};
 use newsdesk_services::ServiceError;
 use newsdesk_services::editing::DeskAction;
+use newsdesk_services::library::ImageWords;
 use newsdesk_store::Session;
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,9 @@ use crate::desk::{
 };
 use crate::paths;
 use crate::views::TimeView;
+
+/// Library images offered in the editor's picker; the library page has the rest.
+const LIBRARY_PICKER_SIZE: usize = 12;
 
 /// What the editor's fields hold: from the stored item, from a refused submission, or from
 /// the person's autosave (stored as this struct's JSON).
@@ -50,6 +54,22 @@ struct Fields {
 }
 
 impl Fields {
+    /// Puts a library image in the hero fields; its words fill the ones the writer left empty.
+    fn use_library_image(&mut self, image: &newsdesk_store::LibraryImage) {
+        self.hero_path = image.path.clone();
+        self.hero_width = image.width.to_string();
+        self.hero_height = image.height.to_string();
+        for (field, default) in [
+            (&mut self.hero_alt, &image.alt),
+            (&mut self.hero_caption, &image.caption),
+            (&mut self.hero_credit, &image.credit),
+        ] {
+            if field.trim().is_empty() {
+                field.clone_from(default);
+            }
+        }
+    }
+
     fn from_item(item: &Item, zone: &jiff::tz::TimeZone) -> Self {
         Fields {
             kind: item.kind.as_str().into(),
@@ -310,6 +330,14 @@ async fn page(state: &AppState, status: StatusCode, e: Editing<'_>) -> Response 
         Ok(a) => a,
         Err(err) => return internal(err.into()),
     };
+    let library = match state.newsroom.library(None, 1).await {
+        Ok((images, _)) => images
+            .iter()
+            .take(LIBRARY_PICKER_SIZE)
+            .map(crate::library::ImageCard::new)
+            .collect::<Vec<_>>(),
+        Err(err) => return internal(err),
+    };
     render(
         state,
         "desk/edit.html",
@@ -331,6 +359,7 @@ async fn page(state: &AppState, status: StatusCode, e: Editing<'_>) -> Response 
             autosave => e.offer.map(val),
             editor_path => e.item.map_or("/desk/new".to_owned(), |i| format!("/desk/items/{}", i.id)),
             revisions => revisions,
+            library => val(library),
             authors => val(authors.iter().map(|a| (a.slug.clone(), a.name.clone())).collect::<Vec<_>>()),
             sections => val(state.config().sections.iter().map(|s| (s.slug.clone(), s.name.clone())).collect::<Vec<_>>()),
             languages => state.config().site.languages.clone(),
@@ -345,6 +374,8 @@ async fn page(state: &AppState, status: StatusCode, e: Editing<'_>) -> Response 
 #[serde(default)]
 pub struct NewQuery {
     kind: String,
+    /// A library image to put in the form (from the library's "Use this image").
+    hero: String,
     /// `autosave`: fill the form from the person's autosave.
     restore: String,
 }
@@ -376,6 +407,9 @@ pub async fn new_form(
     };
     let mut editing = Editing::new(&session, None, true, fields);
     if let Err(e) = offer_autosave(&state, &mut editing, query.restore == "autosave").await {
+        return no_store(internal(e), "desk");
+    }
+    if let Err(e) = pick_from_library(&state, &mut editing, &query.hero).await {
         return no_store(internal(e), "desk");
     }
     no_store(page(&state, StatusCode::OK, editing).await, "desk")
@@ -426,10 +460,36 @@ async fn offer_autosave(
     Ok(())
 }
 
+/// Puts the library image at `path` into the form, to be saved with it; says so, or why not.
+async fn pick_from_library(
+    state: &AppState,
+    editing: &mut Editing<'_>,
+    path: &str,
+) -> Result<(), ServiceError> {
+    if path.is_empty() {
+        return Ok(());
+    }
+    match state.newsroom.library_image(path).await {
+        Ok(image) => {
+            editing.fields.use_library_image(&image);
+            editing.notice =
+                Some("The image from the library is in the form; save to keep it.".into());
+            Ok(())
+        }
+        Err(ServiceError::Invalid(e)) => {
+            editing.error = Some(e.to_string());
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct EditQuery {
     saved: String,
+    /// A library image to put in the form (from the library's "Use this image").
+    hero: String,
     /// `autosave`: fill the form from the person's autosave.
     restore: String,
 }
@@ -458,6 +518,9 @@ pub async fn edit_form(
     let mut editing = Editing::new(&session, Some(&item), own, fields);
     editing.notice = (!query.saved.is_empty()).then(|| "Saved.".to_owned());
     if let Err(e) = offer_autosave(&state, &mut editing, query.restore == "autosave").await {
+        return no_store(internal(e), "desk");
+    }
+    if let Err(e) = pick_from_library(&state, &mut editing, &query.hero).await {
         return no_store(internal(e), "desk");
     }
     no_store(page(&state, StatusCode::OK, editing).await, "desk")
@@ -613,12 +676,34 @@ async fn save(
             )
             .await;
         }
-        match state.newsroom.upload_image(bytes, Timestamp::now()).await {
-            Ok(image) => {
-                fields.hero_path = image.path;
-                fields.hero_width = image.width.to_string();
-                fields.hero_height = image.height.to_string();
+        let words = ImageWords {
+            alt: fields.hero_alt.clone(),
+            caption: fields.hero_caption.clone(),
+            credit: fields.hero_credit.clone(),
+        };
+        let uploaded = state
+            .newsroom
+            .upload_to_library(
+                bytes,
+                &words,
+                false,
+                &session.account.email,
+                Timestamp::now(),
+            )
+            .await;
+        match uploaded {
+            Ok(image) => fields.use_library_image(&image),
+            Err(ServiceError::Invalid(e)) => {
+                return refuse(StatusCode::UNPROCESSABLE_ENTITY, e.to_string(), fields).await;
             }
+            Err(e) => return no_store(internal(e), "desk"),
+        }
+    } else if let Some((_, pick)) = pairs
+        .iter()
+        .find(|(k, v)| k == "hero_pick" && !v.is_empty())
+    {
+        match state.newsroom.library_image(pick).await {
+            Ok(image) => fields.use_library_image(&image),
             Err(ServiceError::Invalid(e)) => {
                 return refuse(StatusCode::UNPROCESSABLE_ENTITY, e.to_string(), fields).await;
             }

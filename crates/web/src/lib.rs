@@ -7,6 +7,7 @@ mod desk;
 mod editor;
 mod error;
 mod http;
+mod library;
 mod manage;
 mod metrics;
 pub mod paths;
@@ -171,6 +172,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/desk/accounts/{id}/role", post(manage::change_role))
         .route("/desk/accounts/{id}/disable", post(manage::set_disabled))
         .route("/desk/settings", get(manage::settings))
+        .route(
+            "/desk/media",
+            get(library::media)
+                .post(library::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(EDITOR_BODY_LIMIT)),
+        )
         .route("/desk/sign-in", get(desk::sign_in_form).post(desk::sign_in))
         .route("/desk/sign-out", axum::routing::post(desk::sign_out))
         .route(

@@ -29,7 +29,7 @@ const TEMPLATES: &[(&str, &[u8])] = embedded!("templates":
     "macros.html", "desk/layout.html", "desk/sign_in.html", "desk/items.html",
     "desk/setup.html", "desk/password.html", "desk/message.html", "desk/edit.html",
     "desk/audit.html", "desk/compare.html", "desk/sections.html", "desk/tags.html",
-    "desk/authors.html", "desk/accounts.html", "desk/settings.html",
+    "desk/authors.html", "desk/accounts.html", "desk/settings.html", "desk/media.html",
 );
 const ASSETS: &[(&str, &[u8])] =
     embedded!("assets": "site.css", "desk.css", "desk.js", "favicon.svg", "logo.svg");

@@ -30,6 +30,7 @@ const MIGRATIONS: &[Migration] = migrations!("postgres":
     5 "0005_notes",
     6 "0006_sections",
     7 "0007_autosaves",
+    8 "0008_media_library",
 );
 
 /// The channel every committed event is announced on (the payload is the event id).

@@ -31,6 +31,7 @@ const MIGRATIONS: &[Migration] = migrations!("sqlite":
     5 "0005_notes",
     6 "0006_sections",
     7 "0007_autosaves",
+    8 "0008_media_library",
 );
 
 /// Name of the database file inside the data directory.
