@@ -580,6 +580,24 @@ async fn a_stale_save_is_refused_with_a_conflict_and_bad_input_is_kept() {
         "Barrier holds as surge peaks",
         "the loser's text is kept"
     );
+    // The refusal shows what the colleague changed since the form was opened.
+    let headline_change = conflict
+        .select(".conflict tbody tr")
+        .into_iter()
+        .map(|row| row.text().collect::<String>())
+        .find(|row| row.starts_with("Headline"))
+        .expect("the headline's change is listed");
+    assert!(
+        headline_change.ends_with("Barrier holds, says authority"),
+        "{headline_change}"
+    );
+    assert!(
+        conflict.attr(".conflict a", "href").ends_with(&format!(
+            "/compare?from={version}&to={}",
+            version.parse::<i64>().expect("version") + 1
+        )),
+        "a link to the full comparison"
+    );
     let page = site
         .eventually(
             "/world/port-halden-closes-tidal-barrier-for-first-time",
@@ -2285,4 +2303,106 @@ async fn writers_upload_to_the_media_library_and_reuse_an_image_in_a_story() {
 
     let moderator = sign_in(&site, "moderator@example.org", "correct horse battery").await;
     assert_eq!(desk_page(&site, "/desk/media", &moderator).await.0, 403);
+}
+
+#[tokio::test]
+async fn drafts_are_deleted_with_their_history_and_what_readers_saw_is_not() {
+    let site = TestSite::demo();
+    for role in ["contributor", "editor", "admin"] {
+        site.add_user(
+            &format!("{role}@example.org"),
+            role,
+            "correct horse battery",
+        );
+    }
+    let writer = sign_in(&site, "contributor@example.org", "correct horse battery").await;
+    let editor = sign_in(&site, "editor@example.org", "correct horse battery").await;
+    let csrf = session_csrf(&site, &writer).await;
+    let draft = [
+        ("csrf", csrf.as_str()),
+        ("kind", "brief"),
+        ("section", "world"),
+        ("body", "A brief written by mistake."),
+        ("slug", "written-by-mistake"),
+        ("action", "save"),
+    ];
+    let (status, location, _) = post_editor(&site, &writer, "/desk/new", &draft).await;
+    assert_eq!(status, 303);
+    let item = location
+        .expect("location")
+        .split('?')
+        .next()
+        .expect("path")
+        .to_owned();
+    let (_, _, form) = desk_page(&site, &item, &writer).await;
+    assert_eq!(
+        form.select("form.delete-item").len(),
+        1,
+        "the writer may delete it"
+    );
+    let version = form.attr("form.editor input[name=version]", "value");
+
+    // Another writer may not; a stale version is a conflict; the right one deletes.
+    site.add_user("other@example.org", "contributor", "correct horse battery");
+    let other = sign_in(&site, "other@example.org", "correct horse battery").await;
+    let other_csrf = session_csrf(&site, &other).await;
+    let delete = |csrf: &str, version: &str| {
+        vec![("csrf", csrf.to_owned()), ("version", version.to_owned())]
+    };
+    let send = |cookie: String, fields: Vec<(&'static str, String)>| {
+        let site = &site;
+        let path = format!("{item}/delete");
+        async move {
+            let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post_editor(site, &cookie, &path, &refs).await
+        }
+    };
+    assert_eq!(
+        send(other.clone(), delete(&other_csrf, &version)).await.0,
+        403
+    );
+    assert_eq!(
+        send(writer.clone(), delete("", &version)).await.0,
+        403,
+        "no CSRF token"
+    );
+    assert_eq!(
+        send(writer.clone(), delete(&csrf, "0")).await.0,
+        409,
+        "stale version"
+    );
+    let (status, location, _) = send(writer.clone(), delete(&csrf, &version)).await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (303, Some("/desk?deleted=1"))
+    );
+    assert_eq!(desk_page(&site, &item, &writer).await.0, 404);
+    let (_, _, list) = desk_page(&site, "/desk?deleted=1", &writer).await;
+    assert_eq!(list.text_of("p.notice"), "The item was deleted.");
+
+    // A published story is unpublished, never deleted, even by an editor.
+    let (_, _, found) = desk_page(&site, "/desk?q=tidal%20barrier", &editor).await;
+    let lead = found.attr(".items tbody a", "href");
+    let (_, _, lead_form) = desk_page(&site, &lead, &editor).await;
+    assert!(lead_form.select("form.delete-item").is_empty());
+    let editor_csrf = session_csrf(&site, &editor).await;
+    let lead_version = lead_form.attr("form.editor input[name=version]", "value");
+    let refused = post_editor(
+        &site,
+        &editor,
+        &format!("{lead}/delete"),
+        &[("csrf", &editor_csrf), ("version", &lead_version)],
+    )
+    .await;
+    assert_eq!(refused.0, 409);
+    assert!(
+        refused.2.text.contains("unpublish it instead"),
+        "{}",
+        refused.2.text
+    );
+
+    let admin = sign_in(&site, "admin@example.org", "correct horse battery").await;
+    let (_, _, audit) = desk_page(&site, "/desk/audit", &admin).await;
+    assert!(audit.text.contains("deleted the item"));
+    assert!(audit.text.contains("contributor@example.org"));
 }

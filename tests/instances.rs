@@ -81,6 +81,36 @@ status = "published"
         elapsed < Duration::from_secs(1),
         "visible everywhere after {elapsed:?}"
     );
+
+    // A section added in the desk of one instance is in the other's navigation: it reads
+    // the list again when the `site_changed` event arrives, and its cached pages are purged.
+    a.add_user("editor@example.org", "editor", "correct horse battery");
+    let cookie = a
+        .desk_cookie("editor@example.org", "correct horse battery")
+        .await;
+    let csrf = a
+        .page_with_cookie("/desk/sections", &cookie)
+        .await
+        .attr("form input[name=csrf]", "value");
+    let added = a
+        .client
+        .post(a.url("/desk/sections"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("slug", "elections"),
+            ("name", "Elections"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(added.status(), 303);
+    b.eventually("/", Duration::from_secs(1), |p| {
+        p.texts("nav.sections a").contains(&"Elections".to_owned())
+    })
+    .await;
+    b.eventually("/elections", Duration::from_secs(1), |p| p.status == 200)
+        .await;
 }
 
 #[tokio::test]

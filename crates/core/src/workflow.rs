@@ -55,6 +55,20 @@ pub fn check(role: Role, own: bool, from: Option<ItemStatus>, to: ItemStatus) ->
     }
 }
 
+/// Whether `role` may delete an item now in `status` (written by them when `own`): writers
+/// their own drafts, editors any. Whether it was ever public is the service's to refuse.
+pub fn check_delete(role: Role, own: bool, status: ItemStatus) -> Result<(), Error> {
+    let own_draft = own && matches!(status, ItemStatus::Draft | ItemStatus::InReview);
+    if role.may(Action::EditAnyItem) || (own_draft && role.may(Action::WriteOwnDrafts)) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden {
+            role: role.as_str(),
+            what: "delete this item",
+        })
+    }
+}
+
 /// How the audit log names a save that moved an item from `from` to `to`.
 pub fn audit_action(from: Option<ItemStatus>, to: ItemStatus) -> &'static str {
     use ItemStatus::*;
@@ -73,6 +87,26 @@ pub fn audit_action(from: Option<ItemStatus>, to: ItemStatus) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writers_delete_their_own_drafts_and_editors_any_item() {
+        use ItemStatus::*;
+        for (role, own, status, allowed) in [
+            (Role::Contributor, true, Draft, true),
+            (Role::Contributor, true, InReview, true),
+            (Role::Contributor, true, Scheduled, false),
+            (Role::Contributor, false, Draft, false),
+            (Role::Moderator, true, Draft, false),
+            (Role::Editor, false, Unpublished, true),
+            (Role::Admin, false, Scheduled, true),
+        ] {
+            assert_eq!(
+                check_delete(role, own, status).is_ok(),
+                allowed,
+                "{role:?} own={own} {status:?}"
+            );
+        }
+    }
     use ItemStatus::*;
 
     const ALL: [ItemStatus; 5] = [Draft, InReview, Scheduled, Published, Unpublished];

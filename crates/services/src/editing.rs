@@ -51,6 +51,31 @@ impl Newsroom {
         Ok(self.store().item_creator(item.id).await?.as_deref() == Some(account.email.as_str()))
     }
 
+    /// Deletes an item that was never public: writers their own drafts, editors any.
+    pub async fn delete_item(
+        &self,
+        account: &Account,
+        id: i64,
+        expected_version: i64,
+        now: Timestamp,
+    ) -> Result<()> {
+        let Some(item) = self.store().item_by_id(id).await? else {
+            return Err(ServiceError::NotFound(format!("item {id}")));
+        };
+        let own = self.is_own(account, &item).await?;
+        workflow::check_delete(account.role, own, item.status)?;
+        match self
+            .store()
+            .delete_item(id, expected_version, &account.email, now)
+            .await
+        {
+            Err(newsdesk_store::StoreError::NotFound) => {
+                Err(ServiceError::NotFound(format!("item {id}")))
+            }
+            other => Ok(other?),
+        }
+    }
+
     /// Saves from the editor: `id` is the item being edited (None for a new one) and
     /// `expected_version` the version the form was opened at.
     pub async fn save_from_desk(

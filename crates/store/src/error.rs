@@ -14,6 +14,9 @@ pub enum StoreError {
     /// A section or author still used by items cannot be deleted.
     #[error("{what} is still used by {items} item(s); move them first")]
     InUse { what: String, items: u64 },
+    /// An item readers have seen is unpublished, never deleted.
+    #[error("this item was published once; unpublish it instead (what readers saw is kept)")]
+    WasPublished,
     /// The change would leave no enabled admin to manage accounts.
     #[error("the site must keep at least one enabled admin")]
     LastAdmin,

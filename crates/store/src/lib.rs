@@ -212,6 +212,17 @@ pub trait Store: Send + Sync + 'static {
         actor: &str,
         now: Timestamp,
     ) -> Result<Saved>;
+    /// Deletes an item that was never published, with its revisions, labels, notes,
+    /// redirects and autosaves, and records who did it, in one transaction. Refused with
+    /// `StoreError::Conflict` on a stale version and `StoreError::WasPublished` when the
+    /// item was ever public (what readers saw is unpublished, never erased).
+    async fn delete_item(
+        &self,
+        id: i64,
+        expected_version: i64,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<()>;
     async fn revisions(&self, item_id: i64) -> Result<Vec<Revision>>;
     /// Attaches a public correction or update note to an item: a new version, a revision, an
     /// audit line and (when public) an `item_updated` event, in one transaction.

@@ -1247,6 +1247,33 @@ macro_rules! sql_store {
             })
         }
 
+        async fn delete_item(&self, id: i64, expected_version: i64, actor: &str, now: Timestamp) -> Result<()> {
+            let mut tx = self.write_transaction().await?;
+            let row: Option<(i64, Option<i64>, Option<String>, String)> = sqlx::query_as(
+                "SELECT version, first_published_at, headline, slug FROM items WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let (version, first_published_at, headline, slug) = row.ok_or(StoreError::NotFound)?;
+            if version != expected_version {
+                return Err(StoreError::Conflict { current: version });
+            }
+            if first_published_at.is_some() {
+                return Err(StoreError::WasPublished);
+            }
+            // Autosaves name the item without a foreign key (a new item's slot uses id 0).
+            sqlx::query("DELETE FROM autosaves WHERE item_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM items WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            let detail = headline.unwrap_or(slug);
+            self::items::audit_row(&mut tx, actor, "deleted the item", &format!("item:{id}"), &detail, now).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
         async fn item_creator(&self, item_id: i64) -> Result<Option<String>> {
             Ok(sqlx::query_scalar(
                 "SELECT actor FROM revisions WHERE item_id = $1 ORDER BY version LIMIT 1",

@@ -545,3 +545,61 @@ async fn a_note_is_a_new_version_with_its_event_and_a_stale_one_conflicts() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_draft_is_deleted_whole_and_a_once_published_item_is_not() {
+    each_backend(|store| async move {
+        let now = Timestamp::now();
+        let draft = story(ItemStatus::Draft)
+            .validate(&Config::default())
+            .expect("valid");
+        let no_times = PublicationTimes {
+            first_published_at: None,
+            published_at: None,
+            updated_at: None,
+        };
+        let saved = store
+            .create_item(&draft, no_times, "writer@example.org", now)
+            .await
+            .expect("create");
+        let id = saved.item.id;
+        assert!(matches!(
+            store.delete_item(id, 7, "writer@example.org", now).await,
+            Err(StoreError::Conflict { current: 1 })
+        ));
+        store
+            .delete_item(id, 1, "writer@example.org", now)
+            .await
+            .expect("delete");
+        assert_eq!(store.item_by_id(id).await.expect("get"), None);
+        assert!(store.revisions(id).await.expect("revisions").is_empty());
+        let (audit, _) = store.audit_log(5, 0).await.expect("audit");
+        assert_eq!(audit[0].action, "deleted the item");
+        assert_eq!(audit[0].subject, format!("item:{id}"));
+        assert!(matches!(
+            store.delete_item(id, 1, "writer@example.org", now).await,
+            Err(StoreError::NotFound)
+        ));
+
+        let (_, published) = publish(store.as_ref(), "editor@example.org", now).await;
+        assert!(matches!(
+            store
+                .delete_item(
+                    published.item.id,
+                    published.item.version,
+                    "editor@example.org",
+                    now
+                )
+                .await,
+            Err(StoreError::WasPublished)
+        ));
+        assert!(
+            store
+                .item_by_id(published.item.id)
+                .await
+                .expect("get")
+                .is_some()
+        );
+    })
+    .await;
+}

@@ -428,7 +428,7 @@ pub async fn items(
     // The filters echo back what was asked, and the pager keeps them.
     let mut kept: Vec<(String, String)> = params
         .iter()
-        .filter(|(k, v)| k.as_str() != "page" && !v.trim().is_empty())
+        .filter(|(k, v)| !matches!(k.as_str(), "page" | "deleted") && !v.trim().is_empty())
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     kept.sort();

@@ -289,6 +289,38 @@ struct Editing<'a> {
     form_version: Option<i64>,
     /// An autosave of this person's that the form does not show, offered to restore.
     offer: Option<AutosaveOffer>,
+    /// After a conflict: what others saved since the version this form was opened at.
+    conflict: Option<ConflictView>,
+}
+
+#[derive(Serialize)]
+struct ConflictView {
+    base: i64,
+    current: i64,
+    changes: Vec<FieldChange>,
+    /// Only the body lines that were removed or added.
+    lines: Vec<DiffLine>,
+}
+
+/// What was saved to item `id` after version `base`, for a writer whose save was refused.
+async fn what_changed_since(
+    state: &AppState,
+    id: i64,
+    base: i64,
+) -> Result<Option<ConflictView>, ServiceError> {
+    let (Some(before), Some(now)) = (
+        state.newsroom.revision(id, base).await?,
+        state.newsroom.store().item_by_id(id).await?,
+    ) else {
+        return Ok(None);
+    };
+    let (changes, lines) = compare_items(&before, &now);
+    Ok(Some(ConflictView {
+        base,
+        current: now.version,
+        changes,
+        lines: lines.into_iter().filter(|l| l.change != "same").collect(),
+    }))
 }
 
 impl<'a> Editing<'a> {
@@ -302,6 +334,7 @@ impl<'a> Editing<'a> {
             notice: None,
             form_version: None,
             offer: None,
+            conflict: None,
         }
     }
 }
@@ -357,6 +390,7 @@ async fn page(state: &AppState, status: StatusCode, e: Editing<'_>) -> Response 
             error => e.error,
             notice => e.notice,
             autosave => e.offer.map(val),
+            conflict => e.conflict.map(val),
             editor_path => e.item.map_or("/desk/new".to_owned(), |i| format!("/desk/items/{}", i.id)),
             revisions => revisions,
             library => val(library),
@@ -365,6 +399,8 @@ async fn page(state: &AppState, status: StatusCode, e: Editing<'_>) -> Response 
             languages => state.config().site.languages.clone(),
             time_zone => state.config().site.time_zone.clone(),
             may_correct => e.session.account.role.may(Action::Correct),
+            may_delete => e.item.is_some_and(|i| i.first_published_at.is_none()
+                && workflow::check_delete(e.session.account.role, e.own, i.status).is_ok()),
             notes => val(e.item.map(|i| i.notes.iter().map(|n| context! { kind => n.kind.as_str(), text => n.text.clone(), at => val(TimeView::new(n.at, &zone)) }).collect::<Vec<_>>()).unwrap_or_default()),
         },
     )
@@ -726,26 +762,43 @@ async fn save(
         )
         .await;
     match outcome {
-        Ok(saved) => no_store(see_other(&format!("/desk/items/{}?saved=1", saved.item.id)), "desk"),
+        Ok(saved) => no_store(
+            see_other(&format!("/desk/items/{}?saved=1", saved.item.id)),
+            "desk",
+        ),
         Err(ServiceError::Invalid(e @ newsdesk_core::Error::Forbidden { .. })) => {
             refuse(StatusCode::FORBIDDEN, format!("Refused: {e}."), fields).await
         }
-        Err(ServiceError::Invalid(e)) => refuse(StatusCode::UNPROCESSABLE_ENTITY, e.to_string(), fields).await,
-        Err(ServiceError::Duplicate { field }) => refuse(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("The {field} is already used by another item in this language; choose another."),
-            fields,
-        )
-        .await,
-        Err(ServiceError::Conflict { current }) => refuse(
-            StatusCode::CONFLICT,
-            format!(
+        Err(ServiceError::Invalid(e)) => {
+            refuse(StatusCode::UNPROCESSABLE_ENTITY, e.to_string(), fields).await
+        }
+        Err(ServiceError::Duplicate { field }) => {
+            refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "The {field} is already used by another item in this language; choose another."
+                ),
+                fields,
+            )
+            .await
+        }
+        Err(ServiceError::Conflict { current }) => {
+            let changed = match (id, posted_version) {
+                (Some(id), Some(base)) => match what_changed_since(state, id, base).await {
+                    Ok(changed) => changed,
+                    Err(e) => return no_store(internal(e), "desk"),
+                },
+                _ => None,
+            };
+            let mut editing = Editing::new(&session, item.as_ref(), own, fields);
+            editing.error = Some(format!(
                 "Someone saved this item while you were editing (it is now at version {current}). \
-                 Your text is below and was not saved: open the item again in another tab, compare, and save once more."
-            ),
-            fields,
-        )
-        .await,
+                 Your text is below and was not saved. What they changed is shown under the form: \
+                 bring their changes into your text if they should stay, then save again."
+            ));
+            editing.conflict = changed;
+            no_store(page(state, StatusCode::CONFLICT, editing).await, "desk")
+        }
         Err(e) => no_store(internal(e), "desk"),
     }
 }
@@ -903,7 +956,12 @@ pub async fn restore(
             Timestamp::now(),
         )
         .await;
-    after_item_action(&state, &session, outcome, "Cannot restore")
+    after_item_action(
+        &state,
+        &session,
+        outcome.map(|saved| saved_location(&saved)),
+        "Cannot restore",
+    )
 }
 
 /// The session of a form posted about item `id`, with its CSRF token checked.
@@ -923,11 +981,41 @@ async fn signed_form(
     Ok(session)
 }
 
+fn saved_location(saved: &newsdesk_services::Saved) -> String {
+    format!("/desk/items/{}?saved=1", saved.item.id)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DeleteForm {
+    csrf: String,
+    version: i64,
+}
+
+/// Deletes a never-published item and goes back to the content list.
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<DeleteForm>,
+) -> Response {
+    let session = match signed_form(&state, &headers, id, &form.csrf).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let outcome = state
+        .newsroom
+        .delete_item(&session.account, id, form.version, Timestamp::now())
+        .await
+        .map(|()| "/desk?deleted=1".to_owned());
+    after_item_action(&state, &session, outcome, "Cannot delete")
+}
+
 /// Back to the item after a restore or a note, or a page that says why not.
 fn after_item_action(
     state: &AppState,
     session: &Session,
-    outcome: Result<newsdesk_services::Saved, ServiceError>,
+    outcome: Result<String, ServiceError>,
     refused_title: &str,
 ) -> Response {
     let message = |status: StatusCode, title: &str, text: String| {
@@ -939,7 +1027,8 @@ fn after_item_action(
         )
     };
     let response = match outcome {
-        Ok(saved) => see_other(&format!("/desk/items/{}?saved=1", saved.item.id)),
+        Ok(location) => see_other(&location),
+        Err(ServiceError::Refused(why)) => message(StatusCode::CONFLICT, refused_title, why),
         Err(ServiceError::Invalid(e @ newsdesk_core::Error::Forbidden { .. })) => {
             message(StatusCode::FORBIDDEN, "Refused", format!("{e}."))
         }
@@ -995,7 +1084,12 @@ pub async fn add_note(
             Timestamp::now(),
         )
         .await;
-    after_item_action(&state, &session, outcome, "Cannot add the note")
+    after_item_action(
+        &state,
+        &session,
+        outcome.map(|saved| saved_location(&saved)),
+        "Cannot add the note",
+    )
 }
 
 #[derive(Deserialize, Default)]

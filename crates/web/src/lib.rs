@@ -139,6 +139,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             axum::routing::post(editor::discard_item),
         )
         .route("/desk/items/{id}/compare", get(editor::compare))
+        .route("/desk/items/{id}/delete", post(editor::delete))
         .route(
             "/desk/items/{id}/notes",
             axum::routing::post(editor::add_note),
