@@ -76,6 +76,29 @@ pub struct Config {
     pub database: Database,
     #[serde(default)]
     pub media: Media,
+    #[serde(default)]
+    pub mail: Mail,
+}
+
+/// Mail to readers (address verification, password reset).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Mail {
+    /// The sender readers see: `Newsroom <news@example.org>`.
+    pub from: String,
+    /// `smtps://user:password@host:465`, `smtp://host:587?tls=required` (STARTTLS) or
+    /// `smtp://localhost:25` (a local relay). Unset: mail is written to the `outbox/`
+    /// directory of the data directory, for the operator to read (the demo, development).
+    pub smtp_url: Option<String>,
+}
+
+impl Default for Mail {
+    fn default() -> Self {
+        Mail {
+            from: "Newsdesk <newsdesk@localhost>".into(),
+            smtp_url: None,
+        }
+    }
 }
 
 /// Where media bytes live. Without `[media.s3]`: the data directory's `media/`.
@@ -393,6 +416,20 @@ impl Config {
                     "must not be empty",
                 ));
             }
+        }
+        if !self.mail.from.contains('@') || self.mail.from.contains(['\n', '\r']) {
+            return Err(ConfigError::new(
+                "mail.from",
+                "must be an address such as `Newsroom <news@example.org>`",
+            ));
+        }
+        if let Some(url) = &self.mail.smtp_url
+            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+        {
+            return Err(ConfigError::new(
+                "mail.smtp_url",
+                "must start with smtp:// or smtps://",
+            ));
         }
         if self.apps.enabled {
             for (key, value) in [

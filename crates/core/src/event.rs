@@ -16,6 +16,9 @@ pub enum EventKind {
     /// Sections, tags or authors changed: names in navigation, bylines and labels on any
     /// page may be stale, and the site's section list must be read again.
     SiteChanged,
+    /// A story's visible comments changed (one published, edited, removed, featured): its
+    /// page shows them.
+    CommentsChanged,
 }
 
 impl EventKind {
@@ -25,6 +28,7 @@ impl EventKind {
             EventKind::ItemUpdated => "item_updated",
             EventKind::ItemUnpublished => "item_unpublished",
             EventKind::SiteChanged => "site_changed",
+            EventKind::CommentsChanged => "comments_changed",
         }
     }
 
@@ -34,6 +38,7 @@ impl EventKind {
             "item_updated" => EventKind::ItemUpdated,
             "item_unpublished" => EventKind::ItemUnpublished,
             "site_changed" => EventKind::SiteChanged,
+            "comments_changed" => EventKind::CommentsChanged,
             _ => return None,
         })
     }

@@ -3,12 +3,14 @@
 //! Nothing here performs I/O or knows about HTTP or SQL.
 
 pub mod account;
+pub mod comment;
 pub mod config;
 pub mod error;
 pub mod event;
 pub mod item;
 pub mod labels;
 pub mod lang;
+pub mod reader;
 pub mod text;
 pub mod workflow;
 

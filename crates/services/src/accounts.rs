@@ -50,7 +50,7 @@ pub fn token_hash(token: &str) -> String {
 
 /// argon2id with the crate's defaults (19 MiB, 2 passes: OWASP's recommendation), off the
 /// async threads: one hash takes tens of milliseconds of CPU.
-async fn hash_password(password: String) -> Result<String> {
+pub(crate) async fn hash_password(password: String) -> Result<String> {
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
@@ -61,7 +61,7 @@ async fn hash_password(password: String) -> Result<String> {
     .map_err(|e| ServiceError::Io(std::io::Error::other(e.to_string())))?
 }
 
-async fn verify_password(password: String, hash: String) -> bool {
+pub(crate) async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash).is_ok_and(|parsed| {
             Argon2::default()
@@ -75,7 +75,7 @@ async fn verify_password(password: String, hash: String) -> bool {
 
 /// A valid hash of nothing anyone knows, verified when the email is unknown so that the
 /// answer takes as long as for a known one.
-const DECOY_HASH: &str =
+pub(crate) const DECOY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$bmV3c2Rlc2tkZWNveQ$2pVRDz1D7w2C5pO3tGSHcBiYrHfNhgH3lZ9Xrzyn0yQ";
 
 impl Newsroom {

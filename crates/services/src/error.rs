@@ -18,6 +18,9 @@ pub enum ServiceError {
     Forbidden(String),
     #[error("This set-up link is unknown, used or expired. Start the server again for a new one.")]
     SetupLinkInvalid,
+    /// A mailed link that is unknown, used or expired.
+    #[error("This link is unknown, used or expired. Ask for a new one.")]
+    LinkInvalid,
     #[error("{0} not found")]
     NotFound(String),
     #[error("the item was changed by someone else (now at version {current})")]

@@ -11,7 +11,9 @@ pub mod follow;
 pub mod import;
 pub mod labels;
 pub mod library;
+pub mod mail;
 pub mod newsroom;
+pub mod readers;
 pub mod schedule;
 pub mod uploads;
 

@@ -29,6 +29,8 @@ pub struct Newsroom {
     config: std::sync::RwLock<Arc<Config>>,
     /// Wakes the in-process event follower after a write, so pages change at once.
     written: Arc<Notify>,
+    /// Mail to readers; None where nothing is ever mailed (benchmarks, imports).
+    mailer: Option<crate::mail::Mailer>,
 }
 
 /// The front page of one language edition.
@@ -92,6 +94,22 @@ impl Newsroom {
             media,
             config: std::sync::RwLock::new(config),
             written: Arc::new(Notify::new()),
+            mailer: None,
+        }
+    }
+
+    /// Gives the newsroom a way to mail readers.
+    pub fn with_mailer(mut self, mailer: crate::mail::Mailer) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    pub(crate) async fn send_mail(&self, mail: &crate::mail::Mail) -> Result<()> {
+        match &self.mailer {
+            Some(mailer) => mailer.send(mail).await,
+            None => Err(crate::ServiceError::Io(std::io::Error::other(
+                "this process has no mailer",
+            ))),
         }
     }
 

@@ -109,6 +109,44 @@ pub struct Revision {
     pub snapshot: serde_json::Value,
 }
 
+/// A signed-in reader as the store finds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderSession {
+    pub reader: newsdesk_core::reader::Reader,
+    /// The token every form of this session must carry.
+    pub csrf_token: String,
+}
+
+/// A comment to store; the pipeline has already decided its status.
+#[derive(Debug, Clone)]
+pub struct NewComment<'a> {
+    pub item_id: i64,
+    pub parent_id: Option<i64>,
+    pub reader_id: i64,
+    pub body: &'a str,
+    pub status: newsdesk_core::comment::CommentStatus,
+    pub hold_reasons: &'a str,
+    pub address_hash: &'a str,
+    /// The form's one-time key: the same key from the same reader is stored once.
+    pub client_key: Option<&'a str>,
+    pub now: Timestamp,
+}
+
+/// What the moderation pipeline needs to know about a reader's recent commenting.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReaderActivity {
+    /// Bodies of their comments of the last day, newest first.
+    pub recent_bodies: Vec<String>,
+    pub in_last_minute_by_reader: u32,
+    pub in_last_minute_by_address: u32,
+    /// Comments of theirs readers can see.
+    pub approved: u32,
+    /// Of their last `window` decided comments (published or rejected), how many, and how
+    /// many rejected.
+    pub recent_decided: u32,
+    pub recent_rejected: u32,
+}
+
 /// An image in the media library, with the words that go with it by default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LibraryImage {
@@ -341,4 +379,116 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         offset: u32,
     ) -> Result<(Vec<LibraryImage>, u64)>;
+
+    // Readers, their sessions and mailed tokens (0009_comments).
+    /// Refused with `StoreError::Duplicate { field: "email" }` when the address is taken.
+    async fn create_reader(
+        &self,
+        email: &str,
+        display_name: &str,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<newsdesk_core::reader::Reader>;
+    async fn reader(&self, id: i64) -> Result<Option<newsdesk_core::reader::Reader>>;
+    /// The reader and their password hash, for signing in.
+    async fn reader_for_sign_in(
+        &self,
+        email: &str,
+    ) -> Result<Option<(newsdesk_core::reader::Reader, String)>>;
+    async fn set_reader_verified(&self, id: i64) -> Result<()>;
+    /// Replaces the password hash and ends every session of the reader.
+    async fn set_reader_password(&self, id: i64, hash: &str) -> Result<()>;
+    async fn set_reader_display_name(&self, id: i64, name: &str) -> Result<()>;
+    async fn create_reader_session(
+        &self,
+        token_hash: &str,
+        reader_id: i64,
+        csrf_token: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<()>;
+    async fn reader_session(&self, token_hash: &str, now: Timestamp)
+    -> Result<Option<ReaderSession>>;
+    async fn delete_reader_session(&self, token_hash: &str) -> Result<()>;
+    /// `purpose` is `verify` or `reset`.
+    async fn create_reader_token(
+        &self,
+        token_hash: &str,
+        reader_id: i64,
+        purpose: &str,
+        expires_at: Timestamp,
+    ) -> Result<()>;
+    /// Uses up a token: the reader it was for, or None when unknown, used or expired.
+    async fn take_reader_token(
+        &self,
+        token_hash: &str,
+        purpose: &str,
+        now: Timestamp,
+    ) -> Result<Option<i64>>;
+
+    // Comments.
+    /// Stores a comment (a reply must answer a visible comment of the same item), with a
+    /// `comments_changed` event when it is published, in one transaction. A second post with
+    /// the same client key from the same reader returns the first, unchanged.
+    async fn insert_comment(
+        &self,
+        comment: &NewComment<'_>,
+    ) -> Result<(newsdesk_core::comment::Comment, Option<Event>)>;
+    async fn comment(&self, id: i64) -> Result<Option<newsdesk_core::comment::Comment>>;
+    /// One page of an item's top-level comments that readers can see (and `viewer`'s own held
+    /// or rejected ones), featured first, then in `sort` order; with the number of visible
+    /// comments at every depth.
+    async fn comment_page(
+        &self,
+        item_id: i64,
+        sort: newsdesk_core::comment::CommentSort,
+        viewer: Option<i64>,
+        limit: u32,
+        offset: u32,
+    ) -> Result<(Vec<newsdesk_core::comment::Comment>, u64)>;
+    /// The visible replies in the threads of these top-level comments, oldest first.
+    async fn replies(
+        &self,
+        root_ids: &[i64],
+        viewer: Option<i64>,
+    ) -> Result<Vec<newsdesk_core::comment::Comment>>;
+    /// Visible comments per item, for teasers; items without any are left out.
+    async fn comment_counts(
+        &self,
+        item_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, u64>>;
+    async fn reader_activity(
+        &self,
+        reader_id: i64,
+        address_hash: &str,
+        now: Timestamp,
+        window: u32,
+    ) -> Result<ReaderActivity>;
+    /// Likes the comment for this reader, or takes the like back; returns whether it is
+    /// now liked, and the event that refreshes the story page.
+    async fn toggle_like(&self, comment_id: i64, reader_id: i64) -> Result<(bool, Event)>;
+    /// Records one report per reader per comment; a published comment with `hold_at` or
+    /// more reports is held again (and the story page refreshed). Returns the report count.
+    async fn report_comment(
+        &self,
+        comment_id: i64,
+        reader_id: i64,
+        reason: &str,
+        hold_at: u32,
+        now: Timestamp,
+    ) -> Result<(u32, Option<Event>)>;
+    /// Replaces the body of the reader's own comment with the status the pipeline gave it.
+    async fn edit_comment(
+        &self,
+        comment_id: i64,
+        reader_id: i64,
+        body: &str,
+        status: newsdesk_core::comment::CommentStatus,
+        hold_reasons: &str,
+        now: Timestamp,
+    ) -> Result<Option<Event>>;
+    /// Marks the reader's own comment deleted and empties its body.
+    async fn delete_own_comment(&self, comment_id: i64, reader_id: i64) -> Result<Option<Event>>;
+    /// Whether a story's comments are closed, and held for review.
+    async fn story_commenting(&self, item_id: i64) -> Result<(bool, bool)>;
 }

@@ -58,6 +58,21 @@ pub(crate) fn contains_pattern(words: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// A comment with its writer's current name and whether they are staff (a verified reader
+/// whose address is also an enabled staff account's).
+pub(crate) const COMMENT_SELECT: &str = "SELECT c.id, c.item_id, c.parent_id, c.root_id, c.reader_id,
+        r.display_name AS author,
+        (r.verified AND EXISTS (SELECT 1 FROM accounts a WHERE a.email = r.email AND NOT a.disabled)) AS staff,
+        c.body, c.status, c.hold_reasons, c.reject_reason, c.featured, c.likes, c.reports,
+        c.created_at, c.edited_at
+    FROM comments c LEFT JOIN readers r ON r.id = c.reader_id";
+
+/// Which comments a reader (`$2`, NULL when signed out) sees: published ones, a deleted one
+/// that still has published replies (as a marker), and their own held or rejected ones.
+pub(crate) const COMMENT_VISIBLE: &str = "c.status = 'published'
+    OR (c.status = 'deleted' AND EXISTS (SELECT 1 FROM comments d WHERE d.parent_id = c.id AND d.status = 'published'))
+    OR (c.reader_id = $2 AND c.status IN ('held', 'rejected'))";
+
 pub(crate) const ITEM_COLUMNS: &str = "id, kind, status, language, translation_group, section, slug, headline, \
      standfirst, body_markdown, body_html, hero_path, hero_caption, hero_credit, hero_alt, \
      hero_width, hero_height, breaking, first_published_at, published_at, updated_at, \
@@ -617,6 +632,28 @@ macro_rules! sql_store {
         pub(crate) async fn count_users(conn: &mut $Conn, sql: &'static str, slug: &str) -> Result<u64> {
             let n: i64 = sqlx::query_scalar(sql).bind(slug).fetch_one(&mut *conn).await?;
             Ok(u64::try_from(n).unwrap_or(0))
+        }
+
+        /// Appends the event that refreshes a story page after its comments changed.
+        pub(crate) async fn comments_changed(conn: &mut $Conn, item_id: i64, now: Timestamp) -> Result<Event> {
+            let keys = vec![newsdesk_core::event::keys::item(item_id)];
+            sqlx::query($serialize_events).execute(&mut *conn).await?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO events (kind, item_id, keys, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(EventKind::CommentsChanged.as_str())
+            .bind(item_id)
+            .bind(keys.join(" "))
+            .bind(to_micros(now))
+            .fetch_one(&mut *conn)
+            .await?;
+            Ok(Event {
+                id,
+                kind: EventKind::CommentsChanged,
+                item_id: Some(item_id),
+                keys,
+                at: from_micros(to_micros(now))?,
+            })
         }
 
         pub(crate) fn event_from_row(row: &$Row) -> Result<Event> {
@@ -1796,6 +1833,564 @@ macro_rules! sql_store {
             let images = rows.iter().map(library_image_from_row).collect::<Result<Vec<_>>>()?;
             Ok((images, u64::try_from(total).unwrap_or(0)))
         }
+
+        // ---- Readers and comments (0009_comments).
+
+        async fn create_reader(
+            &self,
+            email: &str,
+            display_name: &str,
+            password_hash: &str,
+            now: Timestamp,
+        ) -> Result<newsdesk_core::reader::Reader> {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO readers (email, display_name, password_hash, verified, status, created_at)
+                 VALUES ($1, $2, $3, FALSE, 'active', $4) RETURNING id",
+            )
+            .bind(email)
+            .bind(display_name)
+            .bind(password_hash)
+            .bind(to_micros(now))
+            .fetch_one(&self.writer)
+            .await
+            .map_err(|e| match e {
+                sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate { field: "email" },
+                e => e.into(),
+            })?;
+            Store::reader(self, id).await?.ok_or(StoreError::NotFound)
+        }
+
+        async fn reader(&self, id: i64) -> Result<Option<newsdesk_core::reader::Reader>> {
+            let row = sqlx::query(
+                "SELECT id, email, display_name, verified, status, created_at FROM readers WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+            row.as_ref().map(reader_from_row).transpose()
+        }
+
+        async fn reader_for_sign_in(&self, email: &str) -> Result<Option<(newsdesk_core::reader::Reader, String)>> {
+            let row = sqlx::query(
+                "SELECT id, email, display_name, verified, status, created_at, password_hash FROM readers WHERE email = $1",
+            )
+            .bind(email)
+            .fetch_optional(&self.reader)
+            .await?;
+            match row {
+                Some(row) => Ok(Some((reader_from_row(&row)?, row.try_get("password_hash")?))),
+                None => Ok(None),
+            }
+        }
+
+        async fn set_reader_verified(&self, id: i64) -> Result<()> {
+            sqlx::query("UPDATE readers SET verified = TRUE WHERE id = $1")
+                .bind(id)
+                .execute(&self.writer)
+                .await?;
+            Ok(())
+        }
+
+        async fn set_reader_password(&self, id: i64, hash: &str) -> Result<()> {
+            let mut tx = self.write_transaction().await?;
+            sqlx::query("UPDATE readers SET password_hash = $2 WHERE id = $1")
+                .bind(id)
+                .bind(hash)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM reader_sessions WHERE reader_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn set_reader_display_name(&self, id: i64, name: &str) -> Result<()> {
+            sqlx::query("UPDATE readers SET display_name = $2 WHERE id = $1")
+                .bind(id)
+                .bind(name)
+                .execute(&self.writer)
+                .await?;
+            Ok(())
+        }
+
+        async fn create_reader_session(
+            &self,
+            token_hash: &str,
+            reader_id: i64,
+            csrf_token: &str,
+            now: Timestamp,
+            expires_at: Timestamp,
+        ) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO reader_sessions (token_hash, reader_id, csrf_token, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(token_hash)
+            .bind(reader_id)
+            .bind(csrf_token)
+            .bind(to_micros(now))
+            .bind(to_micros(expires_at))
+            .execute(&self.writer)
+            .await?;
+            Ok(())
+        }
+
+        async fn reader_session(&self, token_hash: &str, now: Timestamp) -> Result<Option<crate::ReaderSession>> {
+            let row = sqlx::query(
+                "SELECT r.id, r.email, r.display_name, r.verified, r.status, r.created_at, s.csrf_token
+                 FROM reader_sessions s JOIN readers r ON r.id = s.reader_id
+                 WHERE s.token_hash = $1 AND s.expires_at > $2",
+            )
+            .bind(token_hash)
+            .bind(to_micros(now))
+            .fetch_optional(&self.reader)
+            .await?;
+            match row {
+                Some(row) => Ok(Some(crate::ReaderSession {
+                    reader: reader_from_row(&row)?,
+                    csrf_token: row.try_get("csrf_token")?,
+                })),
+                None => Ok(None),
+            }
+        }
+
+        async fn delete_reader_session(&self, token_hash: &str) -> Result<()> {
+            sqlx::query("DELETE FROM reader_sessions WHERE token_hash = $1")
+                .bind(token_hash)
+                .execute(&self.writer)
+                .await?;
+            Ok(())
+        }
+
+        async fn create_reader_token(
+            &self,
+            token_hash: &str,
+            reader_id: i64,
+            purpose: &str,
+            expires_at: Timestamp,
+        ) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO reader_tokens (token_hash, reader_id, purpose, expires_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(token_hash)
+            .bind(reader_id)
+            .bind(purpose)
+            .bind(to_micros(expires_at))
+            .execute(&self.writer)
+            .await?;
+            Ok(())
+        }
+
+        async fn take_reader_token(&self, token_hash: &str, purpose: &str, now: Timestamp) -> Result<Option<i64>> {
+            let reader: Option<i64> = sqlx::query_scalar(
+                "DELETE FROM reader_tokens WHERE token_hash = $1 AND purpose = $2 AND expires_at > $3
+                 RETURNING reader_id",
+            )
+            .bind(token_hash)
+            .bind(purpose)
+            .bind(to_micros(now))
+            .fetch_optional(&self.writer)
+            .await?;
+            Ok(reader)
+        }
+
+        async fn insert_comment(
+            &self,
+            new: &crate::NewComment<'_>,
+        ) -> Result<(newsdesk_core::comment::Comment, Option<Event>)> {
+            use newsdesk_core::comment::CommentStatus;
+            let mut tx = self.write_transaction().await?;
+            if let Some(key) = new.client_key {
+                let existing: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM comments WHERE reader_id = $1 AND client_key = $2",
+                )
+                .bind(new.reader_id)
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(id) = existing {
+                    drop(tx);
+                    let comment = self.comment(id).await?.ok_or(StoreError::NotFound)?;
+                    return Ok((comment, None));
+                }
+            }
+            let root_id = match new.parent_id {
+                None => None,
+                Some(parent) => {
+                    let root: Option<i64> = sqlx::query_scalar(
+                        "SELECT root_id FROM comments WHERE id = $1 AND item_id = $2 AND status = 'published'",
+                    )
+                    .bind(parent)
+                    .bind(new.item_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    Some(root.ok_or(StoreError::NotFound)?)
+                }
+            };
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO comments (item_id, parent_id, root_id, reader_id, body, status, hold_reasons,
+                                       address_hash, client_key, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            )
+            .bind(new.item_id)
+            .bind(new.parent_id)
+            .bind(root_id)
+            .bind(new.reader_id)
+            .bind(new.body)
+            .bind(new.status.as_str())
+            .bind(new.hold_reasons)
+            .bind(new.address_hash)
+            .bind(new.client_key)
+            .bind(to_micros(new.now))
+            .fetch_one(&mut *tx)
+            .await?;
+            if root_id.is_none() {
+                sqlx::query("UPDATE comments SET root_id = id WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let event = if new.status == CommentStatus::Published {
+                Some(self::items::comments_changed(&mut tx, new.item_id, new.now).await?)
+            } else {
+                None
+            };
+            tx.commit().await?;
+            let comment = self.comment(id).await?.ok_or(StoreError::NotFound)?;
+            Ok((comment, event))
+        }
+
+        async fn comment(&self, id: i64) -> Result<Option<newsdesk_core::comment::Comment>> {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{} WHERE c.id = $1",
+                crate::sql::COMMENT_SELECT
+            )))
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+            row.as_ref().map(comment_from_row).transpose()
+        }
+
+        async fn comment_page(
+            &self,
+            item_id: i64,
+            sort: newsdesk_core::comment::CommentSort,
+            viewer: Option<i64>,
+            limit: u32,
+            offset: u32,
+        ) -> Result<(Vec<newsdesk_core::comment::Comment>, u64)> {
+            use newsdesk_core::comment::CommentSort;
+            // Fixed strings chosen by the sort; nothing a reader sends is spliced into SQL.
+            let order = match sort {
+                CommentSort::Newest => "c.featured DESC, c.id DESC",
+                CommentSort::Oldest => "c.featured DESC, c.id ASC",
+                CommentSort::MostLiked => "c.featured DESC, c.likes DESC, c.id DESC",
+            };
+            let mut conn = self.reader.acquire().await?;
+            let total: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM comments WHERE item_id = $1 AND status = 'published'",
+            )
+            .bind(item_id)
+            .fetch_one(&mut *conn)
+            .await?;
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{} WHERE c.item_id = $1 AND c.parent_id IS NULL AND ({})
+                 ORDER BY {order} LIMIT $3 OFFSET $4",
+                crate::sql::COMMENT_SELECT,
+                crate::sql::COMMENT_VISIBLE,
+            )))
+            .bind(item_id)
+            .bind(viewer)
+            .bind(i64::from(limit))
+            .bind(i64::from(offset))
+            .fetch_all(&mut *conn)
+            .await?;
+            let comments = rows.iter().map(comment_from_row).collect::<Result<Vec<_>>>()?;
+            Ok((comments, u64::try_from(total).unwrap_or(0)))
+        }
+
+        async fn replies(&self, root_ids: &[i64], viewer: Option<i64>) -> Result<Vec<newsdesk_core::comment::Comment>> {
+            if root_ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let ids = serde_json::to_string(root_ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{} WHERE c.root_id IN ({}) AND c.parent_id IS NOT NULL AND ({}) ORDER BY c.id",
+                crate::sql::COMMENT_SELECT,
+                $ids,
+                crate::sql::COMMENT_VISIBLE,
+            )))
+            .bind(ids)
+            .bind(viewer)
+            .fetch_all(&self.reader)
+            .await?;
+            rows.iter().map(comment_from_row).collect()
+        }
+
+        async fn comment_counts(&self, item_ids: &[i64]) -> Result<std::collections::HashMap<i64, u64>> {
+            if item_ids.is_empty() {
+                return Ok(std::collections::HashMap::new());
+            }
+            let ids = serde_json::to_string(item_ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let rows: Vec<(i64, i64)> = sqlx::query_as(concat!(
+                "SELECT item_id, COUNT(*) FROM comments WHERE status = 'published' AND item_id IN (",
+                $ids,
+                ") GROUP BY item_id"
+            ))
+            .bind(ids)
+            .fetch_all(&self.reader)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
+                .collect())
+        }
+
+        async fn reader_activity(
+            &self,
+            reader_id: i64,
+            address_hash: &str,
+            now: Timestamp,
+            window: u32,
+        ) -> Result<crate::ReaderActivity> {
+            let day_ago = to_micros(now - jiff::SignedDuration::from_hours(24));
+            let minute_ago = to_micros(now - jiff::SignedDuration::from_secs(60));
+            let mut conn = self.reader.acquire().await?;
+            let recent_bodies: Vec<String> = sqlx::query_scalar(
+                "SELECT body FROM comments WHERE reader_id = $1 AND created_at >= $2 ORDER BY id DESC LIMIT 50",
+            )
+            .bind(reader_id)
+            .bind(day_ago)
+            .fetch_all(&mut *conn)
+            .await?;
+            let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+            let by_reader: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM comments WHERE reader_id = $1 AND created_at >= $2",
+            )
+            .bind(reader_id)
+            .bind(minute_ago)
+            .fetch_one(&mut *conn)
+            .await?;
+            let by_address: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM comments WHERE address_hash = $1 AND created_at >= $2",
+            )
+            .bind(address_hash)
+            .bind(minute_ago)
+            .fetch_one(&mut *conn)
+            .await?;
+            let approved: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM comments WHERE reader_id = $1 AND status = 'published'",
+            )
+            .bind(reader_id)
+            .fetch_one(&mut *conn)
+            .await?;
+            let decided: Vec<String> = sqlx::query_scalar(
+                "SELECT status FROM comments WHERE reader_id = $1 AND status IN ('published', 'rejected')
+                 ORDER BY id DESC LIMIT $2",
+            )
+            .bind(reader_id)
+            .bind(i64::from(window))
+            .fetch_all(&mut *conn)
+            .await?;
+            Ok(crate::ReaderActivity {
+                recent_bodies,
+                in_last_minute_by_reader: count(by_reader),
+                in_last_minute_by_address: count(by_address),
+                approved: count(approved),
+                recent_decided: u32::try_from(decided.len()).unwrap_or(u32::MAX),
+                recent_rejected: u32::try_from(decided.iter().filter(|s| *s == "rejected").count())
+                    .unwrap_or(u32::MAX),
+            })
+        }
+
+        async fn toggle_like(&self, comment_id: i64, reader_id: i64) -> Result<(bool, Event)> {
+            let mut tx = self.write_transaction().await?;
+            let item_id: Option<i64> = sqlx::query_scalar(
+                "SELECT item_id FROM comments WHERE id = $1 AND status = 'published'",
+            )
+            .bind(comment_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let item_id = item_id.ok_or(StoreError::NotFound)?;
+            let removed = sqlx::query("DELETE FROM comment_likes WHERE comment_id = $1 AND reader_id = $2")
+                .bind(comment_id)
+                .bind(reader_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if removed == 0 {
+                sqlx::query("INSERT INTO comment_likes (comment_id, reader_id) VALUES ($1, $2)")
+                    .bind(comment_id)
+                    .bind(reader_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(
+                "UPDATE comments SET likes = (SELECT COUNT(*) FROM comment_likes WHERE comment_id = $1) WHERE id = $1",
+            )
+            .bind(comment_id)
+            .execute(&mut *tx)
+            .await?;
+            let event = self::items::comments_changed(&mut tx, item_id, Timestamp::now()).await?;
+            tx.commit().await?;
+            Ok((removed == 0, event))
+        }
+
+        async fn report_comment(
+            &self,
+            comment_id: i64,
+            reader_id: i64,
+            reason: &str,
+            hold_at: u32,
+            now: Timestamp,
+        ) -> Result<(u32, Option<Event>)> {
+            let mut tx = self.write_transaction().await?;
+            let found: Option<(i64, String)> = sqlx::query_as(
+                "SELECT item_id, status FROM comments WHERE id = $1",
+            )
+            .bind(comment_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let (item_id, status) = found.ok_or(StoreError::NotFound)?;
+            sqlx::query(
+                "INSERT INTO comment_reports (comment_id, reader_id, reason, created_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (comment_id, reader_id) DO UPDATE SET reason = excluded.reason",
+            )
+            .bind(comment_id)
+            .bind(reader_id)
+            .bind(reason)
+            .bind(to_micros(now))
+            .execute(&mut *tx)
+            .await?;
+            let reports: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM comment_reports WHERE comment_id = $1")
+                .bind(comment_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let reports = u32::try_from(reports).unwrap_or(u32::MAX);
+            let hold = status == "published" && reports >= hold_at;
+            if hold {
+                sqlx::query(
+                    "UPDATE comments SET reports = $2, status = 'held',
+                     hold_reasons = CASE WHEN hold_reasons = '' THEN $3 ELSE hold_reasons || ' ' || $3 END
+                     WHERE id = $1",
+                )
+                .bind(comment_id)
+                .bind(i64::from(reports))
+                .bind(format!("reports:{reports}"))
+                .execute(&mut *tx)
+                .await?;
+            } else {
+                sqlx::query("UPDATE comments SET reports = $2 WHERE id = $1")
+                    .bind(comment_id)
+                    .bind(i64::from(reports))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let event = if hold {
+                Some(self::items::comments_changed(&mut tx, item_id, now).await?)
+            } else {
+                None
+            };
+            tx.commit().await?;
+            Ok((reports, event))
+        }
+
+        async fn edit_comment(
+            &self,
+            comment_id: i64,
+            reader_id: i64,
+            body: &str,
+            status: newsdesk_core::comment::CommentStatus,
+            hold_reasons: &str,
+            now: Timestamp,
+        ) -> Result<Option<Event>> {
+            let mut tx = self.write_transaction().await?;
+            let item_id: Option<i64> = sqlx::query_scalar(
+                "UPDATE comments SET body = $3, status = $4, hold_reasons = $5, edited_at = $6
+                 WHERE id = $1 AND reader_id = $2 AND status IN ('published', 'held') RETURNING item_id",
+            )
+            .bind(comment_id)
+            .bind(reader_id)
+            .bind(body)
+            .bind(status.as_str())
+            .bind(hold_reasons)
+            .bind(to_micros(now))
+            .fetch_optional(&mut *tx)
+            .await?;
+            let item_id = item_id.ok_or(StoreError::NotFound)?;
+            let event = self::items::comments_changed(&mut tx, item_id, now).await?;
+            tx.commit().await?;
+            Ok(Some(event))
+        }
+
+        async fn delete_own_comment(&self, comment_id: i64, reader_id: i64) -> Result<Option<Event>> {
+            let mut tx = self.write_transaction().await?;
+            let item_id: Option<i64> = sqlx::query_scalar(
+                "UPDATE comments SET body = '', status = 'deleted'
+                 WHERE id = $1 AND reader_id = $2 AND status <> 'deleted' RETURNING item_id",
+            )
+            .bind(comment_id)
+            .bind(reader_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let item_id = item_id.ok_or(StoreError::NotFound)?;
+            let event = self::items::comments_changed(&mut tx, item_id, Timestamp::now()).await?;
+            tx.commit().await?;
+            Ok(Some(event))
+        }
+
+        async fn story_commenting(&self, item_id: i64) -> Result<(bool, bool)> {
+            let row: Option<(bool, bool)> = sqlx::query_as(
+                "SELECT closed, premoderated FROM story_commenting WHERE item_id = $1",
+            )
+            .bind(item_id)
+            .fetch_optional(&self.reader)
+            .await?;
+            Ok(row.unwrap_or((false, false)))
+        }
+    }
+
+    fn reader_from_row(row: &$Row) -> Result<newsdesk_core::reader::Reader> {
+        let status: String = row.try_get("status")?;
+        Ok(newsdesk_core::reader::Reader {
+            id: row.try_get("id")?,
+            email: row.try_get("email")?,
+            display_name: row.try_get("display_name")?,
+            verified: row.try_get("verified")?,
+            status: newsdesk_core::reader::ReaderStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("reader status {status}")))?,
+            created_at: from_micros(row.try_get("created_at")?)?,
+        })
+    }
+
+    fn comment_from_row(row: &$Row) -> Result<newsdesk_core::comment::Comment> {
+        let status: String = row.try_get("status")?;
+        let count = |column: &str| -> Result<u32> {
+            let v: i64 = row.try_get(column)?;
+            Ok(u32::try_from(v).unwrap_or(u32::MAX))
+        };
+        let edited: Option<i64> = row.try_get("edited_at")?;
+        Ok(newsdesk_core::comment::Comment {
+            id: row.try_get("id")?,
+            item_id: row.try_get("item_id")?,
+            parent_id: row.try_get("parent_id")?,
+            root_id: row.try_get::<Option<i64>, _>("root_id")?.unwrap_or_default(),
+            reader_id: row.try_get("reader_id")?,
+            author: row.try_get("author")?,
+            staff: row.try_get::<Option<bool>, _>("staff")?.unwrap_or(false),
+            body: row.try_get("body")?,
+            status: newsdesk_core::comment::CommentStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("comment status {status}")))?,
+            hold_reasons: row.try_get("hold_reasons")?,
+            reject_reason: row.try_get("reject_reason")?,
+            featured: row.try_get("featured")?,
+            likes: count("likes")?,
+            reports: count("reports")?,
+            created_at: from_micros(row.try_get("created_at")?)?,
+            edited_at: edited.map(from_micros).transpose()?,
+        })
     }
 
     fn library_image_from_row(row: &$Row) -> Result<crate::LibraryImage> {

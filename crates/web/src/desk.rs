@@ -31,7 +31,7 @@ pub const FORM_COOKIE: &str = "nd_form";
 /// Items per page of the content list.
 const DESK_PAGE_SIZE: u32 = 30;
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -57,13 +57,24 @@ impl AppState {
     }
 
     fn set_cookie(&self, name: &str, value: &str, max_age: i64) -> HeaderValue {
+        self.set_cookie_at(name, value, max_age, "/desk")
+    }
+
+    /// A cookie for `path` and below: HttpOnly, SameSite=Lax, Secure behind HTTPS.
+    pub(crate) fn set_cookie_at(
+        &self,
+        name: &str,
+        value: &str,
+        max_age: i64,
+        path: &str,
+    ) -> HeaderValue {
         let secure = if self.secure_cookies() {
             "; Secure"
         } else {
             ""
         };
         HeaderValue::from_str(&format!(
-            "{name}={value}; Path=/desk; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+            "{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
         ))
         .unwrap_or(HeaderValue::from_static(""))
     }

@@ -2,6 +2,7 @@
 //! theme, metrics and security headers. Handlers parse, call a newsroom service and render;
 //! they hold no SQL and write no cache headers of their own.
 
+mod account;
 mod cache;
 mod desk;
 mod editor;
@@ -188,6 +189,23 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/desk/setup/{token}",
             get(desk::setup_form).post(desk::setup),
+        )
+        .route("/account", get(account::profile))
+        .route("/account/name", post(account::change_name))
+        .route(
+            "/account/sign-in",
+            get(account::sign_in_form).post(account::sign_in),
+        )
+        .route(
+            "/account/sign-up",
+            get(account::sign_up_form).post(account::sign_up),
+        )
+        .route("/account/sign-out", post(account::sign_out))
+        .route("/account/verify/{token}", get(account::verify))
+        .route("/account/reset", get(account::reset_form).post(account::request_reset))
+        .route(
+            "/account/reset/{token}",
+            get(account::new_password_form).post(account::set_new_password),
         )
         .fallback(site::page)
         .layer(middleware::from_fn_with_state(state.clone(), observe))

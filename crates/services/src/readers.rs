@@ -1,0 +1,209 @@
+//! Readers' accounts: sign-up with a mailed verification link, sign-in throttled like the
+//! desk's, sessions, password reset by mail, and the display name. Answers never tell a
+//! stranger whether an address has an account: sign-up and reset say "check your mail"
+//! either way, and the mail says what happened.
+
+use jiff::{SignedDuration, Timestamp};
+use newsdesk_core::account::{check_password, normalize_email};
+use newsdesk_core::reader::{Reader, SignUp, validate_display_name};
+use newsdesk_store::ReaderSession;
+
+use crate::accounts::{
+    ACCOUNT_FAILURES_MAX, ADDRESS_FAILURES_MAX, DECOY_HASH, THROTTLE_WINDOW, hash_password,
+    random_token, token_hash, verify_password,
+};
+use crate::error::{Result, ServiceError};
+use crate::mail::Mail;
+use crate::newsroom::Newsroom;
+
+/// How long a reader stays signed in.
+pub const READER_SESSION_LIFETIME: SignedDuration = SignedDuration::from_hours(24 * 30);
+/// How long the address verification link works.
+pub const VERIFY_LINK_LIFETIME: SignedDuration = SignedDuration::from_hours(48);
+/// How long a password reset link works.
+pub const RESET_LINK_LIFETIME: SignedDuration = SignedDuration::from_hours(1);
+
+/// A fresh sign-in: the token goes in the cookie.
+#[derive(Debug, Clone)]
+pub struct ReaderSignedIn {
+    pub token: String,
+    pub session: ReaderSession,
+}
+
+impl Newsroom {
+    /// Creates an account and mails its verification link. An address that already has an
+    /// account gets a mail saying so instead, and the answer is the same.
+    pub async fn sign_up(&self, input: &SignUp, links: &str, now: Timestamp) -> Result<()> {
+        let (email, name) = input.validate()?;
+        let site = self.config().site.name.clone();
+        let hash = hash_password(input.password.clone()).await?;
+        match self.store().create_reader(&email, &name, &hash, now).await {
+            Ok(reader) => self.send_verification(&reader, links, now).await,
+            Err(newsdesk_store::StoreError::Duplicate { .. }) => {
+                self.send_mail(&Mail {
+                    to: email,
+                    subject: format!("Your account at {site}"),
+                    text: format!(
+                        "Someone, perhaps you, tried to create an account at {site} with this address, \
+                         which already has one.\n\nSign in: {links}/account/sign-in\n\
+                         Forgot your password? {links}/account/reset\n"
+                    ),
+                })
+                .await
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn send_verification(&self, reader: &Reader, links: &str, now: Timestamp) -> Result<()> {
+        let token = random_token()?;
+        self.store()
+            .create_reader_token(&token_hash(&token), reader.id, "verify", now + VERIFY_LINK_LIFETIME)
+            .await?;
+        let site = self.config().site.name.clone();
+        self.send_mail(&Mail {
+            to: reader.email.clone(),
+            subject: format!("Confirm your address for {site}"),
+            text: format!(
+                "Hello {name},\n\nconfirm your address to start commenting at {site}:\n\n\
+                 {links}/account/verify/{token}\n\nThe link works for {hours} hours. \
+                 If you did not sign up, ignore this mail.\n",
+                name = reader.display_name,
+                hours = VERIFY_LINK_LIFETIME.as_hours(),
+            ),
+        })
+        .await
+    }
+
+    /// Uses a verification link.
+    pub async fn verify_reader(&self, token: &str, now: Timestamp) -> Result<Reader> {
+        let Some(id) = self
+            .store()
+            .take_reader_token(&token_hash(token), "verify", now)
+            .await?
+        else {
+            return Err(ServiceError::LinkInvalid);
+        };
+        self.store().set_reader_verified(id).await?;
+        self.store()
+            .reader(id)
+            .await?
+            .ok_or(ServiceError::LinkInvalid)
+    }
+
+    /// Signs a reader in, throttled per address and per account like the desk.
+    pub async fn reader_sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        address: &str,
+        now: Timestamp,
+    ) -> Result<ReaderSignedIn> {
+        let email = normalize_email(email).map_err(|_| ServiceError::InvalidCredentials)?;
+        let by_reader = format!("reader:{email}");
+        let by_address = format!("address:{address}");
+        let since = now - THROTTLE_WINDOW;
+        if self.store().count_sign_in_failures(&by_reader, since).await? >= ACCOUNT_FAILURES_MAX
+            || self.store().count_sign_in_failures(&by_address, since).await?
+                >= ADDRESS_FAILURES_MAX
+        {
+            return Err(ServiceError::Throttled {
+                retry_after_secs: THROTTLE_WINDOW.as_secs().unsigned_abs(),
+            });
+        }
+        let found = self.store().reader_for_sign_in(&email).await?;
+        let hash = found
+            .as_ref()
+            .map_or(DECOY_HASH.to_owned(), |(_, h)| h.clone());
+        let matches = verify_password(password.to_owned(), hash).await;
+        let reader = match found {
+            Some((reader, _)) if matches => reader,
+            _ => {
+                for subject in [&by_reader, &by_address] {
+                    self.store().record_sign_in_failure(subject, now).await?;
+                }
+                self.store().prune_sign_in_failures(since).await?;
+                return Err(ServiceError::InvalidCredentials);
+            }
+        };
+        self.store().clear_sign_in_failures(&by_reader).await?;
+        let token = random_token()?;
+        let csrf = random_token()?;
+        self.store()
+            .create_reader_session(
+                &token_hash(&token),
+                reader.id,
+                &csrf,
+                now,
+                now + READER_SESSION_LIFETIME,
+            )
+            .await?;
+        Ok(ReaderSignedIn {
+            token,
+            session: ReaderSession {
+                reader,
+                csrf_token: csrf,
+            },
+        })
+    }
+
+    pub async fn reader_session(&self, token: &str, now: Timestamp) -> Result<Option<ReaderSession>> {
+        if token.len() != 64 {
+            return Ok(None);
+        }
+        Ok(self.store().reader_session(&token_hash(token), now).await?)
+    }
+
+    pub async fn reader_sign_out(&self, token: &str) -> Result<()> {
+        Ok(self.store().delete_reader_session(&token_hash(token)).await?)
+    }
+
+    /// Mails a reset link when the address has an account; the answer is the same either way.
+    pub async fn request_password_reset(&self, email: &str, links: &str, now: Timestamp) -> Result<()> {
+        let Ok(email) = normalize_email(email) else {
+            return Ok(());
+        };
+        let Some((reader, _)) = self.store().reader_for_sign_in(&email).await? else {
+            return Ok(());
+        };
+        let token = random_token()?;
+        self.store()
+            .create_reader_token(&token_hash(&token), reader.id, "reset", now + RESET_LINK_LIFETIME)
+            .await?;
+        let site = self.config().site.name.clone();
+        self.send_mail(&Mail {
+            to: reader.email.clone(),
+            subject: format!("Reset your password at {site}"),
+            text: format!(
+                "Hello {name},\n\nchoose a new password here:\n\n{links}/account/reset/{token}\n\n\
+                 The link works for one hour, once. If you did not ask, ignore this mail: your \
+                 password stays as it is.\n",
+                name = reader.display_name,
+            ),
+        })
+        .await
+    }
+
+    /// Sets a new password with a reset link; every session of the reader ends. Reading the
+    /// link also proves the address.
+    pub async fn reset_password(&self, token: &str, password: &str, now: Timestamp) -> Result<()> {
+        check_password(password)?;
+        let Some(id) = self
+            .store()
+            .take_reader_token(&token_hash(token), "reset", now)
+            .await?
+        else {
+            return Err(ServiceError::LinkInvalid);
+        };
+        let hash = hash_password(password.to_owned()).await?;
+        self.store().set_reader_password(id, &hash).await?;
+        self.store().set_reader_verified(id).await?;
+        Ok(())
+    }
+
+    pub async fn change_display_name(&self, reader: &Reader, name: &str) -> Result<String> {
+        let name = validate_display_name(name)?;
+        self.store().set_reader_display_name(reader.id, &name).await?;
+        Ok(name)
+    }
+}
