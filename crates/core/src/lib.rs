@@ -1,5 +1,6 @@
 //! The newsroom's domain: items (stories and briefs), their people and labels, the rules a
-//! valid item obeys, the moderation of readers' comments, the text transformations readers see, and the site's configuration.
+//! valid item obeys, the moderation of readers' comments, the text transformations readers
+//! see, and the site's configuration.
 //! Nothing here performs I/O or knows about HTTP or SQL.
 
 pub mod account;
