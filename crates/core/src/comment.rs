@@ -64,9 +64,13 @@ impl CommentSort {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [CommentSort::Newest, CommentSort::Oldest, CommentSort::MostLiked]
-            .into_iter()
-            .find(|c| c.as_str() == s)
+        [
+            CommentSort::Newest,
+            CommentSort::Oldest,
+            CommentSort::MostLiked,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
     }
 }
 

@@ -78,6 +78,8 @@ pub struct Config {
     pub media: Media,
     #[serde(default)]
     pub mail: Mail,
+    #[serde(default)]
+    pub comments: CommentRules,
 }
 
 /// Mail to readers (address verification, password reset).
@@ -99,6 +101,153 @@ impl Default for Mail {
             smtp_url: None,
         }
     }
+}
+
+/// Readers' comments: where they are open and the limits moderation applies
+/// (`crate::moderation` reads these; docs/configuration.md explains each key).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CommentRules {
+    /// Briefs are short and often unsigned wire copy; stories always take comments.
+    pub enabled_on_briefs: bool,
+    /// Hold every comment for review, site-wide.
+    pub premoderation: bool,
+    /// A reader's comments are held until this many of theirs were approved.
+    pub new_reader_held: u32,
+    /// A comment with more links than this is held.
+    pub max_links: u32,
+    /// Words and phrases that refuse a comment, naming the word to the reader.
+    pub banned_words: Vec<String>,
+    /// Words and phrases that hold a comment for a moderator.
+    pub suspect_words: Vec<String>,
+    /// Longest body, in characters.
+    pub body_max: u32,
+    /// Minutes during which a reader may edit their comment; 0: never.
+    pub edit_window_minutes: u32,
+    /// Reports that hold a published comment again.
+    pub reports_to_hold: u32,
+    /// Decided comments of a reader looked at for the recent-history hold; 0: off.
+    pub history_window: u32,
+    pub per_reader_per_minute: u32,
+    pub per_address_per_minute: u32,
+    /// Days after first publication when comments close by themselves; 0: never.
+    pub close_after_days: u32,
+    /// Reply nesting shown on the story page; deeper replies continue on their own view.
+    pub max_depth: u32,
+    pub on_account_deletion: OnAccountDeletion,
+}
+
+impl Default for CommentRules {
+    fn default() -> Self {
+        CommentRules {
+            enabled_on_briefs: false,
+            premoderation: false,
+            new_reader_held: 1,
+            max_links: 2,
+            banned_words: Vec::new(),
+            suspect_words: Vec::new(),
+            body_max: 5000,
+            edit_window_minutes: 15,
+            reports_to_hold: 3,
+            history_window: 10,
+            per_reader_per_minute: 3,
+            per_address_per_minute: 10,
+            close_after_days: 0,
+            max_depth: 3,
+            on_account_deletion: OnAccountDeletion::Anonymize,
+        }
+    }
+}
+
+/// What happens to a reader's comments when they delete their account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnAccountDeletion {
+    /// Keep the comments (threads stay readable) without the reader's name.
+    #[default]
+    Anonymize,
+    /// Delete the comments; replies to them stay, under a marker.
+    Remove,
+}
+
+/// Limits of `[comments]`, named so tests can probe their edges.
+pub const COMMENT_BODY_MAX_LIMIT: u32 = 20_000;
+pub const COMMENT_MAX_DEPTH_LIMIT: u32 = 10;
+pub const COMMENT_EDIT_WINDOW_LIMIT: u32 = 24 * 60;
+pub const COMMENT_HISTORY_WINDOW_LIMIT: u32 = 100;
+pub const COMMENT_WORD_MAX_CHARS: usize = 100;
+
+impl CommentRules {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=COMMENT_BODY_MAX_LIMIT).contains(&self.body_max) {
+            return Err(ConfigError::new(
+                "comments.body_max",
+                format!("must be between 1 and {COMMENT_BODY_MAX_LIMIT}"),
+            ));
+        }
+        if !(1..=COMMENT_MAX_DEPTH_LIMIT).contains(&self.max_depth) {
+            return Err(ConfigError::new(
+                "comments.max_depth",
+                format!("must be between 1 and {COMMENT_MAX_DEPTH_LIMIT}"),
+            ));
+        }
+        if self.edit_window_minutes > COMMENT_EDIT_WINDOW_LIMIT {
+            return Err(ConfigError::new(
+                "comments.edit_window_minutes",
+                format!("must be at most {COMMENT_EDIT_WINDOW_LIMIT} (a day)"),
+            ));
+        }
+        if self.history_window > COMMENT_HISTORY_WINDOW_LIMIT {
+            return Err(ConfigError::new(
+                "comments.history_window",
+                format!("must be at most {COMMENT_HISTORY_WINDOW_LIMIT}"),
+            ));
+        }
+        // Zero would refuse every comment or hold every published one at once; a site that
+        // wants no limit sets a large number instead.
+        for (key, value) in [
+            ("comments.reports_to_hold", self.reports_to_hold),
+            ("comments.per_reader_per_minute", self.per_reader_per_minute),
+            (
+                "comments.per_address_per_minute",
+                self.per_address_per_minute,
+            ),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::new(key, "must be at least 1"));
+            }
+        }
+        for (name, words) in [
+            ("banned_words", &self.banned_words),
+            ("suspect_words", &self.suspect_words),
+        ] {
+            for (i, word) in words.iter().enumerate() {
+                if let Some(problem) = word_problem(word) {
+                    return Err(ConfigError::new(
+                        format!("comments.{name}[{i}]"),
+                        format!("`{word}` {problem}"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a word-list entry cannot work, if it cannot.
+fn word_problem(word: &str) -> Option<&'static str> {
+    if word.contains(['\n', '\r']) {
+        return Some("must be a single line");
+    }
+    if word.chars().count() > COMMENT_WORD_MAX_CHARS {
+        return Some("is longer than 100 characters");
+    }
+    // Matching compares whole words, so an entry without one (`""`, `"!!"`) never matches:
+    // better to say so at start than to let a moderator believe it filters.
+    if !crate::moderation::has_words(word) {
+        return Some("must contain a letter or digit");
+    }
+    None
 }
 
 /// Where media bytes live. Without `[media.s3]`: the data directory's `media/`.
@@ -479,6 +628,7 @@ impl Config {
         if self.pages.related > 20 {
             return Err(ConfigError::new("pages.related", "must be at most 20"));
         }
+        self.comments.validate()?;
         Ok(())
     }
 
@@ -640,6 +790,98 @@ mod tests {
         let bad = DEFAULT_TOML.replace("name = \"Newsdesk\"", "name = \"Newsdesk");
         let e = Config::parse(&bad, "t.toml", std::iter::empty()).expect_err("syntax");
         assert_eq!(e.key, "site.name", "{e}");
+    }
+
+    #[test]
+    fn comment_rules_default_in_code_and_file_alike() {
+        let from_file = Config::default().comments;
+        assert_eq!(from_file, CommentRules::default());
+        let without_table = DEFAULT_TOML
+            .split("\n[comments]")
+            .next()
+            .unwrap_or_default();
+        let c = Config::parse(without_table, "t", std::iter::empty()).expect("valid");
+        assert_eq!(c.comments, CommentRules::default());
+        let d = Config::parse(DEMO_TOML, "demo", std::iter::empty()).expect("demo config");
+        assert!(
+            d.comments
+                .banned_words
+                .contains(&"buy followers".to_owned())
+        );
+        assert!(d.comments.suspect_words.contains(&"casino".to_owned()));
+    }
+
+    #[test]
+    fn comment_limits_are_checked_at_their_edges() {
+        let with = |key: &str, value: &str| {
+            Config::parse(
+                DEFAULT_TOML,
+                "t",
+                env(&[(&format!("NEWSDESK_COMMENTS__{}", key.to_uppercase()), value)]),
+            )
+        };
+        for (key, good, bad) in [
+            (
+                "body_max",
+                ["1", "20000"].as_slice(),
+                ["0", "20001"].as_slice(),
+            ),
+            ("max_depth", &["1", "10"], &["0", "11"]),
+            ("edit_window_minutes", &["0", "1440"], &["1441"]),
+            ("history_window", &["0", "100"], &["101"]),
+            ("reports_to_hold", &["1"], &["0"]),
+            ("per_reader_per_minute", &["1"], &["0"]),
+            ("per_address_per_minute", &["1"], &["0"]),
+        ] {
+            for v in good {
+                assert!(with(key, v).is_ok(), "comments.{key} = {v}");
+            }
+            for v in bad {
+                let e = with(key, v).expect_err(v);
+                assert_eq!(e.key, format!("comments.{key}"), "{e}");
+            }
+        }
+        let e = with("on_account_deletion", "keep").expect_err("unknown choice");
+        assert_eq!(e.key, "comments.on_account_deletion", "{e}");
+        let c = with("on_account_deletion", "remove").expect("valid");
+        assert_eq!(c.comments.on_account_deletion, OnAccountDeletion::Remove);
+        let e = with("premoderaton", "true").expect_err("typo");
+        assert_eq!(e.key, "comments.premoderaton", "{e}");
+    }
+
+    #[test]
+    fn comment_word_lists_must_hold_words() {
+        let with = |list: &str| {
+            Config::parse(
+                DEFAULT_TOML,
+                "t",
+                env(&[("NEWSDESK_COMMENTS__SUSPECT_WORDS", list)]),
+            )
+        };
+        assert!(with(r#"["casino", "miracle cure", "Ağrı"]"#).is_ok());
+        for bad in [
+            r#"["ok", ""]"#,
+            r#"["ok", "  "]"#,
+            r#"["ok", "!!"]"#,
+            r#"["ok", "two\nlines"]"#,
+        ] {
+            let e = with(bad).expect_err(bad);
+            assert_eq!(e.key, "comments.suspect_words[1]", "{e}");
+        }
+        let long = format!(r#"["{}"]"#, "a".repeat(COMMENT_WORD_MAX_CHARS + 1));
+        assert_eq!(
+            with(&long).expect_err("long").key,
+            "comments.suspect_words[0]"
+        );
+        let fits = format!(r#"["{}"]"#, "a".repeat(COMMENT_WORD_MAX_CHARS));
+        assert!(with(&fits).is_ok());
+        let e = Config::parse(
+            DEFAULT_TOML,
+            "t",
+            env(&[("NEWSDESK_COMMENTS__BANNED_WORDS", r#"["\u200b"]"#)]),
+        )
+        .expect_err("invisible");
+        assert_eq!(e.key, "comments.banned_words[0]");
     }
 
     #[test]

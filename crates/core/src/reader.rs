@@ -10,9 +10,10 @@ use crate::error::Error;
 /// Longest display name shown beside a comment.
 pub const DISPLAY_NAME_MAX: usize = 50;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReaderStatus {
+    #[default]
     Active,
     /// May read and sign in, may not comment until an editor lifts it.
     Suspended,

@@ -59,10 +59,7 @@ impl Mailer {
     }
 
     pub async fn send(&self, mail: &Mail) -> Result<()> {
-        let to: Mailbox = mail
-            .to
-            .parse()
-            .map_err(|e| mail_error("recipient", e))?;
+        let to: Mailbox = mail.to.parse().map_err(|e| mail_error("recipient", e))?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)

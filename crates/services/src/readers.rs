@@ -58,7 +58,12 @@ impl Newsroom {
     async fn send_verification(&self, reader: &Reader, links: &str, now: Timestamp) -> Result<()> {
         let token = random_token()?;
         self.store()
-            .create_reader_token(&token_hash(&token), reader.id, "verify", now + VERIFY_LINK_LIFETIME)
+            .create_reader_token(
+                &token_hash(&token),
+                reader.id,
+                "verify",
+                now + VERIFY_LINK_LIFETIME,
+            )
             .await?;
         let site = self.config().site.name.clone();
         self.send_mail(&Mail {
@@ -103,8 +108,15 @@ impl Newsroom {
         let by_reader = format!("reader:{email}");
         let by_address = format!("address:{address}");
         let since = now - THROTTLE_WINDOW;
-        if self.store().count_sign_in_failures(&by_reader, since).await? >= ACCOUNT_FAILURES_MAX
-            || self.store().count_sign_in_failures(&by_address, since).await?
+        if self
+            .store()
+            .count_sign_in_failures(&by_reader, since)
+            .await?
+            >= ACCOUNT_FAILURES_MAX
+            || self
+                .store()
+                .count_sign_in_failures(&by_address, since)
+                .await?
                 >= ADDRESS_FAILURES_MAX
         {
             return Err(ServiceError::Throttled {
@@ -147,7 +159,11 @@ impl Newsroom {
         })
     }
 
-    pub async fn reader_session(&self, token: &str, now: Timestamp) -> Result<Option<ReaderSession>> {
+    pub async fn reader_session(
+        &self,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<Option<ReaderSession>> {
         if token.len() != 64 {
             return Ok(None);
         }
@@ -155,11 +171,19 @@ impl Newsroom {
     }
 
     pub async fn reader_sign_out(&self, token: &str) -> Result<()> {
-        Ok(self.store().delete_reader_session(&token_hash(token)).await?)
+        Ok(self
+            .store()
+            .delete_reader_session(&token_hash(token))
+            .await?)
     }
 
     /// Mails a reset link when the address has an account; the answer is the same either way.
-    pub async fn request_password_reset(&self, email: &str, links: &str, now: Timestamp) -> Result<()> {
+    pub async fn request_password_reset(
+        &self,
+        email: &str,
+        links: &str,
+        now: Timestamp,
+    ) -> Result<()> {
         let Ok(email) = normalize_email(email) else {
             return Ok(());
         };
@@ -168,7 +192,12 @@ impl Newsroom {
         };
         let token = random_token()?;
         self.store()
-            .create_reader_token(&token_hash(&token), reader.id, "reset", now + RESET_LINK_LIFETIME)
+            .create_reader_token(
+                &token_hash(&token),
+                reader.id,
+                "reset",
+                now + RESET_LINK_LIFETIME,
+            )
             .await?;
         let site = self.config().site.name.clone();
         self.send_mail(&Mail {
@@ -203,7 +232,9 @@ impl Newsroom {
 
     pub async fn change_display_name(&self, reader: &Reader, name: &str) -> Result<String> {
         let name = validate_display_name(name)?;
-        self.store().set_reader_display_name(reader.id, &name).await?;
+        self.store()
+            .set_reader_display_name(reader.id, &name)
+            .await?;
         Ok(name)
     }
 }

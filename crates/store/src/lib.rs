@@ -407,8 +407,11 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<()>;
-    async fn reader_session(&self, token_hash: &str, now: Timestamp)
-    -> Result<Option<ReaderSession>>;
+    async fn reader_session(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<ReaderSession>>;
     async fn delete_reader_session(&self, token_hash: &str) -> Result<()>;
     /// `purpose` is `verify` or `reset`.
     async fn create_reader_token(
@@ -453,10 +456,8 @@ pub trait Store: Send + Sync + 'static {
         viewer: Option<i64>,
     ) -> Result<Vec<newsdesk_core::comment::Comment>>;
     /// Visible comments per item, for teasers; items without any are left out.
-    async fn comment_counts(
-        &self,
-        item_ids: &[i64],
-    ) -> Result<std::collections::HashMap<i64, u64>>;
+    async fn comment_counts(&self, item_ids: &[i64])
+    -> Result<std::collections::HashMap<i64, u64>>;
     async fn reader_activity(
         &self,
         reader_id: i64,

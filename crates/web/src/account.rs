@@ -148,12 +148,7 @@ fn signed_in_response(state: &AppState, token: &str, to: &str) -> Response {
     let mut response = see_other(to);
     response.headers_mut().append(
         header::SET_COOKIE,
-        state.set_cookie_at(
-            READER_COOKIE,
-            token,
-            READER_SESSION_LIFETIME.as_secs(),
-            "/",
-        ),
+        state.set_cookie_at(READER_COOKIE, token, READER_SESSION_LIFETIME.as_secs(), "/"),
     );
     response.headers_mut().append(
         header::SET_COOKIE,
@@ -167,12 +162,7 @@ pub async fn sign_in_form(
     Query(query): Query<Fields>,
 ) -> Response {
     let next = safe_return(field(&query, "next"));
-    form_page(
-        &state,
-        StatusCode::OK,
-        "sign_in",
-        context! { next => next },
-    )
+    form_page(&state, StatusCode::OK, "sign_in", context! { next => next })
 }
 
 pub async fn sign_in(
@@ -224,12 +214,7 @@ pub async fn sign_up_form(
     Query(query): Query<Fields>,
 ) -> Response {
     let next = safe_return(field(&query, "next"));
-    form_page(
-        &state,
-        StatusCode::OK,
-        "sign_up",
-        context! { next => next },
-    )
+    form_page(&state, StatusCode::OK, "sign_up", context! { next => next })
 }
 
 pub async fn sign_up(

@@ -202,7 +202,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/account/sign-out", post(account::sign_out))
         .route("/account/verify/{token}", get(account::verify))
-        .route("/account/reset", get(account::reset_form).post(account::request_reset))
+        .route(
+            "/account/reset",
+            get(account::reset_form).post(account::request_reset),
+        )
         .route(
             "/account/reset/{token}",
             get(account::new_password_form).post(account::set_new_password),
