@@ -341,7 +341,10 @@ async fn open_store(
         ),
         None => Arc::new(LocalMedia::new(data_dir.join("media"))),
     };
-    let newsroom = Arc::new(Newsroom::new(store.clone(), media, config));
+    let mailer = newsdesk_services::mail::Mailer::new(&config.mail, data_dir)
+        .context("setting up mail to readers")?;
+    tracing::debug!(to = %mailer.describe(), "mail to readers");
+    let newsroom = Arc::new(Newsroom::new(store.clone(), media, config).with_mailer(mailer));
     newsroom
         .load_sections()
         .await

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod autosave;
+pub mod comments;
 pub mod demo;
 pub mod editing;
 pub mod error;

@@ -438,6 +438,12 @@ pub trait Store: Send + Sync + 'static {
         comment: &NewComment<'_>,
     ) -> Result<(newsdesk_core::comment::Comment, Option<Event>)>;
     async fn comment(&self, id: i64) -> Result<Option<newsdesk_core::comment::Comment>>;
+    /// The comment a reader already posted with this form key, if any.
+    async fn comment_by_client_key(
+        &self,
+        reader_id: i64,
+        client_key: &str,
+    ) -> Result<Option<newsdesk_core::comment::Comment>>;
     /// One page of an item's top-level comments that readers can see (and `viewer`'s own held
     /// or rejected ones), featured first, then in `sort` order; with the number of visible
     /// comments at every depth.
@@ -449,6 +455,8 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         offset: u32,
     ) -> Result<(Vec<newsdesk_core::comment::Comment>, u64)>;
+    /// How many top-level comments of an item readers can see, for the pager.
+    async fn count_top_level(&self, item_id: i64) -> Result<u64>;
     /// The visible replies in the threads of these top-level comments, oldest first.
     async fn replies(
         &self,

@@ -2073,6 +2073,22 @@ macro_rules! sql_store {
             row.as_ref().map(comment_from_row).transpose()
         }
 
+        async fn comment_by_client_key(
+            &self,
+            reader_id: i64,
+            client_key: &str,
+        ) -> Result<Option<newsdesk_core::comment::Comment>> {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{} WHERE c.reader_id = $1 AND c.client_key = $2",
+                crate::sql::COMMENT_SELECT
+            )))
+            .bind(reader_id)
+            .bind(client_key)
+            .fetch_optional(&self.reader)
+            .await?;
+            row.as_ref().map(comment_from_row).transpose()
+        }
+
         async fn comment_page(
             &self,
             item_id: i64,
@@ -2109,6 +2125,16 @@ macro_rules! sql_store {
             .await?;
             let comments = rows.iter().map(comment_from_row).collect::<Result<Vec<_>>>()?;
             Ok((comments, u64::try_from(total).unwrap_or(0)))
+        }
+
+        async fn count_top_level(&self, item_id: i64) -> Result<u64> {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM comments WHERE item_id = $1 AND parent_id IS NULL AND status = 'published'",
+            )
+            .bind(item_id)
+            .fetch_one(&self.reader)
+            .await?;
+            Ok(u64::try_from(n).unwrap_or(0))
         }
 
         async fn replies(&self, root_ids: &[i64], viewer: Option<i64>) -> Result<Vec<newsdesk_core::comment::Comment>> {

@@ -4,6 +4,7 @@
 
 mod account;
 mod cache;
+mod comments;
 mod desk;
 mod editor;
 mod error;
@@ -190,6 +191,11 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/desk/setup/{token}",
             get(desk::setup_form).post(desk::setup),
         )
+        .route(
+            "/comments/{item}",
+            get(comments::discussion).post(comments::post),
+        )
+        .route("/comments/c/{id}/{action}", post(comments::act))
         .route("/account", get(account::profile))
         .route("/account/name", post(account::change_name))
         .route(

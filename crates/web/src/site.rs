@@ -163,6 +163,12 @@ fn redirect(to: &str, name: &'static str) -> Response {
     with_route(response, name)
 }
 
+/// The site's 404 page in the default language.
+pub(crate) fn not_found_page(state: &AppState) -> Response {
+    let language = state.config().site.default_language.clone();
+    error_page(state, &language, WebError::NotFound)
+}
+
 /// The page every error gets: the site's chrome, the status and a message a reader can act
 /// on. Never cached.
 pub fn error_page(state: &AppState, language: &str, error: WebError) -> Response {
@@ -274,6 +280,21 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
                 ItemLookup::NotFound => return Err(WebError::NotFound),
             };
             let related = newsroom.related(&item).await?;
+            let rules = &config.comments;
+            let discussion = if newsdesk_core::moderation::comments_allowed_on(rules, item.kind) {
+                let thread = newsroom
+                    .thread(
+                        item.id,
+                        newsdesk_core::comment::CommentSort::Newest,
+                        1,
+                        None,
+                    )
+                    .await?;
+                let commenting = newsroom.commenting(&item, now).await?;
+                Some((thread, commenting.closed))
+            } else {
+                None
+            };
             let stream = newsroom.stream(lang, Some(item.id)).await?;
             let item_view = view(&item);
             let meta = PageMeta {
@@ -299,6 +320,14 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
                     item => val(item_view),
                     related => val(views(&related)),
                     latest => val(views(&stream)),
+                    comments => discussion.as_ref().map(|(thread, _)| val(crate::comments::thread_views(state, thread, None))),
+                    discussion => discussion.as_ref().map(|(thread, closed)| context! {
+                        item_id => item.id,
+                        total => thread.total,
+                        more => thread.pages > 1,
+                        closed => *closed,
+                        url => format!("/comments/{}", item.id),
+                    }),
                 },
             )?;
             Ok(Rendered::Page {

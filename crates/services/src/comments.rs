@@ -1,0 +1,403 @@
+//! Readers' comments: posting and replying through the moderation pipeline, the threads a
+//! story shows (featured first, then by the reader's chosen order, replies nested up to the
+//! configured depth), likes, reports, edits within the window and deleting one's own. Every
+//! visible change appends a `comments_changed` event, so the cached story page follows.
+
+use jiff::Timestamp;
+use newsdesk_core::comment::{Comment, CommentSort, CommentStatus, validate_report_reason};
+use newsdesk_core::moderation::{
+    self, HoldReason, ReaderStanding, StoryCommenting, Submission, Verdict,
+};
+use newsdesk_core::reader::Reader;
+use newsdesk_core::{Item, ItemStatus};
+use newsdesk_store::NewComment;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Result, ServiceError};
+use crate::newsroom::Newsroom;
+
+/// Top-level comments per page of a thread.
+pub const COMMENTS_PAGE_SIZE: u32 = 20;
+/// Deepest page of a thread served; a story with more top-level comments than this many
+/// pages hold is read from the newest or the most liked end.
+pub const COMMENTS_MAX_PAGE: u32 = 500;
+/// Longest client key a form may send (a random token from the page).
+pub const CLIENT_KEY_MAX: usize = 64;
+
+/// A comment with its replies, as a thread shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CommentNode {
+    pub comment: Comment,
+    pub depth: u32,
+    pub replies: Vec<CommentNode>,
+    /// Replies deeper than the display depth exist: their thread continues on its own view.
+    pub continues: bool,
+}
+
+/// One page of a story's comments.
+#[derive(Debug, Clone)]
+pub struct Thread {
+    pub nodes: Vec<CommentNode>,
+    /// Visible comments at every depth.
+    pub total: u64,
+    pub page: u32,
+    pub pages: u32,
+}
+
+/// What became of a posted comment.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub comment: Comment,
+    /// Why it waits for a moderator, in words; empty when published.
+    pub held_because: Vec<String>,
+}
+
+/// Rate limits and repeats count by address without keeping the address itself.
+fn address_hash(address: &str) -> String {
+    Sha256::digest(address.as_bytes())
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn refused(why: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Refused(why.to_string())
+}
+
+impl Newsroom {
+    /// Whether a story takes comments now, and whether they are held first.
+    pub async fn commenting(&self, item: &Item, now: Timestamp) -> Result<StoryCommenting> {
+        let rules = &self.config().comments;
+        let (closed_by_hand, premoderated) = self.store().story_commenting(item.id).await?;
+        let closed = closed_by_hand
+            || item.status != ItemStatus::Published
+            || !moderation::comments_allowed_on(rules, item.kind)
+            || item
+                .first_published_at
+                .is_some_and(|at| moderation::closed_by_age(rules, at, now));
+        Ok(StoryCommenting {
+            closed,
+            premoderated,
+        })
+    }
+
+    /// A staff member's comments skip holds and carry a badge: a verified reader whose
+    /// address is an enabled staff account's.
+    async fn is_staff(&self, reader: &Reader) -> Result<bool> {
+        Ok(reader.verified
+            && self
+                .store()
+                .account_for_sign_in(&reader.email)
+                .await?
+                .is_some_and(|(account, _)| !account.disabled))
+    }
+
+    async fn verdict(
+        &self,
+        reader: &Reader,
+        story: StoryCommenting,
+        body: &str,
+        address: &str,
+        now: Timestamp,
+    ) -> Result<Verdict> {
+        let rules = self.config().comments.clone();
+        let activity = self
+            .store()
+            .reader_activity(reader.id, &address_hash(address), now, rules.history_window)
+            .await?;
+        let submission = Submission {
+            body,
+            staff: self.is_staff(reader).await?,
+            reader: ReaderStanding {
+                status: reader.status,
+                approved: activity.approved,
+                recent_decided: activity.recent_decided,
+                recent_rejected: activity.recent_rejected,
+            },
+            story,
+            recent_bodies: &activity.recent_bodies,
+            in_last_minute_by_reader: activity.in_last_minute_by_reader,
+            in_last_minute_by_address: activity.in_last_minute_by_address,
+        };
+        Ok(moderation::moderate(&rules, &submission))
+    }
+
+    /// Posts a comment or a reply. Refused with the pipeline's reason in words a reader
+    /// understands; held ones say why.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn post_comment(
+        &self,
+        reader: &Reader,
+        item_id: i64,
+        parent_id: Option<i64>,
+        body: &str,
+        address: &str,
+        client_key: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Posted> {
+        let Some(item) = self.store().item_by_id(item_id).await? else {
+            return Err(ServiceError::NotFound(format!("story {item_id}")));
+        };
+        if !reader.verified {
+            return Err(refused(
+                "Confirm your address with the link we mailed you, then comment.",
+            ));
+        }
+        if client_key.is_some_and(|k| k.len() > CLIENT_KEY_MAX) {
+            return Err(newsdesk_core::Error::TooLong {
+                field: "key",
+                max: CLIENT_KEY_MAX,
+            }
+            .into());
+        }
+        // A retried post (a double click, a reconnecting phone) is answered with the first,
+        // before the pipeline could take it for a repeat.
+        if let Some(key) = client_key
+            && let Some(first) = self.store().comment_by_client_key(reader.id, key).await?
+        {
+            return Ok(Posted {
+                held_because: HoldReason::decode_all(&first.hold_reasons)
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                comment: first,
+            });
+        }
+        let story = self.commenting(&item, now).await?;
+        let body = body.trim();
+        let (status, reasons) = match self.verdict(reader, story, body, address, now).await? {
+            Verdict::Refuse(moderation::Refusal::RateLimited { retry_after_secs }) => {
+                return Err(ServiceError::Throttled {
+                    retry_after_secs: u64::from(retry_after_secs),
+                });
+            }
+            Verdict::Refuse(why) => return Err(refused(why)),
+            Verdict::Publish => (CommentStatus::Published, Vec::new()),
+            Verdict::Hold(reasons) => (CommentStatus::Held, reasons),
+        };
+        let encoded = HoldReason::encode_all(&reasons);
+        let stored = self
+            .store()
+            .insert_comment(&NewComment {
+                item_id,
+                parent_id,
+                reader_id: reader.id,
+                body,
+                status,
+                hold_reasons: &encoded,
+                address_hash: &address_hash(address),
+                client_key,
+                now,
+            })
+            .await;
+        let (comment, event) = match stored {
+            Ok(done) => done,
+            Err(newsdesk_store::StoreError::NotFound) => {
+                return Err(refused("The comment you answered is no longer there."));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if event.is_some() {
+            self.written().notify_one();
+        }
+        let held_because = HoldReason::decode_all(&comment.hold_reasons)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        Ok(Posted {
+            comment,
+            held_because,
+        })
+    }
+
+    /// One page of a story's threads as `viewer` sees them (their own held comments too).
+    pub async fn thread(
+        &self,
+        item_id: i64,
+        sort: CommentSort,
+        page: u32,
+        viewer: Option<i64>,
+    ) -> Result<Thread> {
+        let page = page.clamp(1, COMMENTS_MAX_PAGE);
+        let (top, total) = self
+            .store()
+            .comment_page(
+                item_id,
+                sort,
+                viewer,
+                COMMENTS_PAGE_SIZE,
+                (page - 1) * COMMENTS_PAGE_SIZE,
+            )
+            .await?;
+        let roots: Vec<i64> = top.iter().map(|c| c.id).collect();
+        let replies = self.store().replies(&roots, viewer).await?;
+        let max_depth = self.config().comments.max_depth;
+        let nodes = top
+            .into_iter()
+            .map(|c| nest(c, &replies, 0, max_depth))
+            .collect();
+        let top_level = self.store().count_top_level(item_id).await?;
+        Ok(Thread {
+            nodes,
+            total,
+            page,
+            pages: (top_level.div_ceil(u64::from(COMMENTS_PAGE_SIZE)).max(1) as u32)
+                .min(COMMENTS_MAX_PAGE),
+        })
+    }
+
+    /// A comment and everything under it, for a thread that continues past the display depth.
+    pub async fn subthread(&self, comment_id: i64, viewer: Option<i64>) -> Result<CommentNode> {
+        let Some(comment) = self.store().comment(comment_id).await? else {
+            return Err(ServiceError::NotFound(format!("comment {comment_id}")));
+        };
+        let visible = comment.status == CommentStatus::Published
+            || comment.status == CommentStatus::Deleted
+            || (viewer.is_some() && viewer == comment.reader_id);
+        if !visible {
+            return Err(ServiceError::NotFound(format!("comment {comment_id}")));
+        }
+        let replies = self.store().replies(&[comment.root_id], viewer).await?;
+        let max_depth = self.config().comments.max_depth;
+        Ok(nest(comment, &replies, 0, max_depth))
+    }
+
+    pub async fn toggle_like(&self, reader: &Reader, comment_id: i64) -> Result<bool> {
+        match self.store().toggle_like(comment_id, reader.id).await {
+            Ok((liked, _)) => {
+                self.written().notify_one();
+                Ok(liked)
+            }
+            Err(newsdesk_store::StoreError::NotFound) => {
+                Err(ServiceError::NotFound(format!("comment {comment_id}")))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Reports a comment with a reason; enough reports hold it again for a moderator.
+    pub async fn report_comment(
+        &self,
+        reader: &Reader,
+        comment_id: i64,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<u32> {
+        let reason = validate_report_reason(reason)?;
+        let hold_at = self.config().comments.reports_to_hold;
+        match self
+            .store()
+            .report_comment(comment_id, reader.id, &reason, hold_at, now)
+            .await
+        {
+            Ok((count, event)) => {
+                if event.is_some() {
+                    self.written().notify_one();
+                }
+                Ok(count)
+            }
+            Err(newsdesk_store::StoreError::NotFound) => {
+                Err(ServiceError::NotFound(format!("comment {comment_id}")))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Edits the reader's own comment within the edit window; the new text is moderated
+    /// again, and the comment is marked edited.
+    pub async fn edit_comment(
+        &self,
+        reader: &Reader,
+        comment_id: i64,
+        body: &str,
+        address: &str,
+        now: Timestamp,
+    ) -> Result<Posted> {
+        let comment = self.own_comment(reader, comment_id).await?;
+        let rules = self.config().comments.clone();
+        if !moderation::within_edit_window(&rules, comment.created_at, now) {
+            return Err(refused(format!(
+                "Comments can be edited for {} minutes after posting.",
+                rules.edit_window_minutes
+            )));
+        }
+        let Some(item) = self.store().item_by_id(comment.item_id).await? else {
+            return Err(ServiceError::NotFound(format!("story {}", comment.item_id)));
+        };
+        let story = self.commenting(&item, now).await?;
+        let body = body.trim();
+        // An edit is not a new post: it must not count against the rate limit or repeat itself.
+        let verdict = self.verdict(reader, story, body, address, now).await?;
+        let (status, reasons) = match verdict {
+            Verdict::Refuse(
+                moderation::Refusal::RateLimited { .. } | moderation::Refusal::Repeat,
+            )
+            | Verdict::Publish => (comment.status, Vec::new()),
+            Verdict::Refuse(why) => return Err(refused(why)),
+            Verdict::Hold(reasons) => (CommentStatus::Held, reasons),
+        };
+        let encoded = HoldReason::encode_all(&reasons);
+        self.store()
+            .edit_comment(comment_id, reader.id, body, status, &encoded, now)
+            .await?;
+        self.written().notify_one();
+        let comment = self.own_comment(reader, comment_id).await?;
+        Ok(Posted {
+            held_because: reasons.iter().map(ToString::to_string).collect(),
+            comment,
+        })
+    }
+
+    pub async fn delete_own_comment(&self, reader: &Reader, comment_id: i64) -> Result<()> {
+        self.own_comment(reader, comment_id).await?;
+        self.store()
+            .delete_own_comment(comment_id, reader.id)
+            .await?;
+        self.written().notify_one();
+        Ok(())
+    }
+
+    /// The reader's own comment, or NotFound: another reader's id reveals nothing.
+    async fn own_comment(&self, reader: &Reader, comment_id: i64) -> Result<Comment> {
+        match self.store().comment(comment_id).await? {
+            Some(c) if c.reader_id == Some(reader.id) && c.status != CommentStatus::Deleted => {
+                Ok(c)
+            }
+            _ => Err(ServiceError::NotFound(format!("comment {comment_id}"))),
+        }
+    }
+
+    /// Visible comments per story, for teasers.
+    pub async fn comment_counts(
+        &self,
+        item_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, u64>> {
+        Ok(self.store().comment_counts(item_ids).await?)
+    }
+}
+
+/// Builds a comment's node from the replies of its thread, down to `max_depth`.
+fn nest(comment: Comment, replies: &[Comment], depth: u32, max_depth: u32) -> CommentNode {
+    let children: Vec<&Comment> = replies
+        .iter()
+        .filter(|r| r.parent_id == Some(comment.id))
+        .collect();
+    let (replies_out, continues) = if depth + 1 >= max_depth {
+        (Vec::new(), !children.is_empty())
+    } else {
+        (
+            children
+                .into_iter()
+                .map(|c| nest(c.clone(), replies, depth + 1, max_depth))
+                .collect(),
+            false,
+        )
+    };
+    CommentNode {
+        comment,
+        depth,
+        replies: replies_out,
+        continues,
+    }
+}

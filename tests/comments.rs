@@ -1,0 +1,639 @@
+//! Readers and their comments over HTTP against the real binary: accounts with mail received
+//! by a real SMTP listener, posting and replying, the cached story page following within a
+//! second, likes, reports, edits, deletion, and the moderation pipeline's refusals and holds.
+
+mod common;
+#[path = "support/smtp.rs"]
+mod smtp;
+
+use std::time::Duration;
+
+use common::{Page, TestSite, demo_config_text};
+use smtp::{SmtpListener, link_in};
+
+const PASSWORD: &str = "a reader's long password";
+const LEAD: &str = "/world/port-halden-closes-tidal-barrier-for-first-time";
+/// How long a published comment may take to reach the cached story page.
+const SOON: Duration = Duration::from_secs(1);
+
+fn start(smtp: &SmtpListener, env: &[(&str, &str)]) -> TestSite {
+    let url = smtp.url();
+    let mut all = vec![("NEWSDESK_MAIL__SMTP_URL", url.as_str())];
+    all.extend_from_slice(env);
+    TestSite::start_with(demo_config_text(), &["--demo"], &all)
+}
+
+/// Trusted readers: their first comment is not held, so posting can be tested alone.
+const TRUSTED: (&str, &str) = ("NEWSDESK_COMMENTS__NEW_READER_HELD", "0");
+
+fn cookie_from(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+}
+
+async fn read(response: reqwest::Response) -> Page {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("body");
+    Page {
+        status,
+        html: scraper::Html::parse_document(&text),
+        text,
+        headers,
+    }
+}
+
+/// Fetches a pre-sign-in form and posts it with its token and cookie.
+async fn post_account_form(
+    site: &TestSite,
+    form_path: &str,
+    post_path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let form = site.get(form_path).await;
+    let cookie = cookie_from(&form, "nd_rform").expect("form cookie");
+    let page = read(form).await;
+    let csrf = page.attr("form input[name=csrf]", "value");
+    let mut all = vec![("csrf", csrf.as_str())];
+    all.extend_from_slice(fields);
+    site.client
+        .post(site.url(post_path))
+        .header("cookie", cookie)
+        .form(&all)
+        .send()
+        .await
+        .expect("post")
+}
+
+fn path_of(site: &TestSite, link: &str) -> String {
+    link.strip_prefix(&site.base)
+        .expect("a link to this site")
+        .to_owned()
+}
+
+/// Signs up, follows the mailed link and signs in; returns the reader's cookie.
+async fn new_reader(site: &TestSite, smtp: &SmtpListener, email: &str, name: &str) -> String {
+    let signed_up = post_account_form(
+        site,
+        "/account/sign-up",
+        "/account/sign-up",
+        &[
+            ("email", email),
+            ("display_name", name),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(signed_up.status(), 200);
+    let link = link_in(&smtp.wait_for(email), "/account/verify/");
+    assert_eq!(site.get(&path_of(site, &link)).await.status(), 200);
+    sign_in(site, email, PASSWORD).await
+}
+
+async fn sign_in(site: &TestSite, email: &str, password: &str) -> String {
+    let response = post_account_form(
+        site,
+        "/account/sign-in",
+        "/account/sign-in",
+        &[("email", email), ("password", password), ("next", LEAD)],
+    )
+    .await;
+    assert_eq!(response.status(), 303, "sign-in of {email}");
+    assert_eq!(response.headers()["location"], LEAD);
+    let cookie = cookie_from(&response, "nd_reader").expect("reader cookie");
+    let full = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("nd_reader="))
+        .expect("cookie")
+        .to_owned();
+    for flag in ["HttpOnly", "SameSite=Lax", "Path=/;"] {
+        assert!(full.contains(flag), "{flag} in {full}");
+    }
+    cookie
+}
+
+async fn page_as(site: &TestSite, path: &str, cookie: &str) -> Page {
+    read(
+        site.client
+            .get(site.url(path))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await
+}
+
+async fn post_as(site: &TestSite, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Page {
+    read(
+        site.client
+            .post(site.url(path))
+            .header("cookie", cookie)
+            .form(fields)
+            .send()
+            .await
+            .expect("post"),
+    )
+    .await
+}
+
+/// The lead story's id, from its discussion link.
+async fn lead_id(site: &TestSite) -> i64 {
+    site.ok(LEAD)
+        .await
+        .attr("a.join", "href")
+        .trim_start_matches("/comments/")
+        .parse()
+        .expect("id")
+}
+
+/// Posts a comment (or a reply) with the reader's session token.
+async fn comment(
+    site: &TestSite,
+    cookie: &str,
+    item: i64,
+    body: &str,
+    parent: Option<i64>,
+) -> Page {
+    let discussion = page_as(site, &format!("/comments/{item}"), cookie).await;
+    let csrf = discussion.attr("#comment-form input[name=csrf]", "value");
+    let key = discussion.attr("#comment-form input[name=key]", "value");
+    let parent = parent.map(|p| p.to_string()).unwrap_or_default();
+    post_as(
+        site,
+        &format!("/comments/{item}"),
+        cookie,
+        &[
+            ("csrf", &csrf),
+            ("key", &key),
+            ("body", body),
+            ("parent", &parent),
+        ],
+    )
+    .await
+}
+
+fn comment_id(page: &Page) -> i64 {
+    page.header("location")
+        .rsplit("#c")
+        .next()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "no comment id in {}: {}",
+                page.header("location"),
+                page.text
+            )
+        })
+}
+
+#[tokio::test]
+async fn readers_sign_up_confirm_by_mail_and_reset_their_password() {
+    let smtp = SmtpListener::start();
+    let site = start(&smtp, &[]);
+    let short = post_account_form(
+        &site,
+        "/account/sign-up",
+        "/account/sign-up",
+        &[
+            ("email", "ayse@example.org"),
+            ("display_name", "Ayşe"),
+            ("password", "123456789"),
+        ],
+    )
+    .await;
+    assert_eq!(short.status(), 422, "a password one short of the minimum");
+
+    let cookie = new_reader(&site, &smtp, "ayse@example.org", "Ayşe").await;
+    let verify = link_in(&smtp.wait_for("ayse@example.org"), "/account/verify/");
+    assert_eq!(
+        site.get(&path_of(&site, &verify)).await.status(),
+        410,
+        "a verification link works once"
+    );
+    let profile = page_as(&site, "/account", &cookie).await;
+    assert_eq!(profile.attr("#display_name", "value"), "Ayşe");
+    assert!(!profile.text.contains("ayse@example.org") || profile.status == 200);
+
+    // The same address again: the same answer, and a mail that says so.
+    let again = post_account_form(
+        &site,
+        "/account/sign-up",
+        "/account/sign-up",
+        &[
+            ("email", "AYSE@example.org"),
+            ("display_name", "Someone"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(again.status(), 200);
+    assert!(read(again).await.text.contains("Check your mail"));
+    let notice = smtp.wait_for("ayse@example.org");
+    assert!(notice.text.contains("already has one"), "{}", notice.text);
+
+    let wrong = post_account_form(
+        &site,
+        "/account/sign-in",
+        "/account/sign-in",
+        &[
+            ("email", "ayse@example.org"),
+            ("password", "not the password"),
+        ],
+    )
+    .await;
+    assert_eq!(wrong.status(), 401);
+    let no_token = site
+        .client
+        .post(site.url("/account/sign-in"))
+        .form(&[("email", "ayse@example.org"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(no_token.status(), 403, "no CSRF token");
+
+    // Display name: changed with the session's token, refused without it.
+    let csrf = profile.attr("form input[name=csrf]", "value");
+    let renamed = post_as(
+        &site,
+        "/account/name",
+        &cookie,
+        &[("csrf", &csrf), ("display_name", "Ayşe K.")],
+    )
+    .await;
+    assert_eq!(renamed.status, 303);
+    let refused = post_as(
+        &site,
+        "/account/name",
+        &cookie,
+        &[("display_name", "Mallory")],
+    )
+    .await;
+    assert_eq!(refused.status, 403);
+    let long = "n".repeat(newsdesk_core::reader::DISPLAY_NAME_MAX + 1);
+    let too_long = post_as(
+        &site,
+        "/account/name",
+        &cookie,
+        &[("csrf", &csrf), ("display_name", &long)],
+    )
+    .await;
+    assert_eq!(too_long.status, 422);
+    assert_eq!(
+        page_as(&site, "/account", &cookie)
+            .await
+            .attr("#display_name", "value"),
+        "Ayşe K."
+    );
+
+    // Reset by mail: the answer never tells whether the address has an account.
+    for email in ["ayse@example.org", "nobody@example.org"] {
+        let asked = post_account_form(
+            &site,
+            "/account/reset",
+            "/account/reset",
+            &[("email", email)],
+        )
+        .await;
+        assert_eq!(asked.status(), 200);
+    }
+    assert_eq!(smtp.count_to("nobody@example.org"), 0);
+    let reset = link_in(&smtp.wait_for("ayse@example.org"), "/account/reset/");
+    let reset_path = path_of(&site, &reset);
+    let too_short = site
+        .client
+        .post(site.url(&reset_path))
+        .form(&[("password", "short")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(too_short.status(), 422);
+    let done = site
+        .client
+        .post(site.url(&reset_path))
+        .form(&[("password", "a brand new passphrase")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(done.status(), 200);
+    assert_eq!(
+        page_as(&site, "/account", &cookie).await.status,
+        303,
+        "signed out everywhere"
+    );
+    sign_in(&site, "ayse@example.org", "a brand new passphrase").await;
+}
+
+#[tokio::test]
+async fn a_reader_comments_and_replies_and_the_cached_story_page_follows_within_a_second() {
+    let smtp = SmtpListener::start();
+    let site = start(&smtp, &[TRUSTED]);
+    let item = lead_id(&site).await;
+    let empty = site.ok(LEAD).await;
+    assert!(
+        empty.text.contains("Leave the first comment"),
+        "the empty state invites"
+    );
+
+    // Signed out, the discussion offers sign-in, and posting is sent there.
+    let anonymous = site.ok(&format!("/comments/{item}")).await;
+    assert!(anonymous.text.contains("Sign in to comment"));
+    let sent = site
+        .client
+        .post(site.url(&format!("/comments/{item}")))
+        .form(&[("body", "Hello")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(sent.status(), 303);
+    assert!(
+        sent.headers()["location"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("/account/sign-in?next=")
+    );
+
+    let ana = new_reader(&site, &smtp, "ana@example.org", "Ana").await;
+    let ben = new_reader(&site, &smtp, "ben@example.org", "Ben <b>old</b>").await;
+    let posted = comment(
+        &site,
+        &ana,
+        item,
+        "The barrier held.\n\nWell done to the crews: https://example.org/crews.",
+        None,
+    )
+    .await;
+    assert_eq!(posted.status, 303, "{}", posted.text);
+    let first = comment_id(&posted);
+    let story = site
+        .eventually(LEAD, SOON, |p| p.text.contains("The barrier held."))
+        .await;
+    assert_eq!(story.text_of("#comments-title"), "Comments (1)");
+    assert_eq!(
+        story.attr(&format!("#c{first} .comment-body a"), "rel"),
+        "nofollow ugc noopener"
+    );
+
+    // A reply nests under its comment; the name is text, never markup.
+    let reply = comment(&site, &ben, item, "Agreed.", Some(first)).await;
+    assert_eq!(reply.status, 303, "{}", reply.text);
+    let second = comment_id(&reply);
+    let story = site
+        .eventually(LEAD, SOON, |p| p.text.contains("Agreed."))
+        .await;
+    assert_eq!(
+        story
+            .select(&format!("#c{first} .replies #c{second}"))
+            .len(),
+        1
+    );
+    assert_eq!(
+        story.text_of(&format!("#c{second} .comment-author")),
+        "Ben <b>old</b>"
+    );
+    assert_eq!(story.text_of("#comments-title"), "Comments (2)");
+
+    // A retried post (same key) is stored once.
+    let discussion = page_as(&site, &format!("/comments/{item}"), &ana).await;
+    let csrf = discussion.attr("#comment-form input[name=csrf]", "value");
+    let key = discussion.attr("#comment-form input[name=key]", "value");
+    for _ in 0..2 {
+        let p = post_as(
+            &site,
+            &format!("/comments/{item}"),
+            &ana,
+            &[
+                ("csrf", &csrf),
+                ("key", &key),
+                ("body", "Sent twice by a shaky connection."),
+            ],
+        )
+        .await;
+        assert_eq!(p.status, 303);
+    }
+    let twice = page_as(&site, &format!("/comments/{item}"), &ana).await;
+    assert_eq!(
+        twice
+            .texts(".comment-body")
+            .iter()
+            .filter(|t| t.contains("Sent twice by a shaky connection."))
+            .count(),
+        1
+    );
+    let no_token = post_as(
+        &site,
+        &format!("/comments/{item}"),
+        &ana,
+        &[("body", "No token")],
+    )
+    .await;
+    assert_eq!(no_token.status, 403);
+
+    // Likes: one per reader, a second press takes it back.
+    let csrf_ben = page_as(&site, &format!("/comments/{item}"), &ben)
+        .await
+        .attr("#comment-form input[name=csrf]", "value");
+    let like = format!("/comments/c/{first}/like");
+    assert_eq!(
+        post_as(&site, &like, &ben, &[("csrf", &csrf_ben)])
+            .await
+            .status,
+        303
+    );
+    site.eventually(LEAD, SOON, |p| {
+        p.text_of(&format!("#c{first} > article .likes")) == "1 like"
+    })
+    .await;
+    assert_eq!(
+        post_as(&site, &like, &ben, &[("csrf", &csrf_ben)])
+            .await
+            .status,
+        303
+    );
+    site.eventually(LEAD, SOON, |p| {
+        p.text_of(&format!("#c{first} > article .likes")) == "0 likes"
+    })
+    .await;
+
+    // Another reader can neither edit nor delete Ana's comment.
+    for action in ["edit", "delete"] {
+        let p = post_as(
+            &site,
+            &format!("/comments/c/{first}/{action}"),
+            &ben,
+            &[("csrf", &csrf_ben), ("body", "Hijacked")],
+        )
+        .await;
+        assert_eq!(p.status, 404, "{action} by another reader");
+    }
+    // Ana edits within the window, then deletes; the reply keeps a marker above it.
+    let edited = post_as(
+        &site,
+        &format!("/comments/c/{first}/edit"),
+        &ana,
+        &[("csrf", &csrf), ("body", "The barrier held, again.")],
+    )
+    .await;
+    assert_eq!(edited.status, 303, "{}", edited.text);
+    site.eventually(LEAD, SOON, |p| {
+        p.text.contains("The barrier held, again.") && p.text.contains("edited")
+    })
+    .await;
+    let deleted = post_as(
+        &site,
+        &format!("/comments/c/{first}/delete"),
+        &ana,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(deleted.status, 303);
+    let story = site
+        .eventually(LEAD, SOON, |p| p.text.contains("deleted by its writer"))
+        .await;
+    assert!(!story.text.contains("The barrier held, again."));
+    assert_eq!(
+        story
+            .select(&format!("#c{first} .replies #c{second}"))
+            .len(),
+        1
+    );
+
+    // Reports need a reason and are counted once per reader.
+    let report = format!("/comments/c/{second}/report");
+    assert_eq!(
+        post_as(&site, &report, &ana, &[("csrf", &csrf), ("reason", "")])
+            .await
+            .status,
+        422
+    );
+    assert_eq!(
+        post_as(
+            &site,
+            &report,
+            &ana,
+            &[("csrf", &csrf), ("reason", "Off topic")]
+        )
+        .await
+        .status,
+        303
+    );
+
+    // With JavaScript the post answers JSON and the page does not reload.
+    let discussion = page_as(&site, &format!("/comments/{item}"), &ana).await;
+    let key = discussion.attr("#comment-form input[name=key]", "value");
+    let json = site
+        .client
+        .post(site.url(&format!("/comments/{item}")))
+        .header("cookie", &ana)
+        .header("accept", "application/json")
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("key", key.as_str()),
+            ("body", "Posted without a reload."),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(json.status(), 201);
+    let body: serde_json::Value = json.json().await.expect("json");
+    assert_eq!(body["held"], false);
+    assert!(
+        body["html"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Posted without a reload.")
+    );
+
+    // Sorting: oldest first puts the deleted marker's thread before the newest comment.
+    let oldest = page_as(&site, &format!("/comments/{item}?sort=oldest"), &ana).await;
+    let ids: Vec<String> = oldest
+        .select("ol.comments > li")
+        .iter()
+        .filter_map(|e| e.value().attr("id").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        ids.first().map(String::as_str),
+        Some(format!("c{first}").as_str()),
+        "{ids:?}"
+    );
+    let newest = page_as(&site, &format!("/comments/{item}?sort=newest"), &ana).await;
+    let ids: Vec<String> = newest
+        .select("ol.comments > li")
+        .iter()
+        .filter_map(|e| e.value().attr("id").map(str::to_owned))
+        .collect();
+    assert_ne!(
+        ids.first().map(String::as_str),
+        Some(format!("c{first}").as_str()),
+        "{ids:?}"
+    );
+}
+
+#[tokio::test]
+async fn moderation_refuses_banned_words_holds_the_doubtful_and_limits_the_rate() {
+    let smtp = SmtpListener::start();
+    // The demo bans "buy followers" and holds "casino"; new readers are held once.
+    let site = start(&smtp, &[]);
+    let item = lead_id(&site).await;
+    let cleo = new_reader(&site, &smtp, "cleo@example.org", "Cleo").await;
+    let dan = new_reader(&site, &smtp, "dan@example.org", "Dan").await;
+
+    let banned = comment(&site, &cleo, item, "Want to BUY FOLLOWERS cheap?", None).await;
+    assert_eq!(banned.status, 422);
+    assert!(
+        banned.text_of(".form-error").contains("buy followers"),
+        "{}",
+        banned.text_of(".form-error")
+    );
+
+    // A new reader's first comment waits; only its writer sees it, with why.
+    let first = comment(&site, &cleo, item, "My first words here.", None).await;
+    assert_eq!(first.status, 303);
+    assert!(first.header("location").contains("posted=held"));
+    let mine = page_as(&site, &format!("/comments/{item}"), &cleo).await;
+    assert!(
+        mine.text.contains("My first words here.") && mine.text.contains("waits for a moderator")
+    );
+    let theirs = page_as(&site, &format!("/comments/{item}"), &dan).await;
+    assert!(!theirs.text.contains("My first words here."));
+    tokio::time::sleep(SOON).await;
+    assert!(!site.ok(LEAD).await.text.contains("My first words here."));
+
+    // The same words again are refused as a repeat; a fourth comment in a minute waits.
+    let repeat = comment(&site, &cleo, item, "  my FIRST words here. ", None).await;
+    assert_eq!(repeat.status, 422, "{}", repeat.text_of(".form-error"));
+    for n in 0..2 {
+        let p = comment(&site, &cleo, item, &format!("Thought number {n}."), None).await;
+        assert_eq!(p.status, 303);
+    }
+    let too_many = comment(&site, &cleo, item, "One more thought.", None).await;
+    assert_eq!(too_many.status, 429);
+    assert_eq!(too_many.header("retry-after"), "60");
+
+    // A reader who has not confirmed their address cannot comment.
+    let signed_up = post_account_form(
+        &site,
+        "/account/sign-up",
+        "/account/sign-up",
+        &[
+            ("email", "eve@example.org"),
+            ("display_name", "Eve"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(signed_up.status(), 200);
+    let eve = sign_in(&site, "eve@example.org", PASSWORD).await;
+    let unconfirmed = page_as(&site, &format!("/comments/{item}"), &eve).await;
+    assert!(unconfirmed.text.contains("Confirm your address"));
+    assert!(unconfirmed.select("#comment-form").is_empty());
+}
