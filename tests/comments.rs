@@ -637,3 +637,223 @@ async fn moderation_refuses_banned_words_holds_the_doubtful_and_limits_the_rate(
     assert!(unconfirmed.text.contains("Confirm your address"));
     assert!(unconfirmed.select("#comment-form").is_empty());
 }
+
+/// The desk's CSRF token for a signed-in staff cookie.
+async fn desk_csrf(site: &TestSite, cookie: &str) -> String {
+    page_as(site, "/desk/password", cookie)
+        .await
+        .attr("form input[name=csrf]", "value")
+}
+
+#[tokio::test]
+async fn moderators_approve_reject_feature_close_and_suspend_and_all_is_audited() {
+    let smtp = SmtpListener::start();
+    let site = start(&smtp, &[("NEWSDESK_COMMENTS__REPORTS_TO_HOLD", "1")]);
+    site.add_user("mod@example.org", "moderator", "correct horse battery");
+    site.add_user("writer@example.org", "contributor", "correct horse battery");
+    site.add_user("admin@example.org", "admin", "correct horse battery");
+    let moderator = site
+        .desk_cookie("mod@example.org", "correct horse battery")
+        .await;
+    let writer = site
+        .desk_cookie("writer@example.org", "correct horse battery")
+        .await;
+    assert_eq!(page_as(&site, "/desk/comments", &writer).await.status, 403);
+    let item = lead_id(&site).await;
+    let fay = new_reader(&site, &smtp, "fay@example.org", "Fay").await;
+    let gus = new_reader(&site, &smtp, "gus@example.org", "Gus").await;
+
+    // A new reader's first comment waits in the queue with its reason; approving publishes it.
+    let held = comment(&site, &fay, item, "Held until someone looks.", None).await;
+    let fay_first = comment_id(&held);
+    let queue = page_as(&site, "/desk/comments", &moderator).await;
+    assert!(
+        queue
+            .text_of(&format!("#q{fay_first} .why"))
+            .contains("new reader")
+    );
+    let csrf = desk_csrf(&site, &moderator).await;
+    let decide = |id: i64| format!("/desk/comments/{id}/decide");
+    let approved = post_as(
+        &site,
+        &decide(fay_first),
+        &moderator,
+        &[("csrf", &csrf), ("decision", "approve")],
+    )
+    .await;
+    assert_eq!(approved.status, 303);
+    site.eventually(LEAD, SOON, |p| p.text.contains("Held until someone looks."))
+        .await;
+    // Trust grew: Fay's next comment is published at once.
+    let second = comment(&site, &fay, item, "Now published at once.", None).await;
+    assert!(second.header("location").contains("posted=published"));
+
+    // A rejection needs a reason, which the writer sees.
+    let gus_first = comment_id(
+        &comment(
+            &site,
+            &gus,
+            item,
+            "Something a moderator will turn down.",
+            None,
+        )
+        .await,
+    );
+    let no_reason = post_as(
+        &site,
+        &decide(gus_first),
+        &moderator,
+        &[("csrf", &csrf), ("decision", "reject")],
+    )
+    .await;
+    assert_eq!(no_reason.status, 422);
+    let rejected = post_as(
+        &site,
+        &decide(gus_first),
+        &moderator,
+        &[
+            ("csrf", &csrf),
+            ("decision", "reject"),
+            ("reason", "Please keep to the story."),
+        ],
+    )
+    .await;
+    assert_eq!(rejected.status, 303);
+    let seen_by_gus = page_as(&site, &format!("/comments/{item}"), &gus).await;
+    assert!(
+        seen_by_gus
+            .text
+            .contains("Not published: Please keep to the story.")
+    );
+    let no_token = post_as(
+        &site,
+        &decide(gus_first),
+        &moderator,
+        &[("decision", "approve")],
+    )
+    .await;
+    assert_eq!(no_token.status, 403);
+
+    // Featured comments are pinned on top.
+    let featured = post_as(
+        &site,
+        &decide(fay_first),
+        &moderator,
+        &[("csrf", &csrf), ("decision", "feature")],
+    )
+    .await;
+    assert_eq!(featured.status, 303);
+    let story = site
+        .eventually(LEAD, SOON, |p| p.text.contains("Featured"))
+        .await;
+    let first_li = story
+        .select("ol.comments > li")
+        .first()
+        .and_then(|e| e.value().attr("id").map(str::to_owned));
+    assert_eq!(first_li, Some(format!("c{fay_first}")));
+
+    // A report (one is enough here) holds a published comment again, out of the page.
+    let csrf_gus = page_as(&site, &format!("/comments/{item}"), &gus)
+        .await
+        .attr("#comment-form input[name=csrf]", "value");
+    let reported = post_as(
+        &site,
+        &format!("/comments/c/{fay_first}/report"),
+        &gus,
+        &[("csrf", &csrf_gus), ("reason", "Spoils the ending")],
+    )
+    .await;
+    assert_eq!(reported.status, 303);
+    site.eventually(LEAD, SOON, |p| {
+        !p.text.contains("Held until someone looks.")
+    })
+    .await;
+    let queue = page_as(&site, "/desk/comments?queue=held", &moderator).await;
+    assert!(
+        queue
+            .text_of(&format!("#q{fay_first} .why"))
+            .contains("1 report")
+    );
+
+    // Closing a story's comments refuses new ones with a reason.
+    let closed = post_as(
+        &site,
+        &format!("/desk/items/{item}/commenting"),
+        &moderator,
+        &[("csrf", &csrf), ("closed", "yes")],
+    )
+    .await;
+    assert_eq!(closed.status, 303);
+    let discussion = page_as(&site, &format!("/comments/{item}"), &fay).await;
+    assert!(
+        discussion
+            .text
+            .contains("Comments on this story are closed.")
+    );
+    let csrf_fay = discussion.attr("form input[name=csrf]", "value");
+    let refused = post_as(
+        &site,
+        &format!("/comments/{item}"),
+        &fay,
+        &[("csrf", &csrf_fay), ("body", "Too late?")],
+    )
+    .await;
+    assert_eq!(refused.status, 422);
+    let reopened = post_as(
+        &site,
+        &format!("/desk/items/{item}/commenting"),
+        &moderator,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(reopened.status, 303);
+
+    // A suspended reader cannot comment; the history shows what they wrote.
+    let gus_id = queue_reader_id(&site, &moderator).await;
+    let history = page_as(&site, &format!("/desk/readers/{gus_id}"), &moderator).await;
+    assert!(
+        history
+            .text
+            .contains("Something a moderator will turn down.")
+    );
+    let suspended = post_as(
+        &site,
+        &format!("/desk/readers/{gus_id}/standing"),
+        &moderator,
+        &[("csrf", &csrf), ("status", "suspended")],
+    )
+    .await;
+    assert_eq!(suspended.status, 303);
+    let blocked = comment(&site, &gus, item, "Still here?", None).await;
+    assert_eq!(blocked.status, 422);
+    assert!(
+        blocked.text_of(".form-error").contains("may not comment"),
+        "{}",
+        blocked.text_of(".form-error")
+    );
+
+    let admin = site
+        .desk_cookie("admin@example.org", "correct horse battery")
+        .await;
+    let audit = page_as(&site, "/desk/audit", &admin).await;
+    let audit_text: String = audit.texts("td").join(" ");
+    for action in [
+        "approved the comment",
+        "rejected the comment",
+        "featured the comment",
+        "set the story's comments",
+        "set the reader's standing",
+    ] {
+        assert!(audit_text.contains(action), "{action} in the audit log");
+    }
+}
+
+/// The reader id of the newest rejected comment's writer, from the queue's history link.
+async fn queue_reader_id(site: &TestSite, cookie: &str) -> i64 {
+    page_as(site, "/desk/comments?queue=rejected", cookie)
+        .await
+        .attr("a[href^='/desk/readers/']", "href")
+        .trim_start_matches("/desk/readers/")
+        .parse()
+        .expect("reader id")
+}

@@ -48,7 +48,7 @@ impl Role {
         use Action::*;
         match self {
             Role::Admin => true,
-            Role::Editor => !matches!(action, ManageAccounts | ManageSettings | Moderate),
+            Role::Editor => !matches!(action, ManageAccounts | ManageSettings),
             Role::Moderator => matches!(action, UseDesk | Moderate | ViewAllItems),
             Role::Contributor => matches!(action, UseDesk | WriteOwnDrafts | SubmitForReview),
         }
@@ -194,6 +194,7 @@ mod tests {
         );
         assert_eq!(allowed(Role::Moderator), [UseDesk, ViewAllItems, Moderate]);
         assert!(Role::Editor.may(Publish) && Role::Editor.may(Correct));
+        assert!(Role::Editor.may(Moderate), "editors moderate comments too");
         assert!(!Role::Editor.may(ManageAccounts));
         assert_eq!(allowed(Role::Admin).len(), all.len());
     }

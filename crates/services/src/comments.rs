@@ -401,3 +401,137 @@ fn nest(comment: Comment, replies: &[Comment], depth: u32, max_depth: u32) -> Co
         continues,
     }
 }
+
+/// Refuses anyone whose role does not moderate.
+fn may_moderate(actor: &newsdesk_core::Account) -> Result<()> {
+    if actor.role.may(newsdesk_core::Action::Moderate) {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(format!(
+            "A {} may not moderate comments.",
+            actor.role.as_str()
+        )))
+    }
+}
+
+/// Longest reason a moderator gives a reader for a rejection.
+pub const REJECT_REASON_MAX: usize = 300;
+
+impl Newsroom {
+    /// One page of a moderation queue, newest first.
+    pub async fn moderation_queue(
+        &self,
+        actor: &newsdesk_core::Account,
+        queue: newsdesk_store::Queue,
+        page: u32,
+    ) -> Result<(Vec<newsdesk_store::QueuedComment>, u64)> {
+        may_moderate(actor)?;
+        let offset = page
+            .max(1)
+            .saturating_sub(1)
+            .saturating_mul(COMMENTS_PAGE_SIZE);
+        Ok(self
+            .store()
+            .moderation_queue(queue, COMMENTS_PAGE_SIZE, offset)
+            .await?)
+    }
+
+    /// Approves, rejects (with a reason the writer sees) or features a comment.
+    pub async fn decide_comment(
+        &self,
+        actor: &newsdesk_core::Account,
+        comment_id: i64,
+        decision: &newsdesk_store::Decision,
+        now: Timestamp,
+    ) -> Result<()> {
+        may_moderate(actor)?;
+        if let newsdesk_store::Decision::Reject(reason) = decision {
+            let reason = reason.trim();
+            if reason.is_empty() {
+                return Err(newsdesk_core::Error::Required { field: "reason" }.into());
+            }
+            if reason.chars().count() > REJECT_REASON_MAX {
+                return Err(newsdesk_core::Error::TooLong {
+                    field: "reason",
+                    max: REJECT_REASON_MAX,
+                }
+                .into());
+            }
+        }
+        match self
+            .store()
+            .decide_comment(comment_id, decision, &actor.email, now)
+            .await
+        {
+            Ok(_) => {
+                self.written().notify_one();
+                Ok(())
+            }
+            Err(newsdesk_store::StoreError::NotFound) => {
+                Err(ServiceError::NotFound(format!("comment {comment_id}")))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Closes or opens a story's comments, and holds them for review or not.
+    pub async fn set_story_commenting(
+        &self,
+        actor: &newsdesk_core::Account,
+        item_id: i64,
+        closed: bool,
+        premoderated: bool,
+        now: Timestamp,
+    ) -> Result<()> {
+        may_moderate(actor)?;
+        match self
+            .store()
+            .set_story_commenting(item_id, closed, premoderated, &actor.email, now)
+            .await
+        {
+            Ok(_) => {
+                self.written().notify_one();
+                Ok(())
+            }
+            Err(newsdesk_store::StoreError::NotFound) => {
+                Err(ServiceError::NotFound(format!("item {item_id}")))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Suspends, bans or restores a reader.
+    pub async fn set_reader_status(
+        &self,
+        actor: &newsdesk_core::Account,
+        reader_id: i64,
+        status: newsdesk_core::reader::ReaderStatus,
+        now: Timestamp,
+    ) -> Result<()> {
+        may_moderate(actor)?;
+        match self
+            .store()
+            .set_reader_status(reader_id, status, &actor.email, now)
+            .await
+        {
+            Err(newsdesk_store::StoreError::NotFound) => {
+                Err(ServiceError::NotFound(format!("reader {reader_id}")))
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// A reader and their latest comments of every status, for a moderator.
+    pub async fn reader_history(
+        &self,
+        actor: &newsdesk_core::Account,
+        reader_id: i64,
+    ) -> Result<(Reader, Vec<Comment>)> {
+        may_moderate(actor)?;
+        let Some(reader) = self.store().reader(reader_id).await? else {
+            return Err(ServiceError::NotFound(format!("reader {reader_id}")));
+        };
+        let comments = self.store().reader_comments(reader_id, 100).await?;
+        Ok((reader, comments))
+    }
+}

@@ -147,6 +147,33 @@ pub struct ReaderActivity {
     pub recent_rejected: u32,
 }
 
+/// A comment in the moderation queue, with what a moderator needs beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedComment {
+    pub comment: newsdesk_core::comment::Comment,
+    pub item_headline: String,
+    pub reader_email: Option<String>,
+}
+
+/// Which comments the moderation queue lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    /// Held by the system or by reports.
+    Held,
+    /// Published but reported.
+    Reported,
+    Rejected,
+}
+
+/// A moderator's decision on one comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    /// With the reason the writer sees.
+    Reject(String),
+    Feature(bool),
+}
+
 /// An image in the media library, with the words that go with it by default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LibraryImage {
@@ -500,4 +527,45 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_own_comment(&self, comment_id: i64, reader_id: i64) -> Result<Option<Event>>;
     /// Whether a story's comments are closed, and held for review.
     async fn story_commenting(&self, item_id: i64) -> Result<(bool, bool)>;
+
+    // Moderation.
+    /// Newest first, with the total.
+    async fn moderation_queue(
+        &self,
+        queue: Queue,
+        limit: u32,
+        offset: u32,
+    ) -> Result<(Vec<QueuedComment>, u64)>;
+    /// Applies a decision, with an audit line and the event that refreshes the story page,
+    /// in one transaction.
+    async fn decide_comment(
+        &self,
+        comment_id: i64,
+        decision: &Decision,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Event>;
+    /// Closes or opens a story's comments, and holds them for review or not; audited.
+    async fn set_story_commenting(
+        &self,
+        item_id: i64,
+        closed: bool,
+        premoderated: bool,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Event>;
+    /// Suspends, bans or restores a reader; audited.
+    async fn set_reader_status(
+        &self,
+        reader_id: i64,
+        status: newsdesk_core::reader::ReaderStatus,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// A reader's comments of every status, newest first.
+    async fn reader_comments(
+        &self,
+        reader_id: i64,
+        limit: u32,
+    ) -> Result<Vec<newsdesk_core::comment::Comment>>;
 }

@@ -2297,14 +2297,16 @@ macro_rules! sql_store {
             let reports = u32::try_from(reports).unwrap_or(u32::MAX);
             let hold = status == "published" && reports >= hold_at;
             if hold {
+                // Held now because of the reports, whatever held it before it was approved.
+                let reasons = newsdesk_core::moderation::HoldReason::encode_all(&[
+                    newsdesk_core::moderation::HoldReason::Reports(reports),
+                ]);
                 sqlx::query(
-                    "UPDATE comments SET reports = $2, status = 'held',
-                     hold_reasons = CASE WHEN hold_reasons = '' THEN $3 ELSE hold_reasons || ' ' || $3 END
-                     WHERE id = $1",
+                    "UPDATE comments SET reports = $2, status = 'held', hold_reasons = $3 WHERE id = $1",
                 )
                 .bind(comment_id)
                 .bind(i64::from(reports))
-                .bind(format!("reports:{reports}"))
+                .bind(reasons)
                 .execute(&mut *tx)
                 .await?;
             } else {
@@ -2365,6 +2367,171 @@ macro_rules! sql_store {
             let event = self::items::comments_changed(&mut tx, item_id, Timestamp::now()).await?;
             tx.commit().await?;
             Ok(Some(event))
+        }
+
+        // ---- Moderation.
+
+        async fn moderation_queue(
+            &self,
+            queue: crate::Queue,
+            limit: u32,
+            offset: u32,
+        ) -> Result<(Vec<crate::QueuedComment>, u64)> {
+            // Fixed strings chosen by the queue; nothing sent is spliced into SQL.
+            let filter = match queue {
+                crate::Queue::Held => "c.status = 'held'",
+                crate::Queue::Reported => "c.status = 'published' AND c.reports > 0",
+                crate::Queue::Rejected => "c.status = 'rejected'",
+            };
+            let mut conn = self.reader.acquire().await?;
+            let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM comments c WHERE {filter}"
+            )))
+            .fetch_one(&mut *conn)
+            .await?;
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT q.*, COALESCE(i.headline, i.slug) AS item_headline, r2.email AS reader_email
+                 FROM ({} WHERE {filter}) q
+                 JOIN items i ON i.id = q.item_id
+                 LEFT JOIN readers r2 ON r2.id = q.reader_id
+                 ORDER BY q.id DESC LIMIT $1 OFFSET $2",
+                crate::sql::COMMENT_SELECT
+            )))
+            .bind(i64::from(limit))
+            .bind(i64::from(offset))
+            .fetch_all(&mut *conn)
+            .await?;
+            let queued = rows
+                .iter()
+                .map(|row| {
+                    Ok(crate::QueuedComment {
+                        comment: comment_from_row(row)?,
+                        item_headline: row.try_get("item_headline")?,
+                        reader_email: row.try_get("reader_email")?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok((queued, u64::try_from(total).unwrap_or(0)))
+        }
+
+        async fn decide_comment(
+            &self,
+            comment_id: i64,
+            decision: &crate::Decision,
+            actor: &str,
+            now: Timestamp,
+        ) -> Result<Event> {
+            let mut tx = self.write_transaction().await?;
+            let found: Option<(i64, String, String)> = sqlx::query_as(
+                "SELECT item_id, status, body FROM comments WHERE id = $1",
+            )
+            .bind(comment_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let (item_id, status, body) = found.ok_or(StoreError::NotFound)?;
+            if status == "deleted" {
+                return Err(StoreError::NotFound);
+            }
+            let action = match decision {
+                crate::Decision::Approve => {
+                    sqlx::query("UPDATE comments SET status = 'published', reject_reason = '' WHERE id = $1")
+                        .bind(comment_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    "approved the comment"
+                }
+                crate::Decision::Reject(reason) => {
+                    sqlx::query("UPDATE comments SET status = 'rejected', reject_reason = $2, featured = FALSE WHERE id = $1")
+                        .bind(comment_id)
+                        .bind(reason)
+                        .execute(&mut *tx)
+                        .await?;
+                    "rejected the comment"
+                }
+                crate::Decision::Feature(on) => {
+                    let changed = sqlx::query("UPDATE comments SET featured = $2 WHERE id = $1 AND status = 'published'")
+                        .bind(comment_id)
+                        .bind(*on)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if changed == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    if *on { "featured the comment" } else { "unfeatured the comment" }
+                }
+            };
+            let detail: String = body.chars().take(80).collect();
+            self::items::audit_row(&mut tx, actor, action, &format!("comment:{comment_id}"), &detail, now).await?;
+            let event = self::items::comments_changed(&mut tx, item_id, now).await?;
+            tx.commit().await?;
+            Ok(event)
+        }
+
+        async fn set_story_commenting(
+            &self,
+            item_id: i64,
+            closed: bool,
+            premoderated: bool,
+            actor: &str,
+            now: Timestamp,
+        ) -> Result<Event> {
+            let mut tx = self.write_transaction().await?;
+            sqlx::query(
+                "INSERT INTO story_commenting (item_id, closed, premoderated) VALUES ($1, $2, $3)
+                 ON CONFLICT (item_id) DO UPDATE SET closed = excluded.closed, premoderated = excluded.premoderated",
+            )
+            .bind(item_id)
+            .bind(closed)
+            .bind(premoderated)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match e {
+                sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+                e => e.into(),
+            })?;
+            let detail = format!(
+                "{}{}",
+                if closed { "closed" } else { "open" },
+                if premoderated { ", held for review" } else { "" }
+            );
+            self::items::audit_row(&mut tx, actor, "set the story's comments", &format!("item:{item_id}"), &detail, now).await?;
+            let event = self::items::comments_changed(&mut tx, item_id, now).await?;
+            tx.commit().await?;
+            Ok(event)
+        }
+
+        async fn set_reader_status(
+            &self,
+            reader_id: i64,
+            status: newsdesk_core::reader::ReaderStatus,
+            actor: &str,
+            now: Timestamp,
+        ) -> Result<()> {
+            let mut tx = self.write_transaction().await?;
+            let email: Option<String> = sqlx::query_scalar(
+                "UPDATE readers SET status = $2 WHERE id = $1 RETURNING email",
+            )
+            .bind(reader_id)
+            .bind(status.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let email = email.ok_or(StoreError::NotFound)?;
+            self::items::audit_row(&mut tx, actor, "set the reader's standing", &format!("reader:{email}"), status.as_str(), now).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn reader_comments(&self, reader_id: i64, limit: u32) -> Result<Vec<newsdesk_core::comment::Comment>> {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{} WHERE c.reader_id = $1 ORDER BY c.id DESC LIMIT $2",
+                crate::sql::COMMENT_SELECT
+            )))
+            .bind(reader_id)
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await?;
+            rows.iter().map(comment_from_row).collect()
         }
 
         async fn story_commenting(&self, item_id: i64) -> Result<(bool, bool)> {

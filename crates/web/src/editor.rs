@@ -363,6 +363,15 @@ async fn page(state: &AppState, status: StatusCode, e: Editing<'_>) -> Response 
         Ok(a) => a,
         Err(err) => return internal(err.into()),
     };
+    let comment_rules = match e.item {
+        Some(item) => match state.newsroom.store().story_commenting(item.id).await {
+            Ok((closed, premoderated)) => {
+                Some(context! { closed => closed, premoderated => premoderated })
+            }
+            Err(err) => return internal(err.into()),
+        },
+        None => None,
+    };
     let library = match state.newsroom.library(None, 1).await {
         Ok((images, _)) => images
             .iter()
@@ -399,6 +408,8 @@ async fn page(state: &AppState, status: StatusCode, e: Editing<'_>) -> Response 
             languages => state.config().site.languages.clone(),
             time_zone => state.config().site.time_zone.clone(),
             may_correct => e.session.account.role.may(Action::Correct),
+            may_moderate => e.session.account.role.may(Action::Moderate),
+            comment_rules => comment_rules,
             may_delete => e.item.is_some_and(|i| i.first_published_at.is_none()
                 && workflow::check_delete(e.session.account.role, e.own, i.status).is_ok()),
             notes => val(e.item.map(|i| i.notes.iter().map(|n| context! { kind => n.kind.as_str(), text => n.text.clone(), at => val(TimeView::new(n.at, &zone)) }).collect::<Vec<_>>()).unwrap_or_default()),

@@ -12,6 +12,7 @@ mod http;
 mod library;
 mod manage;
 mod metrics;
+mod moderation;
 pub mod paths;
 mod site;
 mod theme;
@@ -175,6 +176,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/desk/accounts/{id}/role", post(manage::change_role))
         .route("/desk/accounts/{id}/disable", post(manage::set_disabled))
         .route("/desk/settings", get(manage::settings))
+        .route("/desk/comments", get(moderation::queue))
+        .route("/desk/comments/{id}/decide", post(moderation::decide))
+        .route("/desk/readers/{id}", get(moderation::reader))
+        .route("/desk/readers/{id}/standing", post(moderation::standing))
+        .route("/desk/items/{id}/commenting", post(moderation::story_rules))
         .route(
             "/desk/media",
             get(library::media)
