@@ -857,3 +857,126 @@ async fn queue_reader_id(site: &TestSite, cookie: &str) -> i64 {
         .parse()
         .expect("reader id")
 }
+
+#[tokio::test]
+async fn a_reader_downloads_their_data_and_deletes_their_account() {
+    for (policy, expect_body) in [("anonymize", true), ("remove", false)] {
+        let smtp = SmtpListener::start();
+        let site = start(
+            &smtp,
+            &[TRUSTED, ("NEWSDESK_COMMENTS__ON_ACCOUNT_DELETION", policy)],
+        );
+        let item = lead_id(&site).await;
+        let hana = new_reader(&site, &smtp, "hana@example.org", "Hana").await;
+        let ivo = new_reader(&site, &smtp, "ivo@example.org", "Ivo").await;
+        let mine = comment_id(&comment(&site, &hana, item, "Words I may take back.", None).await);
+        comment(&site, &ivo, item, "An answer that stays.", Some(mine)).await;
+
+        let export = site
+            .client
+            .get(site.url("/account/export"))
+            .header("cookie", &hana)
+            .send()
+            .await
+            .expect("export");
+        assert_eq!(export.status(), 200);
+        assert!(
+            export.headers()["content-disposition"]
+                .to_str()
+                .unwrap_or_default()
+                .contains("attachment")
+        );
+        let data: serde_json::Value = export.json().await.expect("json");
+        assert_eq!(data["account"]["email"], "hana@example.org");
+        assert_eq!(data["comments"][0]["body"], "Words I may take back.");
+        // Other readers never see an address.
+        assert!(
+            !site
+                .ok(&format!("/comments/{item}"))
+                .await
+                .text
+                .contains("hana@example.org")
+        );
+
+        let profile = page_as(&site, "/account", &hana).await;
+        let csrf = profile.attr("form input[name=csrf]", "value");
+        let wrong = post_as(
+            &site,
+            "/account/delete",
+            &hana,
+            &[("csrf", &csrf), ("password", "not it")],
+        )
+        .await;
+        assert_eq!(wrong.status, 422);
+        let done = post_as(
+            &site,
+            "/account/delete",
+            &hana,
+            &[("csrf", &csrf), ("password", PASSWORD)],
+        )
+        .await;
+        assert_eq!(done.status, 200, "{policy}");
+        assert_eq!(
+            page_as(&site, "/account", &hana).await.status,
+            303,
+            "signed out"
+        );
+        let story = site
+            .eventually(LEAD, SOON, |p| {
+                !p.texts(".comment-author").contains(&"Hana".to_owned())
+            })
+            .await;
+        assert_eq!(
+            story.text.contains("Words I may take back."),
+            expect_body,
+            "{policy}"
+        );
+        assert!(
+            story.text.contains("An answer that stays."),
+            "{policy}: replies stay"
+        );
+        if expect_body {
+            assert!(
+                story
+                    .texts(".comment-author")
+                    .contains(&"A former reader".to_owned())
+            );
+        }
+        let failed = post_account_form(
+            &site,
+            "/account/sign-in",
+            "/account/sign-in",
+            &[("email", "hana@example.org"), ("password", PASSWORD)],
+        )
+        .await;
+        assert_eq!(failed.status(), 401, "the account is gone");
+    }
+}
+
+#[tokio::test]
+async fn teasers_show_comment_counts() {
+    let smtp = SmtpListener::start();
+    // Listings are not purged by comments; they expire after `cache.s_maxage`.
+    let site = start(&smtp, &[TRUSTED, ("NEWSDESK_CACHE__S_MAXAGE", "1")]);
+    let item = lead_id(&site).await;
+    let before = site.ok("/world").await;
+    assert!(
+        before
+            .select(&format!("a.comment-count[href='{LEAD}#comments']"))
+            .is_empty()
+    );
+    let jo = new_reader(&site, &smtp, "jo@example.org", "Jo").await;
+    for body in ["One.", "Two."] {
+        assert_eq!(comment(&site, &jo, item, body, None).await.status, 303);
+    }
+    let listing = site
+        .eventually("/world", Duration::from_secs(3), |p| {
+            !p.select(&format!("a.comment-count[href='{LEAD}#comments']"))
+                .is_empty()
+        })
+        .await;
+    assert_eq!(
+        listing.text_of(&format!("a.comment-count[href='{LEAD}#comments']")),
+        "Comments: 2"
+    );
+}

@@ -238,3 +238,53 @@ impl Newsroom {
         Ok(name)
     }
 }
+
+impl Newsroom {
+    /// Everything the site keeps about a reader, as JSON they can download.
+    pub async fn export_reader(&self, reader: &Reader) -> Result<serde_json::Value> {
+        let comments = self.store().reader_comments(reader.id, u32::MAX).await?;
+        let (likes, reports) = self.store().reader_actions(reader.id).await?;
+        Ok(serde_json::json!({
+            "account": {
+                "email": reader.email,
+                "display_name": reader.display_name,
+                "verified": reader.verified,
+                "standing": reader.status.as_str(),
+                "created_at": reader.created_at.to_string(),
+            },
+            "comments": comments.iter().map(|c| serde_json::json!({
+                "id": c.id,
+                "story": c.item_id,
+                "in_reply_to": c.parent_id,
+                "body": c.body,
+                "status": c.status.as_str(),
+                "rejected_because": c.reject_reason,
+                "posted_at": c.created_at.to_string(),
+                "edited_at": c.edited_at.map(|t| t.to_string()),
+            })).collect::<Vec<_>>(),
+            "liked_comments": likes,
+            "reports": reports.iter().map(|(id, reason)| serde_json::json!({ "comment": id, "reason": reason })).collect::<Vec<_>>(),
+        }))
+    }
+
+    /// Deletes the reader's account after checking their password; their comments are
+    /// anonymised or removed as `comments.on_account_deletion` says.
+    pub async fn delete_reader_account(
+        &self,
+        reader: &Reader,
+        password: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        let Some((_, hash)) = self.store().reader_for_sign_in(&reader.email).await? else {
+            return Err(ServiceError::InvalidCredentials);
+        };
+        if !verify_password(password.to_owned(), hash).await {
+            return Err(ServiceError::InvalidCredentials);
+        }
+        let remove = self.config().comments.on_account_deletion
+            == newsdesk_core::config::OnAccountDeletion::Remove;
+        self.store().delete_reader(reader.id, remove, now).await?;
+        self.written().notify_one();
+        Ok(())
+    }
+}

@@ -568,4 +568,15 @@ pub trait Store: Send + Sync + 'static {
         reader_id: i64,
         limit: u32,
     ) -> Result<Vec<newsdesk_core::comment::Comment>>;
+    /// The ids of the comments a reader liked and their reports (comment id, reason).
+    async fn reader_actions(&self, reader_id: i64) -> Result<(Vec<i64>, Vec<(i64, String)>)>;
+    /// Deletes a reader's account with their sessions, tokens, likes and reports. Their
+    /// comments stay without a name, or (`remove_comments`) are emptied to deleted markers.
+    /// One `comments_changed` event per story touched; audited.
+    async fn delete_reader(
+        &self,
+        reader_id: i64,
+        remove_comments: bool,
+        now: Timestamp,
+    ) -> Result<Vec<Event>>;
 }

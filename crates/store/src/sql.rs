@@ -2534,6 +2534,71 @@ macro_rules! sql_store {
             rows.iter().map(comment_from_row).collect()
         }
 
+        async fn reader_actions(&self, reader_id: i64) -> Result<(Vec<i64>, Vec<(i64, String)>)> {
+            let likes: Vec<i64> = sqlx::query_scalar(
+                "SELECT comment_id FROM comment_likes WHERE reader_id = $1 ORDER BY comment_id",
+            )
+            .bind(reader_id)
+            .fetch_all(&self.reader)
+            .await?;
+            let reports: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT comment_id, reason FROM comment_reports WHERE reader_id = $1 ORDER BY comment_id",
+            )
+            .bind(reader_id)
+            .fetch_all(&self.reader)
+            .await?;
+            Ok((likes, reports))
+        }
+
+        async fn delete_reader(&self, reader_id: i64, remove_comments: bool, now: Timestamp) -> Result<Vec<Event>> {
+            let mut tx = self.write_transaction().await?;
+            let email: Option<String> = sqlx::query_scalar("SELECT email FROM readers WHERE id = $1")
+                .bind(reader_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let email = email.ok_or(StoreError::NotFound)?;
+            let items: Vec<i64> = sqlx::query_scalar(
+                "SELECT DISTINCT item_id FROM comments WHERE reader_id = $1 OR id IN (SELECT comment_id FROM comment_likes WHERE reader_id = $1)",
+            )
+            .bind(reader_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            // Counts on others' comments drop with the likes this reader gave.
+            sqlx::query(
+                "UPDATE comments SET likes = likes - 1 WHERE id IN (SELECT comment_id FROM comment_likes WHERE reader_id = $1)",
+            )
+            .bind(reader_id)
+            .execute(&mut *tx)
+            .await?;
+            if remove_comments {
+                sqlx::query("UPDATE comments SET body = '', status = 'deleted', featured = FALSE WHERE reader_id = $1")
+                    .bind(reader_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("DELETE FROM readers WHERE id = $1")
+                .bind(reader_id)
+                .execute(&mut *tx)
+                .await?;
+            // The address is gone with the account; the audit line keeps only the id.
+            let _ = email;
+            self::items::audit_row(
+                &mut tx,
+                &format!("reader:{reader_id}"),
+                "deleted their account",
+                &format!("reader:{reader_id}"),
+                if remove_comments { "comments removed" } else { "comments anonymised" },
+                now,
+            )
+            .await?;
+            let mut events = Vec::new();
+            for item in items {
+                events.push(self::items::comments_changed(&mut tx, item, now).await?);
+            }
+            tx.commit().await?;
+            Ok(events)
+        }
+
         async fn story_commenting(&self, item_id: i64) -> Result<(bool, bool)> {
             let row: Option<(bool, bool)> = sqlx::query_as(
                 "SELECT closed, premoderated FROM story_commenting WHERE item_id = $1",

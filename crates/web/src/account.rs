@@ -436,6 +436,68 @@ pub async fn sign_out(
     no_store(response.into_response(), "account")
 }
 
+/// The reader's data as a JSON download.
+pub async fn export(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let session = match signed_in(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match state.newsroom.export_reader(&session.reader).await {
+        Ok(data) => {
+            let mut response = axum::Json(data).into_response();
+            response.headers_mut().insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"my-comments.json\""),
+            );
+            no_store(response, "account")
+        }
+        Err(e) => internal(e),
+    }
+}
+
+/// Deletes the account after the password is given again.
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<Fields>,
+) -> Response {
+    let session = match signed_in(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !same_secret(&session.csrf_token, field(&form, "csrf")) {
+        return expired_form(&state);
+    }
+    match state
+        .newsroom
+        .delete_reader_account(&session.reader, field(&form, "password"), Timestamp::now())
+        .await
+    {
+        Ok(()) => {
+            let mut response = page(
+                &state,
+                StatusCode::OK,
+                "message",
+                None,
+                context! { message => "Your account is deleted. Thank you for reading." },
+            );
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                state.set_cookie_at(READER_COOKIE, "", 0, "/"),
+            );
+            response
+        }
+        Err(ServiceError::InvalidCredentials) => page(
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "profile",
+            Some(&session),
+            context! { error => "The password is not right; the account is not deleted." },
+        ),
+        Err(e) => internal(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -204,6 +204,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/comments/c/{id}/{action}", post(comments::act))
         .route("/account", get(account::profile))
         .route("/account/name", post(account::change_name))
+        .route("/account/export", get(account::export))
+        .route("/account/delete", post(account::delete))
         .route(
             "/account/sign-in",
             get(account::sign_in_form).post(account::sign_in),

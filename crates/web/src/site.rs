@@ -234,6 +234,17 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
     let zone = config.time_zone();
     let view = |item: &newsdesk_core::Item| ItemView::new(config, &zone, item);
     let views = |items: &[newsdesk_core::Item]| items.iter().map(view).collect::<Vec<_>>();
+    // Teasers carry their comment counts; a listing is purged by its own keys, so a count
+    // may trail by up to `cache.s_maxage` there while the story page itself is exact.
+    let counted = |items: &[newsdesk_core::Item], counts: &HashMap<i64, u64>| {
+        items
+            .iter()
+            .map(|item| ItemView {
+                comments: counts.get(&item.id).copied().unwrap_or(0),
+                ..view(item)
+            })
+            .collect::<Vec<_>>()
+    };
     let t = state.theme.strings(lang);
     let text = |key: &str| t.get(key).cloned().unwrap_or_else(|| key.to_owned());
     let absolute = |path: &str| format!("{}{path}", state.base_url);
@@ -242,6 +253,13 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
     match &route.page {
         SitePage::Home => {
             let front = newsroom.front_page(lang, now).await?;
+            let shown: Vec<i64> = front
+                .top
+                .iter()
+                .chain(front.rails.iter().flat_map(|r| r.items.iter()))
+                .map(|i| i.id)
+                .collect();
+            let counts = newsroom.comment_counts(&shown).await?;
             let meta = PageMeta {
                 title: config.site.name.clone(),
                 description: config.site.tagline.clone(),
@@ -256,12 +274,15 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
                     t => val(&*t),
                     meta => val(meta),
                     breaking => val(front.breaking.as_ref().map(view)),
-                    top => val(front.top.as_ref().map(view)),
+                    top => val(front.top.as_ref().map(|item| ItemView {
+                        comments: counts.get(&item.id).copied().unwrap_or(0),
+                        ..view(item)
+                    })),
                     latest => val(views(&front.stream)),
                     rails => val(front.rails.iter().map(|rail| context! {
                         name => rail.section.name_in(lang),
                         url => paths::section_url(config, lang, &rail.section.slug),
-                        items => val(views(&rail.items)),
+                        items => val(counted(&rail.items, &counts)),
                     }).collect::<Vec<_>>()),
                 },
             )?;
@@ -384,6 +405,9 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
             } else {
                 newsroom.stream(lang, None).await?
             };
+            let counts = newsroom
+                .comment_counts(&found.items.iter().map(|i| i.id).collect::<Vec<_>>())
+                .await?;
             let kind = match &found.subject {
                 ListingSubject::Latest => "latest",
                 ListingSubject::Section(_) => "section",
@@ -399,7 +423,7 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
                     kind => kind,
                     heading => heading,
                     description => description,
-                    items => val(views(&found.items)),
+                    items => val(counted(&found.items, &counts)),
                     total => found.total,
                     pager => val(PagerView::new(&base, found.page, found.pages)),
                     latest => val(views(&stream)),

@@ -63,6 +63,8 @@ pub struct HeroView {
 #[derive(Debug, Serialize)]
 pub struct ItemView {
     pub id: i64,
+    /// Visible comments, where the page shows counts (teasers); 0 elsewhere.
+    pub comments: u64,
     pub kind: &'static str,
     pub is_brief: bool,
     pub language: String,
@@ -112,6 +114,7 @@ impl ItemView {
             .map(|t| TimeView::new(t, zone));
         ItemView {
             id: item.id,
+            comments: 0,
             kind: item.kind.as_str(),
             is_brief: item.kind == ItemKind::Brief,
             language: item.language.clone(),
