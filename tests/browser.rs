@@ -3,6 +3,10 @@
 //! keyboard skip link (headless Chromium over WebDriver). The tools come from `scripts/test`.
 
 mod common;
+#[path = "support/readers.rs"]
+mod readers;
+#[path = "support/smtp.rs"]
+mod smtp;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -23,6 +27,9 @@ const PAGES: &[&str] = &[
     "/ru/",
     "/tr/science/uzay-teleskobu-su-buhari-tespit-etti",
     "/desk/sign-in",
+    "/account/sign-in",
+    "/account/sign-up",
+    "/account/reset",
     "/no-such-page",
     "/world/harbour-wall-repaired",
 ];
@@ -129,6 +136,8 @@ async fn every_page_type_is_valid_html5() {
         "/desk/accounts".to_owned(),
         "/desk/settings".to_owned(),
         "/desk/media?for=%2Fdesk%2Fnew".to_owned(),
+        "/desk/comments".to_owned(),
+        format!("/comments/{}", item.trim_start_matches("/desk/items/")),
     ];
     for path in desk_pages {
         let page = site.page_with_cookie(&path, &cookie).await;
@@ -655,4 +664,170 @@ async fn the_editor_autosaves_while_typing_and_offers_the_text_back_after_leavin
         .eval("return document.getElementById('body').value")
         .await;
     assert_eq!(body, json!("She climbed the 212 steps every night."));
+}
+
+/// Bodies and a display name written to run script; none may.
+const HOSTILE_COMMENTS: &[&str] = &[
+    "<script>window.__pwned = 1</script>",
+    "<img src=x onerror=\"window.__pwned = 2\">",
+    "javascript:window.__pwned=3 and https://example.org/\"onmouseover=\"window.__pwned=4\"",
+    "<a href=\"javascript:window.__pwned=5\">click</a> [md](javascript:window.__pwned=6)",
+    "\"><svg onload=window.__pwned=7>",
+    "</textarea><script>window.__pwned=8</script>",
+    "<iframe src=\"javascript:window.__pwned=9\"></iframe>",
+    "https://example.org/<script>window.__pwned=10</script>",
+];
+const HOSTILE_NAME: &str = "<img src=x onerror=\"window.__pwned=11\">\"'";
+
+async fn nothing_ran(browser: &Browser, place: &str) {
+    let found = browser
+        .eval(
+            "return {
+               pwned: window.__pwned === undefined ? null : window.__pwned,
+               foreign_scripts: [...document.scripts].filter(s => !(s.getAttribute('src') || '').startsWith('/assets/')).length,
+               handlers: [...document.querySelectorAll('*')].filter(e =>
+                 [...e.attributes].some(a => a.name.startsWith('on'))).length,
+               js_links: [...document.querySelectorAll('a[href], iframe, object, embed, svg')].filter(e =>
+                 e.tagName !== 'A' || e.getAttribute('href').trim().toLowerCase().startsWith('javascript')).length,
+             };",
+        )
+        .await;
+    assert_eq!(
+        found,
+        json!({"pwned": null, "foreign_scripts": 0, "handlers": 0, "js_links": 0}),
+        "{place}"
+    );
+}
+
+#[tokio::test]
+async fn hostile_comments_and_names_stay_text_on_the_story_the_queue_and_the_history() {
+    let smtp = smtp::SmtpListener::start();
+    let site = readers::start(
+        &smtp,
+        &[
+            readers::TRUSTED,
+            ("NEWSDESK_COMMENTS__PER_READER_PER_MINUTE", "50"),
+        ],
+    );
+    site.add_user("mod@example.org", "moderator", "correct horse battery");
+    let item = readers::lead_id(&site).await;
+    let mallory = readers::new_reader(&site, &smtp, "mallory@example.org", HOSTILE_NAME).await;
+    let reporter = readers::new_reader(&site, &smtp, "rita@example.org", "Rita").await;
+    let mut ids = Vec::new();
+    for body in HOSTILE_COMMENTS {
+        let posted = readers::comment(&site, &mallory, item, body, None).await;
+        assert_eq!(posted.status, 303, "{body}: {}", posted.text);
+        ids.push(readers::comment_id(&posted));
+    }
+    // Reported, so they are listed in the desk's queue too.
+    let csrf = readers::page_as(&site, &format!("/comments/{item}"), &reporter)
+        .await
+        .attr("#comment-form input[name=csrf]", "value");
+    for id in &ids {
+        let reported = readers::post_as(
+            &site,
+            &format!("/comments/c/{id}/report"),
+            &reporter,
+            &[("csrf", &csrf), ("reason", "<b>bad</b>")],
+        )
+        .await;
+        assert_eq!(reported.status, 303);
+    }
+    let story = readers::LEAD;
+    site.eventually(story, Duration::from_secs(3), |p| {
+        p.text.contains("__pwned = 1")
+    })
+    .await;
+
+    let browser = Browser::start(1024).await;
+    for path in [
+        story.to_owned(),
+        format!("/comments/{item}"),
+        format!("/comments/{item}?sort=oldest"),
+    ] {
+        browser.open(&site.url(&path)).await;
+        nothing_ran(&browser, &path).await;
+    }
+    browser.open(&site.url(story)).await;
+    let shown = browser
+        .eval(
+            "return [...document.querySelectorAll('.comment-body')].map(e => e.textContent.trim())",
+        )
+        .await;
+    for body in HOSTILE_COMMENTS {
+        assert!(
+            shown
+                .as_array()
+                .is_some_and(|all| all.iter().any(|t| t.as_str() == Some(body.trim()))),
+            "{body} reads as typed: {shown}"
+        );
+    }
+    let name = browser
+        .eval("return document.querySelector('.comment-author').textContent")
+        .await;
+    assert_eq!(name, json!(HOSTILE_NAME));
+
+    browser
+        .sign_in(&site, "mod@example.org", "correct horse battery")
+        .await;
+    let reader_link = {
+        browser
+            .open(&site.url("/desk/comments?queue=reported"))
+            .await;
+        nothing_ran(&browser, "the reported queue").await;
+        browser
+            .eval(
+                "return document.querySelector(\"a[href^='/desk/readers/']\").getAttribute('href')",
+            )
+            .await
+    };
+    let reader_path = reader_link.as_str().expect("a reader's history").to_owned();
+    browser.open(&site.url(&reader_path)).await;
+    nothing_ran(&browser, "the reader's history").await;
+    assert_eq!(
+        browser
+            .eval("return document.querySelector('h1').textContent")
+            .await,
+        json!(HOSTILE_NAME)
+    );
+}
+
+#[tokio::test]
+async fn a_reader_posts_a_comment_without_the_page_reloading() {
+    let smtp = smtp::SmtpListener::start();
+    let site = readers::start(&smtp, &[readers::TRUSTED]);
+    let item = readers::lead_id(&site).await;
+    readers::new_reader(&site, &smtp, "kim@example.org", "Kim").await;
+    let browser = Browser::start(1024).await;
+    browser
+        .open(&site.url(&format!("/account/sign-in?next=/comments/{item}")))
+        .await;
+    browser.type_into("#email", "kim@example.org").await;
+    browser.type_into("#password", readers::PASSWORD).await;
+    browser.click("form.account-form button[type=submit]").await;
+    browser
+        .wait_until(
+            &format!("location.pathname === '/comments/{item}'"),
+            "the discussion after signing in",
+        )
+        .await;
+    browser.eval("window.__same_page = true; return true").await;
+    browser
+        .type_into("#body", "Posted from the browser, no reload.")
+        .await;
+    browser.click("#comment-form button[type=submit]").await;
+    browser
+        .wait_until(
+            "[...document.querySelectorAll('.comment-body')].some(e => e.textContent.includes('Posted from the browser, no reload.'))",
+            "the new comment in the page",
+        )
+        .await;
+    let state = browser
+        .eval("return [window.__same_page === true, document.querySelector('#body').value, document.querySelector('.comment-status').textContent]")
+        .await;
+    assert_eq!(state, json!([true, "", "Your comment is published."]));
+    site.eventually(readers::LEAD, Duration::from_secs(1), |p| {
+        p.text.contains("Posted from the browser, no reload.")
+    })
+    .await;
 }
