@@ -2,6 +2,9 @@
 //! MAIL, RCPT, DATA, RSET, NOOP, QUIT) to take the server's mail, and keeps every message
 //! so a test can read the link it carries.
 
+// Each test file uses a part of this.
+#![allow(dead_code)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
