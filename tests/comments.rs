@@ -798,3 +798,206 @@ async fn teasers_show_comment_counts() {
         "Comments: 2"
     );
 }
+
+/// One signed-in reader's way to post.
+struct Poster {
+    client: reqwest::Client,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+/// Posts `count` comments as one reader: the first top-level, the rest replies to it.
+/// Returns the acknowledged ones (id, parent) until the server stops answering.
+async fn post_many(
+    poster: Poster,
+    item: i64,
+    reader: usize,
+    count: usize,
+    acknowledged: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> Vec<(i64, Option<i64>)> {
+    let Poster {
+        client,
+        base,
+        cookie,
+        csrf,
+    } = poster;
+    let mut done = Vec::new();
+    let mut root = None;
+    for n in 0..count {
+        let body = format!("Reader {reader} says thing number {n}.");
+        let key = format!("r{reader}-n{n}");
+        let parent = root.map(|r: i64| r.to_string()).unwrap_or_default();
+        let sent = client
+            .post(format!("{base}/comments/{item}"))
+            .header("cookie", &cookie)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("key", key.as_str()),
+                ("body", body.as_str()),
+                ("parent", parent.as_str()),
+            ])
+            .send()
+            .await;
+        let Ok(response) = sent else { break };
+        if response.status() != 303 {
+            break;
+        }
+        let id: i64 = response.headers()["location"]
+            .to_str()
+            .unwrap_or_default()
+            .rsplit("#c")
+            .next()
+            .and_then(|id| id.parse().ok())
+            .expect("an id");
+        done.push((id, root));
+        root.get_or_insert(id);
+        acknowledged.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+    done
+}
+
+/// Every comment id on every page of the discussion, with the comment it answers.
+async fn stored_threads(site: &TestSite, item: i64) -> std::collections::HashMap<i64, Option<i64>> {
+    let mut found = std::collections::HashMap::new();
+    let mut page = 1;
+    loop {
+        let html = site
+            .ok(&format!("/comments/{item}?sort=oldest&page={page}"))
+            .await;
+        let tops = html.select("ol.comments > li");
+        if tops.is_empty() {
+            break;
+        }
+        for top in tops {
+            let id: i64 = top
+                .value()
+                .attr("id")
+                .and_then(|v| v[1..].parse().ok())
+                .expect("id");
+            assert!(found.insert(id, None).is_none(), "comment {id} shown twice");
+            let replies = scraper::Selector::parse("ol.replies > li").expect("selector");
+            for reply in top.select(&replies) {
+                let rid: i64 = reply
+                    .value()
+                    .attr("id")
+                    .and_then(|v| v[1..].parse().ok())
+                    .expect("id");
+                assert!(
+                    found.insert(rid, Some(id)).is_none(),
+                    "comment {rid} shown twice"
+                );
+            }
+        }
+        page += 1;
+    }
+    found
+}
+
+#[tokio::test]
+async fn fifty_readers_posting_at_once_lose_nothing_acknowledged_even_through_a_kill() {
+    const READERS: usize = 50;
+    const EACH: usize = 20;
+    let smtp = SmtpListener::start();
+    let limits = [
+        TRUSTED,
+        ("NEWSDESK_COMMENTS__PER_READER_PER_MINUTE", "1000"),
+        ("NEWSDESK_COMMENTS__PER_ADDRESS_PER_MINUTE", "100000"),
+        ("NEWSDESK_COMMENTS__MAX_DEPTH", "2"),
+    ];
+    let mut site = start(&smtp, &limits);
+    let item = lead_id(&site).await;
+    let mut readers = Vec::new();
+    let signed_up = futures_util::future::join_all(
+        (0..READERS)
+            .map(|n| {
+                let site = &site;
+                let smtp = &smtp;
+                async move {
+                    new_reader(
+                        site,
+                        smtp,
+                        &format!("r{n}@example.org"),
+                        &format!("Reader {n}"),
+                    )
+                    .await
+                }
+            })
+            .collect::<Vec<_>>(),
+    )
+    .await;
+    for cookie in signed_up {
+        let csrf = page_as(&site, &format!("/comments/{item}"), &cookie)
+            .await
+            .attr("#comment-form input[name=csrf]", "value");
+        readers.push((cookie, csrf));
+    }
+
+    // Round one: everyone at once, to the end.
+    let acknowledged = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let tasks: Vec<_> = readers
+        .iter()
+        .enumerate()
+        .map(|(n, (cookie, csrf))| {
+            tokio::spawn(post_many(
+                Poster {
+                    client: site.client.clone(),
+                    base: site.base.clone(),
+                    cookie: cookie.clone(),
+                    csrf: csrf.clone(),
+                },
+                item,
+                n,
+                EACH,
+                acknowledged.clone(),
+            ))
+        })
+        .collect();
+    let mut expected = std::collections::HashMap::new();
+    for task in tasks {
+        expected.extend(task.await.expect("task"));
+    }
+    assert_eq!(expected.len(), READERS * EACH, "every post acknowledged");
+    assert_eq!(stored_threads(&site, item).await, expected);
+
+    // Round two: the server is killed while posts are in flight.
+    let acknowledged = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let tasks: Vec<_> = readers
+        .iter()
+        .enumerate()
+        .map(|(n, (cookie, csrf))| {
+            tokio::spawn(post_many(
+                Poster {
+                    client: site.client.clone(),
+                    base: site.base.clone(),
+                    cookie: cookie.clone(),
+                    csrf: csrf.clone(),
+                },
+                item,
+                n + READERS,
+                EACH,
+                acknowledged.clone(),
+            ))
+        })
+        .collect();
+    while acknowledged.load(std::sync::atomic::Ordering::SeqCst) < READERS * EACH / 2 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    site.kill_hard();
+    for task in tasks {
+        expected.extend(task.await.expect("task"));
+    }
+    assert!(
+        expected.len() > READERS * EACH * 3 / 2,
+        "half of round two was acknowledged"
+    );
+    let site = site.restart(&[]);
+    let stored = stored_threads(&site, item).await;
+    for (id, parent) in &expected {
+        assert_eq!(
+            stored.get(id),
+            Some(parent),
+            "acknowledged comment {id} kept in its thread"
+        );
+    }
+}

@@ -381,6 +381,14 @@ impl TestSite {
     }
 
     /// Stops this server and starts another on the same data directory and config.
+    /// Kills the server at once (SIGKILL): no shutdown, no flushing, as in a crash.
+    pub fn kill_hard(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     pub fn restart(mut self, extra: &[&str]) -> Self {
         self.stop();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
