@@ -361,7 +361,8 @@ status = "published"
             .eval(
                 "return {
                    pwned: window.__pwned === undefined ? null : window.__pwned,
-                   scripts: document.scripts.length,
+                   // JSON-LD blocks are data, never run: only other scripts count.
+                   scripts: [...document.scripts].filter(s => s.type !== 'application/ld+json').length,
                    handlers: [...document.querySelectorAll('*')].filter(e =>
                      [...e.attributes].some(a => a.name.startsWith('on'))).length,
                    js_links: [...document.querySelectorAll('a[href], iframe, object, embed')].filter(e =>

@@ -271,6 +271,8 @@ async fn an_edited_story_keeps_its_feed_id_and_moves_its_updated_time() {
     site.import_ok(&fixture());
     let (_, before) = feed(&site, "/feeds/all.atom").await;
     let id = before.entries[0].id.clone();
+    let (_, month_before) = body_of(&site, "/sitemaps/items-2026-11.xml").await;
+    assert!(month_before.contains(T_UPDATED));
     let edited = fixture()
         .replace(
             "Harbour gates close before the surge",
@@ -293,6 +295,12 @@ async fn an_edited_story_keeps_its_feed_id_and_moves_its_updated_time() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(after.entries[0].id, id, "the id survives an edit");
+    // The same event purged the cached sitemap: its lastmod is the new update.
+    let (_, month_after) = body_of(&site, "/sitemaps/items-2026-11.xml").await;
+    assert!(
+        month_after.contains("2026-11-20T18:00:00Z"),
+        "{month_after}"
+    );
     assert_eq!(
         after.entries[0].updated.map(|t| t.timestamp()),
         Some(ts("2026-11-20T18:00:00Z").as_second())
@@ -343,13 +351,25 @@ async fn feeds_answer_conditional_requests_and_carry_cache_headers() {
 }
 
 #[tokio::test]
-async fn the_excerpt_setting_leaves_bodies_out_of_feeds() {
+async fn the_excerpt_and_length_settings_shape_feeds() {
     let site = TestSite::start_with(
         common::demo_config_text(),
         &[],
-        &[("NEWSDESK_SYNDICATION__FEED_CONTENT", "excerpt")],
+        &[
+            ("NEWSDESK_SYNDICATION__FEED_CONTENT", "excerpt"),
+            ("NEWSDESK_SYNDICATION__FEED_ITEMS", "2"),
+        ],
     );
     site.import_ok(&fixture());
+    // Three English items, two in the feed: the newest.
+    let (_, atom) = feed(&site, "/feeds/all.atom").await;
+    assert_eq!(
+        atom.entries.iter().map(title).collect::<Vec<_>>(),
+        vec![
+            "Harbour gates close before the surge",
+            "A late goal settles the derby."
+        ]
+    );
     let (_, rss) = body_of(&site, "/feeds/all.rss").await;
     assert!(!rss.contains("content:encoded"), "{rss}");
     let (_, json) = body_of(&site, "/feeds/all.json").await;
@@ -903,12 +923,17 @@ published_at = "{at}"
         at = now.strftime("%Y-%m-%dT%H:%M:%SZ"),
     ));
     // A control character is refused before it can reach any of them.
-    let refused = site.import(&format!(
-        "[[items]]\nkind = \"story\"\nsection = \"world\"\nslug = \"bell\"\nheadline = \"Bell \\u0007\"\nbody = \"x\"\nstatus = \"published\"\n"
-    ));
+    let refused = site.import(
+        "[[items]]\nkind = \"story\"\nsection = \"world\"\nslug = \"bell\"\nheadline = \"Bell \\u0007\"\nbody = \"x\"\nstatus = \"published\"\n",
+    );
     assert!(
         !refused.status.success(),
         "a control character in a headline is refused"
+    );
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("control characters"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
     );
 
     for path in ["/feeds/all.rss", "/feeds/all.atom", "/feeds/all.json"] {

@@ -250,7 +250,7 @@ pub async fn render(state: &AppState, part: &SitemapPart) -> Result<Document, We
             }
             // One file each: past the limit, the listings changed longest ago are left to
             // crawling (every one is linked from the items the item sitemaps list).
-            entries.sort_by(|a, b| b.1.cmp(&a.1));
+            entries.sort_by_key(|e| std::cmp::Reverse(e.1));
             entries.truncate(per_file as usize);
             let lastmod = entries.iter().map(|e| e.1).max();
             let mut w = xml_writer().map_err(io_error)?;
