@@ -256,6 +256,23 @@ async fn every_feed_parses_and_carries_each_field() {
         let titles: Vec<String> = parsed.entries.iter().map(title).collect();
         assert_eq!(titles, expected, "{path}");
     }
+    // Atom wants an author on the feed when an entry has none (the October story).
+    let (_, atom_text) = body_of(&site, "/feeds/all.atom").await;
+    let atom_doc = xml(&atom_text);
+    let feed_authors = children(atom_doc.root_element(), "author");
+    assert_eq!(feed_authors.len(), 1);
+    assert_eq!(child_text(feed_authors[0], "name"), "Newsdesk Demo");
+    let (_, briefs) = feed(&site, "/feeds/briefs.atom").await;
+    assert_eq!(
+        briefs.title.map(|t| t.content),
+        Some("Newsdesk Demo: Briefs".to_owned())
+    );
+    let (_, section) = feed(&site, "/ru/feeds/section/world.rss").await;
+    assert_eq!(
+        section.title.map(|t| t.content),
+        Some("Newsdesk Demo: Мир".to_owned()),
+        "the edition's own section name"
+    );
     for missing in [
         "/feeds/tag/no-such-tag.rss",
         "/feeds/author/nobody.json",

@@ -81,6 +81,9 @@ pub struct Feed {
     pub page_url: String,
     pub self_url: String,
     pub hub: Option<String>,
+    /// The outlet's name and home page: Atom (RFC 4287 §4.1.1) wants a feed-level author
+    /// whenever any entry has none, as briefs and agency copy often do.
+    pub publisher: (String, String),
     /// The newest entry's change; the epoch for an empty feed, so its ETag stays put.
     pub updated: Timestamp,
     pub entries: Vec<Entry>,
@@ -389,6 +392,10 @@ fn atom(feed: &Feed) -> io::Result<Vec<u8>> {
             }
             text_element(w, "updated", &rfc3339(feed.updated))?;
             text_element(w, "generator", "newsdesk")?;
+            w.create_element("author").write_inner_content(|w| {
+                text_element(w, "name", &feed.publisher.0)?;
+                text_element(w, "uri", &feed.publisher.1)
+            })?;
             w.create_element("link")
                 .with_attribute(("rel", "self"))
                 .with_attribute(("type", FeedFormat::Atom.media_type()))

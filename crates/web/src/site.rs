@@ -664,6 +664,10 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
                 page_url: absolute(&page_url),
                 self_url: absolute(&paths::route_url(config, route)),
                 hub: config.syndication.websub_hub.clone(),
+                publisher: (
+                    config.site.name.clone(),
+                    absolute(&paths::home_url(config, lang)),
+                ),
                 updated,
                 entries,
             };
