@@ -370,7 +370,8 @@ status = "published"
             .eval(
                 "return {
                    pwned: window.__pwned === undefined ? null : window.__pwned,
-                   scripts: document.scripts.length,
+                   // JSON-LD blocks are data, never run: only other scripts count.
+                   scripts: [...document.scripts].filter(s => s.type !== 'application/ld+json').length,
                    handlers: [...document.querySelectorAll('*')].filter(e =>
                      [...e.attributes].some(a => a.name.startsWith('on'))).length,
                    js_links: [...document.querySelectorAll('a[href], iframe, object, embed')].filter(e =>
@@ -684,7 +685,8 @@ async fn nothing_ran(browser: &Browser, place: &str) {
         .eval(
             "return {
                pwned: window.__pwned === undefined ? null : window.__pwned,
-               foreign_scripts: [...document.scripts].filter(s => !(s.getAttribute('src') || '').startsWith('/assets/')).length,
+               foreign_scripts: [...document.scripts].filter(s => s.type !== 'application/ld+json'
+                 && !(s.getAttribute('src') || '').startsWith('/assets/')).length,
                handlers: [...document.querySelectorAll('*')].filter(e =>
                  [...e.attributes].some(a => a.name.startsWith('on'))).length,
                js_links: [...document.querySelectorAll('a[href], iframe, object, embed, svg')].filter(e =>

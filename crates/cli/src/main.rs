@@ -399,6 +399,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     newsdesk_services::schedule::run_scheduler(newsroom.clone(), stop.clone());
     let state = Arc::new(AppState::new(newsroom, theme, base_url.clone()));
     newsdesk_web::follow_events(state.clone(), &feed);
+    newsdesk_web::follow_for_websub(state.clone(), &feed);
     let app = newsdesk_web::router(state.clone());
 
     if let Some(token) = state

@@ -39,6 +39,7 @@ pub const RESERVED_PATHS: &[&str] = &[
     "comments",
     "account",
     "sitemap.xml",
+    "sitemaps",
     "news-sitemap.xml",
     "opensearch.xml",
 ];
@@ -80,6 +81,8 @@ pub struct Config {
     pub mail: Mail,
     #[serde(default)]
     pub comments: CommentRules,
+    #[serde(default)]
+    pub syndication: Syndication,
 }
 
 /// Mail to readers (address verification, password reset).
@@ -248,6 +251,45 @@ fn word_problem(word: &str) -> Option<&'static str> {
         return Some("must contain a letter or digit");
     }
     None
+}
+
+/// What feeds carry of each item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedContent {
+    /// The whole body, sanitized HTML, as on the page.
+    Full,
+    /// The standfirst (or a brief's opening words) only; readers follow the link.
+    Excerpt,
+}
+
+/// Feeds, sitemaps, social cards and WebSub.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Syndication {
+    pub feed_content: FeedContent,
+    /// Items in each feed, newest first.
+    pub feed_items: u32,
+    /// A WebSub hub (`https://pubsubhubbub.appspot.com/`): feeds name it, and publishing or
+    /// updating an item pings it. None: no hub link, no pings.
+    pub websub_hub: Option<String>,
+    /// The outlet's X/Twitter account (`@example`) for `twitter:site`.
+    pub twitter_site: Option<String>,
+    /// URLs per item sitemap file; a month with more is split into several files. At most
+    /// the protocol's 50,000; lower keeps each render small.
+    pub sitemap_urls: u32,
+}
+
+impl Default for Syndication {
+    fn default() -> Self {
+        Syndication {
+            feed_content: FeedContent::Full,
+            feed_items: 50,
+            websub_hub: None,
+            twitter_site: None,
+            sitemap_urls: 10_000,
+        }
+    }
 }
 
 /// Where media bytes live. Without `[media.s3]`: the data directory's `media/`.
@@ -625,6 +667,31 @@ impl Config {
                 "must be between 40 and 1000",
             ));
         }
+        if !(1..=500).contains(&self.syndication.feed_items) {
+            return Err(ConfigError::new(
+                "syndication.feed_items",
+                "must be between 1 and 500",
+            ));
+        }
+        if !(1..=50_000).contains(&self.syndication.sitemap_urls) {
+            return Err(ConfigError::new(
+                "syndication.sitemap_urls",
+                "must be between 1 and 50000 (the sitemaps protocol's limit)",
+            ));
+        }
+        if let Some(hub) = self.syndication.websub_hub.as_deref().map(str::trim) {
+            if hub.is_empty() {
+                self.syndication.websub_hub = None;
+            } else if url::Url::parse(hub)
+                .map(|u| u.scheme() != "http" && u.scheme() != "https")
+                .unwrap_or(true)
+            {
+                return Err(ConfigError::new(
+                    "syndication.websub_hub",
+                    format!("`{hub}` is not an http or https address"),
+                ));
+            }
+        }
         if self.pages.related > 20 {
             return Err(ConfigError::new("pages.related", "must be at most 20"));
         }
@@ -882,6 +949,42 @@ mod tests {
         )
         .expect_err("invisible");
         assert_eq!(e.key, "comments.banned_words[0]");
+    }
+
+    #[test]
+    fn syndication_settings_are_checked() {
+        let c = Config::default();
+        assert_eq!(c.syndication.feed_content, FeedContent::Full);
+        assert_eq!(c.syndication.feed_items, 50);
+        let e = Config::parse(
+            DEFAULT_TOML,
+            "t",
+            env(&[("NEWSDESK_SYNDICATION__WEBSUB_HUB", "ftp://hub")]),
+        )
+        .expect_err("bad hub");
+        assert_eq!(e.key, "syndication.websub_hub");
+        let e = Config::parse(
+            DEFAULT_TOML,
+            "t",
+            env(&[("NEWSDESK_SYNDICATION__FEED_ITEMS", "501")]),
+        )
+        .expect_err("too many");
+        assert_eq!(e.key, "syndication.feed_items");
+        for (value, ok) in [("50000", true), ("50001", false), ("0", false)] {
+            let parsed = Config::parse(
+                DEFAULT_TOML,
+                "t",
+                env(&[("NEWSDESK_SYNDICATION__SITEMAP_URLS", value)]),
+            );
+            assert_eq!(parsed.is_ok(), ok, "{value}");
+        }
+        let c = Config::parse(
+            DEFAULT_TOML,
+            "t",
+            env(&[("NEWSDESK_SYNDICATION__FEED_CONTENT", "excerpt")]),
+        )
+        .expect("excerpt");
+        assert_eq!(c.syndication.feed_content, FeedContent::Excerpt);
     }
 
     #[test]

@@ -579,4 +579,43 @@ pub trait Store: Send + Sync + 'static {
         remove_comments: bool,
         now: Timestamp,
     ) -> Result<Vec<Event>>;
+    // Sitemaps and feeds (issue 6).
+    /// When each published item was published and last changed for readers (its update
+    /// time when later, else its publication), oldest first: enough to split the item
+    /// sitemaps by month and give each its real `lastmod` without loading the items.
+    async fn published_times(&self) -> Result<Vec<PublishedTimes>>;
+    /// Published items of every language published in `[from, until)`, newest first.
+    async fn published_between(
+        &self,
+        from: Timestamp,
+        until: Timestamp,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<Item>>;
+    /// Every section, tag and author listing that has published items, per language, with
+    /// its latest change: the section, tag and author sitemaps.
+    async fn listing_activity(&self) -> Result<Vec<ListingActivity>>;
+}
+
+/// One published item's times, for the item sitemaps (see `Store::published_times`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublishedTimes {
+    pub published_at: Timestamp,
+    pub last_changed: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListingKind {
+    Section,
+    Tag,
+    Author,
+}
+
+/// A listing page with published items in one language, and when it last changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListingActivity {
+    pub kind: ListingKind,
+    pub slug: String,
+    pub language: String,
+    pub last_changed: Timestamp,
 }

@@ -171,7 +171,7 @@ macro_rules! sql_store {
                 .transpose()
         }
 
-        fn item_from_row(row: &$Row) -> Result<Item> {
+        pub(crate) fn item_from_row(row: &$Row) -> Result<Item> {
             let kind: String = row.try_get("kind")?;
             let status: String = row.try_get("status")?;
             let hero_path: Option<String> = row.try_get("hero_path")?;
@@ -220,7 +220,7 @@ macro_rules! sql_store {
         }
 
         /// Fills in tags, authors and sources for `items` with one query each.
-        async fn attach_labels(conn: &mut $Conn, items: &mut [Item]) -> Result<()> {
+        pub(crate) async fn attach_labels(conn: &mut $Conn, items: &mut [Item]) -> Result<()> {
             if items.is_empty() {
                 return Ok(());
             }
@@ -2607,6 +2607,89 @@ macro_rules! sql_store {
             .fetch_optional(&self.reader)
             .await?;
             Ok(row.unwrap_or((false, false)))
+        }
+
+        // ---- Sitemaps and feeds (issue 6): reads only, no migration.
+
+        async fn published_times(&self) -> Result<Vec<crate::PublishedTimes>> {
+            let rows = sqlx::query(
+                "SELECT published_at, updated_at FROM items
+                 WHERE status = 'published' AND published_at IS NOT NULL ORDER BY published_at",
+            )
+            .fetch_all(&self.reader)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    let published = from_micros(row.try_get("published_at")?)?;
+                    let updated: Option<i64> = row.try_get("updated_at")?;
+                    let updated = updated.map(from_micros).transpose()?;
+                    Ok(crate::PublishedTimes {
+                        published_at: published,
+                        last_changed: updated.filter(|u| *u > published).unwrap_or(published),
+                    })
+                })
+                .collect()
+        }
+
+        async fn published_between(
+            &self,
+            from: Timestamp,
+            until: Timestamp,
+            limit: u32,
+            offset: u32,
+        ) -> Result<Vec<Item>> {
+            let mut conn = self.reader.acquire().await?;
+            let sql = sqlx::AssertSqlSafe(format!(
+                "SELECT {} FROM items
+                 WHERE status = 'published' AND published_at >= $1 AND published_at < $2
+                 ORDER BY published_at DESC, id DESC LIMIT $3 OFFSET $4",
+                crate::sql::ITEM_COLUMNS
+            ));
+            let rows = sqlx::query(sql)
+                .bind(to_micros(from))
+                .bind(to_micros(until))
+                .bind(i64::from(limit))
+                .bind(i64::from(offset))
+                .fetch_all(&mut *conn)
+                .await?;
+            let mut items = rows.iter().map(items::item_from_row).collect::<Result<Vec<_>>>()?;
+            items::attach_labels(&mut conn, &mut items).await?;
+            Ok(items)
+        }
+
+        async fn listing_activity(&self) -> Result<Vec<crate::ListingActivity>> {
+            // The latest change readers were told about: the update when later, else the
+            // publication. `updated_at > published_at` is NULL (so false) without an update.
+            const LAST: &str = "MAX(CASE WHEN i.updated_at > i.published_at THEN i.updated_at ELSE i.published_at END)";
+            let queries = [
+                (crate::ListingKind::Section, format!(
+                    "SELECT i.section AS slug, i.language AS language, {LAST} AS last_changed
+                     FROM items i WHERE i.status = 'published'
+                     GROUP BY i.section, i.language ORDER BY i.section, i.language")),
+                (crate::ListingKind::Tag, format!(
+                    "SELECT t.slug AS slug, i.language AS language, {LAST} AS last_changed
+                     FROM tags t JOIN item_tags it ON it.tag_id = t.id JOIN items i ON i.id = it.item_id
+                     WHERE i.status = 'published'
+                     GROUP BY t.slug, i.language ORDER BY t.slug, i.language")),
+                (crate::ListingKind::Author, format!(
+                    "SELECT a.slug AS slug, i.language AS language, {LAST} AS last_changed
+                     FROM authors a JOIN item_authors ia ON ia.author_id = a.id JOIN items i ON i.id = ia.item_id
+                     WHERE i.status = 'published'
+                     GROUP BY a.slug, i.language ORDER BY a.slug, i.language")),
+            ];
+            let mut out = Vec::new();
+            for (kind, sql) in queries {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.reader).await?;
+                for row in &rows {
+                    out.push(crate::ListingActivity {
+                        kind,
+                        slug: row.try_get("slug")?,
+                        language: row.try_get("language")?,
+                        last_changed: from_micros(row.try_get("last_changed")?)?,
+                    });
+                }
+            }
+            Ok(out)
         }
     }
 

@@ -26,6 +26,9 @@ pub struct CachedPage {
     pub content_type: HeaderValue,
     pub surrogate_keys: HeaderValue,
     pub keys: Vec<String>,
+    /// `Last-Modified`, for documents whose content has a real change time (feeds and
+    /// sitemaps); HTML pages mix many items and go by ETag alone.
+    pub last_modified: Option<jiff::Timestamp>,
     created: Instant,
 }
 
@@ -80,8 +83,14 @@ impl CachedPage {
             gzip,
             brotli,
             keys,
+            last_modified: None,
             created: Instant::now(),
         }
+    }
+
+    pub fn with_last_modified(mut self, at: Option<jiff::Timestamp>) -> Self {
+        self.last_modified = at;
+        self
     }
 
     pub fn body(&self, encoding: Encoding) -> (&Bytes, &HeaderValue) {

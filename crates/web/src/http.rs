@@ -98,6 +98,26 @@ pub fn none_match(headers: &HeaderMap, etag: &HeaderValue) -> bool {
     })
 }
 
+/// An HTTP date (RFC 9110 §5.6.7, IMF-fixdate): `Sun, 29 Nov 2026 09:15:00 GMT`.
+pub fn http_date(at: jiff::Timestamp) -> String {
+    at.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// `If-Modified-Since` holds when the document has not changed since that date. Only asked
+/// when the request has no `If-None-Match` (RFC 9110 §13.1.3); an unreadable date is ignored.
+fn not_modified_since(request: &HeaderMap, last_modified: jiff::Timestamp) -> bool {
+    if request.contains_key(header::IF_NONE_MATCH) {
+        return false;
+    }
+    request
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| jiff::civil::DateTime::strptime("%a, %d %b %Y %H:%M:%S GMT", v.trim()).ok())
+        .and_then(|dt| dt.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
+        // HTTP dates have whole seconds.
+        .is_some_and(|since| last_modified.as_second() <= since.timestamp().as_second())
+}
+
 /// A 200 (or 304) from a cached page, in the client's encoding.
 pub fn from_cached(
     page: &CachedPage,
@@ -112,7 +132,14 @@ pub fn from_cached(
         .header(header::CACHE_CONTROL, cache_control.clone())
         .header(header::VARY, HeaderValue::from_static("Accept-Encoding"))
         .header("surrogate-key", page.surrogate_keys.clone());
-    if none_match(request, etag) {
+    if let Some(at) = page.last_modified {
+        builder = builder.header(header::LAST_MODIFIED, http_date(at));
+    }
+    if none_match(request, etag)
+        || page
+            .last_modified
+            .is_some_and(|at| not_modified_since(request, at))
+    {
         return builder
             .status(StatusCode::NOT_MODIFIED)
             .body(Body::empty())
@@ -158,6 +185,25 @@ mod tests {
         );
         assert_eq!(negotiate(&with(ae.clone(), "identity")), Encoding::Identity);
         assert_eq!(negotiate(&HeaderMap::new()), Encoding::Identity);
+    }
+
+    #[test]
+    fn if_modified_since_compares_whole_seconds_and_yields_to_if_none_match() {
+        let at: jiff::Timestamp = "2026-11-29T09:15:00.5Z".parse().expect("time");
+        assert_eq!(http_date(at), "Sun, 29 Nov 2026 09:15:00 GMT");
+        let ims = header::IF_MODIFIED_SINCE;
+        assert!(not_modified_since(
+            &with(ims.clone(), "Sun, 29 Nov 2026 09:15:00 GMT"),
+            at
+        ));
+        assert!(!not_modified_since(
+            &with(ims.clone(), "Sun, 29 Nov 2026 09:14:59 GMT"),
+            at
+        ));
+        assert!(!not_modified_since(&with(ims.clone(), "yesterday"), at));
+        let mut both = with(ims, "Sun, 29 Nov 2026 09:15:00 GMT");
+        both.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"other\""));
+        assert!(!not_modified_since(&both, at));
     }
 
     #[test]

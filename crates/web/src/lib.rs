@@ -8,6 +8,7 @@ mod comments;
 mod desk;
 mod editor;
 mod error;
+mod feeds;
 mod http;
 mod library;
 mod manage;
@@ -15,8 +16,11 @@ mod metrics;
 mod moderation;
 pub mod paths;
 mod site;
+mod sitemaps;
+mod structured;
 mod theme;
 mod views;
+mod websub;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,6 +43,7 @@ pub use cache::PageCache;
 pub use editor::AUTOSAVE_MAX_BYTES;
 pub use error::WebError;
 pub use theme::{Theme, ThemeError};
+pub use websub::follow_for_websub;
 
 use metrics::{Metrics, RouteName};
 

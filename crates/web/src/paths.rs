@@ -12,7 +12,93 @@ pub enum SitePage {
     Section(String),
     Tag(String),
     Author(String),
-    Item { section: String, slug: String },
+    Item {
+        section: String,
+        slug: String,
+    },
+    /// A feed of one language edition.
+    Feed {
+        subject: FeedSubject,
+        format: FeedFormat,
+    },
+    /// Sitemaps and robots.txt belong to the whole site, never to one edition: they sit at
+    /// the root only (the sitemaps protocol wants a sitemap's URLs under its own directory,
+    /// and `/sitemap.xml` covers every edition).
+    Sitemap(SitemapPart),
+    Robots,
+}
+
+/// What a feed carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedSubject {
+    /// Every item of the edition.
+    All,
+    /// Briefs only: the "latest news" wire.
+    Briefs,
+    Section(String),
+    Tag(String),
+    Author(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedFormat {
+    Rss,
+    Atom,
+    Json,
+}
+
+impl FeedFormat {
+    pub const ALL: [FeedFormat; 3] = [FeedFormat::Rss, FeedFormat::Atom, FeedFormat::Json];
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            FeedFormat::Rss => "rss",
+            FeedFormat::Atom => "atom",
+            FeedFormat::Json => "json",
+        }
+    }
+
+    fn parse(extension: &str) -> Option<Self> {
+        FeedFormat::ALL
+            .into_iter()
+            .find(|f| f.extension() == extension)
+    }
+
+    /// The media type alone, for `type` attributes.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            FeedFormat::Rss => "application/rss+xml",
+            FeedFormat::Atom => "application/atom+xml",
+            FeedFormat::Json => "application/feed+json",
+        }
+    }
+
+    /// The media type with its charset, for `Content-Type`.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            FeedFormat::Rss => "application/rss+xml; charset=utf-8",
+            FeedFormat::Atom => "application/atom+xml; charset=utf-8",
+            FeedFormat::Json => "application/feed+json; charset=utf-8",
+        }
+    }
+}
+
+/// One file of the sitemaps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SitemapPart {
+    /// `/sitemap.xml`, the index of every other file.
+    Index,
+    /// Items published in one month (UTC); `part` from 1 when a month needs several files.
+    Items {
+        year: i16,
+        month: i8,
+        part: u32,
+    },
+    Sections,
+    Tags,
+    Authors,
+    /// `/news-sitemap.xml`, for Google News.
+    News,
 }
 
 /// A page of one language edition.
@@ -40,6 +126,12 @@ pub fn parse(config: &Config, path: &str) -> Parsed {
     if rest.contains("//") {
         return Parsed::NotFound;
     }
+    if let Some(page) = site_file(path) {
+        return Parsed::Page(SiteRoute {
+            language: config.site.default_language.clone(),
+            page,
+        });
+    }
     let mut segments: Vec<&str> = rest.split('/').collect();
     if segments.last() == Some(&"") {
         segments.pop();
@@ -62,6 +154,30 @@ pub fn parse(config: &Config, path: &str) -> Parsed {
         (["latest"], _) => SitePage::Latest,
         (["tag", slug], _) => SitePage::Tag((*slug).to_owned()),
         (["author", slug], _) => SitePage::Author((*slug).to_owned()),
+        (["feeds", file], _) => {
+            let Some((subject, format)) = feed_file(file) else {
+                return Parsed::NotFound;
+            };
+            let subject = match subject {
+                "all" => FeedSubject::All,
+                "briefs" => FeedSubject::Briefs,
+                _ => return Parsed::NotFound,
+            };
+            SitePage::Feed { subject, format }
+        }
+        (["feeds", kind, file], _) => {
+            let Some((slug, format)) = feed_file(file) else {
+                return Parsed::NotFound;
+            };
+            let slug = slug.to_owned();
+            let subject = match *kind {
+                "section" if is_section(config, &slug) => FeedSubject::Section(slug),
+                "tag" => FeedSubject::Tag(slug),
+                "author" => FeedSubject::Author(slug),
+                _ => return Parsed::NotFound,
+            };
+            SitePage::Feed { subject, format }
+        }
         ([section], _) if is_section(config, section) => SitePage::Section((*section).to_owned()),
         ([section, _], [_, slug]) if is_section(config, section) => SitePage::Item {
             section: (*section).to_owned(),
@@ -78,6 +194,76 @@ pub fn parse(config: &Config, path: &str) -> Parsed {
         Parsed::Page(route)
     } else {
         Parsed::Redirect(canonical)
+    }
+}
+
+/// `all.rss` → ("all", Rss).
+fn feed_file(file: &str) -> Option<(&str, FeedFormat)> {
+    let (name, extension) = file.rsplit_once('.')?;
+    Some((name, FeedFormat::parse(extension)?)).filter(|(name, _)| !name.is_empty())
+}
+
+/// The site-wide files, matched exactly (no case or slash variants: crawlers ask for them
+/// by the names robots.txt and the index give).
+fn site_file(path: &str) -> Option<SitePage> {
+    Some(match path {
+        "/robots.txt" => SitePage::Robots,
+        "/sitemap.xml" => SitePage::Sitemap(SitemapPart::Index),
+        "/news-sitemap.xml" => SitePage::Sitemap(SitemapPart::News),
+        "/sitemaps/sections.xml" => SitePage::Sitemap(SitemapPart::Sections),
+        "/sitemaps/tags.xml" => SitePage::Sitemap(SitemapPart::Tags),
+        "/sitemaps/authors.xml" => SitePage::Sitemap(SitemapPart::Authors),
+        _ => {
+            // items-2026-11.xml, items-2026-11-2.xml
+            let name = path
+                .strip_prefix("/sitemaps/items-")?
+                .strip_suffix(".xml")?;
+            let mut parts = name.split('-');
+            let year: i16 = parts.next().filter(|y| y.len() == 4)?.parse().ok()?;
+            let month: i8 = parts.next().filter(|m| m.len() == 2)?.parse().ok()?;
+            let part: u32 = match parts.next() {
+                None => 1,
+                Some(p) if !p.starts_with('0') => p.parse().ok().filter(|p| *p >= 2)?,
+                Some(_) => return None,
+            };
+            if parts.next().is_some() || !(1..=12).contains(&month) || year < 1970 {
+                return None;
+            }
+            SitePage::Sitemap(SitemapPart::Items { year, month, part })
+        }
+    })
+}
+
+pub fn feed_url(
+    config: &Config,
+    language: &str,
+    subject: &FeedSubject,
+    format: FeedFormat,
+) -> String {
+    let prefix = config.language_prefix(language);
+    let ext = format.extension();
+    match subject {
+        FeedSubject::All => format!("{prefix}/feeds/all.{ext}"),
+        FeedSubject::Briefs => format!("{prefix}/feeds/briefs.{ext}"),
+        FeedSubject::Section(s) => format!("{prefix}/feeds/section/{s}.{ext}"),
+        FeedSubject::Tag(s) => format!("{prefix}/feeds/tag/{s}.{ext}"),
+        FeedSubject::Author(s) => format!("{prefix}/feeds/author/{s}.{ext}"),
+    }
+}
+
+pub fn sitemap_url(part: &SitemapPart) -> String {
+    match part {
+        SitemapPart::Index => "/sitemap.xml".into(),
+        SitemapPart::News => "/news-sitemap.xml".into(),
+        SitemapPart::Sections => "/sitemaps/sections.xml".into(),
+        SitemapPart::Tags => "/sitemaps/tags.xml".into(),
+        SitemapPart::Authors => "/sitemaps/authors.xml".into(),
+        SitemapPart::Items { year, month, part } if *part <= 1 => {
+            format!("/sitemaps/items-{year:04}-{month:02}.xml")
+        }
+        SitemapPart::Items { year, month, part } => {
+            format!("/sitemaps/items-{year:04}-{month:02}-{part}.xml")
+        }
     }
 }
 
@@ -130,6 +316,9 @@ pub fn route_url(config: &Config, route: &SiteRoute) -> String {
         SitePage::Item { section, slug } => {
             format!("{}/{section}/{slug}", config.language_prefix(lang))
         }
+        SitePage::Feed { subject, format } => feed_url(config, lang, subject, *format),
+        SitePage::Sitemap(part) => sitemap_url(part),
+        SitePage::Robots => "/robots.txt".into(),
     }
 }
 
@@ -208,6 +397,40 @@ mod tests {
             parse(&c, "/en/world/a-b"),
             Parsed::Redirect("/world/a-b".into())
         );
+    }
+
+    #[test]
+    fn feeds_and_sitemaps_parse_and_print_alike() {
+        let c = demo();
+        for path in [
+            "/feeds/all.rss",
+            "/ru/feeds/briefs.atom",
+            "/feeds/section/world.json",
+            "/tr/feeds/tag/storms.rss",
+            "/feeds/author/amina-rahimova.atom",
+            "/sitemap.xml",
+            "/news-sitemap.xml",
+            "/sitemaps/items-2026-11.xml",
+            "/sitemaps/items-2026-11-2.xml",
+            "/sitemaps/tags.xml",
+            "/robots.txt",
+        ] {
+            match parse(&c, path) {
+                Parsed::Page(route) => assert_eq!(route_url(&c, &route), path),
+                other => panic!("{path}: {other:?}"),
+            }
+        }
+        for path in [
+            "/feeds/all.xml",
+            "/feeds/section/weather.rss",
+            "/feeds/.rss",
+            "/sitemaps/items-2026-13.xml",
+            "/sitemaps/items-2026-11-1.xml",
+            "/sitemaps/items-2026-11-02.xml",
+            "/ru/sitemap.xml",
+        ] {
+            assert_eq!(parse(&c, path), Parsed::NotFound, "{path}");
+        }
     }
 
     #[test]

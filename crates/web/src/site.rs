@@ -18,10 +18,13 @@ use serde::Serialize;
 use crate::AppState;
 use crate::cache::CachedPage;
 use crate::error::WebError;
+use crate::feeds::{self, Document};
 use crate::http;
 use crate::metrics::RouteName;
-use crate::paths::{self, Parsed, SitePage, SiteRoute};
-use crate::views::{ItemView, PagerView, SiteView};
+use crate::paths::{self, FeedFormat, FeedSubject, Parsed, SitePage, SiteRoute};
+use crate::views::{self, ItemView, PagerView, SiteView};
+use crate::{sitemaps, structured};
+use newsdesk_core::Config;
 
 /// Template values from anything serializable.
 fn val<T: Serialize>(value: T) -> minijinja::Value {
@@ -32,8 +35,33 @@ const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
 
 /// What rendering an address produced.
 enum Rendered {
-    Page { html: String, keys: Vec<String> },
+    Page {
+        body: String,
+        content_type: HeaderValue,
+        keys: Vec<String>,
+        last_modified: Option<Timestamp>,
+    },
     Redirect(String),
+}
+
+impl Rendered {
+    fn html(html: String, keys: Vec<String>) -> Self {
+        Rendered::Page {
+            body: html,
+            content_type: HTML,
+            keys,
+            last_modified: None,
+        }
+    }
+
+    fn document(doc: Document) -> Self {
+        Rendered::Page {
+            body: doc.body,
+            content_type: HeaderValue::from_static(doc.content_type),
+            keys: doc.keys,
+            last_modified: doc.last_modified,
+        }
+    }
 }
 
 fn route_name(page: &SitePage) -> &'static str {
@@ -44,6 +72,9 @@ fn route_name(page: &SitePage) -> &'static str {
         SitePage::Tag(_) => "tag",
         SitePage::Author(_) => "author",
         SitePage::Item { .. } => "item",
+        SitePage::Feed { .. } => "feed",
+        SitePage::Sitemap(_) => "sitemap",
+        SitePage::Robots => "robots",
     }
 }
 
@@ -95,7 +126,11 @@ pub async fn page(
     };
     let name = route_name(&route.page);
     let page = match &route.page {
-        SitePage::Home | SitePage::Item { .. } => 1,
+        SitePage::Home
+        | SitePage::Item { .. }
+        | SitePage::Feed { .. }
+        | SitePage::Sitemap(_)
+        | SitePage::Robots => 1,
         _ => match page_number(&uri) {
             Ok(n) => n,
             Err(e) => return with_route(error_page(&state, &route.language, e), name),
@@ -124,9 +159,16 @@ pub async fn page(
     let generation = state.cache.generation();
     let outcome = render(&state, &route, page).await;
     let response = match outcome {
-        Ok(Rendered::Page { html, keys }) => {
-            let built =
-                tokio::task::spawn_blocking(move || CachedPage::build(html, HTML, keys)).await;
+        Ok(Rendered::Page {
+            body,
+            content_type,
+            keys,
+            last_modified,
+        }) => {
+            let built = tokio::task::spawn_blocking(move || {
+                CachedPage::build(body, content_type, keys).with_last_modified(last_modified)
+            })
+            .await;
             match built {
                 Ok(built) => {
                     let built = Arc::new(built);
@@ -190,13 +232,12 @@ pub fn error_page(state: &AppState, language: &str, error: WebError) -> Response
             t => val(&*state.theme.strings(language)),
             status => status.as_u16(),
             message => error.to_string(),
-            meta => val(PageMeta {
-                title: format!("{} | {}", error, state.config().site.name),
-                description: error.to_string(),
-                canonical: String::new(),
-                kind: "website",
-                image: None,
-            }),
+            meta => val(PageMeta::new(
+                format!("{} | {}", error, state.config().site.name),
+                error.to_string(),
+                String::new(),
+                "website",
+            )),
         },
     );
     let body = match html {
@@ -224,7 +265,127 @@ struct PageMeta {
     canonical: String,
     /// `og:type`: "article" for items, "website" for the rest.
     kind: &'static str,
-    image: Option<String>,
+    image: Option<ImageMeta>,
+    /// `<link rel="alternate">` to the page's feeds.
+    feeds: Vec<FeedLink>,
+    /// `hreflang` alternates: the same page in the site's other languages (itself included,
+    /// as the hreflang rules ask).
+    alternates: Vec<Alternate>,
+    /// JSON-LD blocks, already escaped for a script element (`structured::script_json`).
+    json_ld: Vec<String>,
+    twitter_site: Option<String>,
+    /// `og:locale`: `en`, `ru`, `pt_BR`.
+    locale: String,
+}
+
+/// The social card image: one file wide enough for large cards.
+#[derive(Serialize)]
+struct ImageMeta {
+    url: String,
+    width: Option<u32>,
+    height: Option<u32>,
+    alt: String,
+}
+
+#[derive(Serialize)]
+struct FeedLink {
+    title: String,
+    url: String,
+    #[serde(rename = "type")]
+    media_type: &'static str,
+}
+
+#[derive(Serialize)]
+struct Alternate {
+    language: String,
+    url: String,
+}
+
+/// Cards want about 1200 px; our widest variant below the original is 1600.
+const CARD_IMAGE_WIDTH: u32 = 1600;
+
+impl PageMeta {
+    fn new(title: String, description: String, canonical: String, kind: &'static str) -> Self {
+        PageMeta {
+            title,
+            description,
+            canonical,
+            kind,
+            image: None,
+            feeds: Vec::new(),
+            alternates: Vec::new(),
+            json_ld: Vec::new(),
+            twitter_site: None,
+            locale: String::new(),
+        }
+    }
+
+    /// What every page of one edition shares: its locale, the card account, and the
+    /// edition's own feeds (a page about something narrower adds its own before them).
+    fn for_edition(mut self, state: &AppState, config: &Config, lang: &str) -> Self {
+        self.twitter_site = config.syndication.twitter_site.clone();
+        // `og:locale` is language_TERRITORY; a tag without a region says too little for it.
+        self.locale = if lang.contains('-') {
+            lang.replace('-', "_")
+        } else {
+            String::new()
+        };
+        let t = state.theme.strings(lang);
+        let text = |key: &str| t.get(key).cloned().unwrap_or_else(|| key.to_owned());
+        let (title, _) = feeds::heading(config, lang, &ListingSubject::Latest, false, &text);
+        self.feeds
+            .extend(feed_links(state, config, lang, &FeedSubject::All, &title));
+        self
+    }
+}
+
+/// The three formats of one feed, as `<link rel="alternate">` targets.
+fn feed_links(
+    state: &AppState,
+    config: &Config,
+    lang: &str,
+    subject: &FeedSubject,
+    title: &str,
+) -> Vec<FeedLink> {
+    FeedFormat::ALL
+        .into_iter()
+        .map(|format| FeedLink {
+            title: format!(
+                "{title} ({})",
+                match format {
+                    FeedFormat::Rss => "RSS",
+                    FeedFormat::Atom => "Atom",
+                    FeedFormat::Json => "JSON Feed",
+                }
+            ),
+            url: format!(
+                "{}{}",
+                state.base_url,
+                paths::feed_url(config, lang, subject, format)
+            ),
+            media_type: format.media_type(),
+        })
+        .collect()
+}
+
+/// The same page in every language of the site.
+fn edition_alternates(
+    state: &AppState,
+    config: &Config,
+    url_in: impl Fn(&str) -> String,
+) -> Vec<Alternate> {
+    if config.site.languages.len() < 2 {
+        return Vec::new();
+    }
+    config
+        .site
+        .languages
+        .iter()
+        .map(|l| Alternate {
+            language: l.clone(),
+            url: format!("{}{}", state.base_url, url_in(l)),
+        })
+        .collect()
 }
 
 async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Rendered, WebError> {
@@ -249,6 +410,10 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
     let text = |key: &str| t.get(key).cloned().unwrap_or_else(|| key.to_owned());
     let absolute = |path: &str| format!("{}{path}", state.base_url);
     let newsroom = &state.newsroom;
+    let logo = state
+        .theme
+        .asset_url(config.site.logo.as_deref().unwrap_or("logo.svg"))
+        .map(str::to_owned);
 
     match &route.page {
         SitePage::Home => {
@@ -260,13 +425,21 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
                 .map(|i| i.id)
                 .collect();
             let counts = newsroom.comment_counts(&shown).await?;
-            let meta = PageMeta {
-                title: config.site.name.clone(),
-                description: config.site.tagline.clone(),
-                canonical: absolute(&paths::home_url(config, lang)),
-                kind: "website",
-                image: None,
-            };
+            let mut meta = PageMeta::new(
+                config.site.name.clone(),
+                config.site.tagline.clone(),
+                absolute(&paths::home_url(config, lang)),
+                "website",
+            )
+            .for_edition(state, config, lang);
+            meta.alternates = edition_alternates(state, config, |l| paths::home_url(config, l));
+            meta.json_ld
+                .push(structured::script_json(&structured::website(
+                    config,
+                    &state.base_url,
+                    lang,
+                    logo.as_deref(),
+                )));
             let html = state.theme.render(
                 "home.html",
                 context! {
@@ -286,10 +459,10 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
                     }).collect::<Vec<_>>()),
                 },
             )?;
-            Ok(Rendered::Page {
+            Ok(Rendered::html(
                 html,
-                keys: vec![keys::home(lang), keys::stream(lang)],
-            })
+                vec![keys::home(lang), keys::stream(lang)],
+            ))
         }
         SitePage::Item { section, slug } => {
             let item = match newsroom.find_item(lang, section, slug).await? {
@@ -318,13 +491,60 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
             };
             let stream = newsroom.stream(lang, Some(item.id)).await?;
             let item_view = view(&item);
-            let meta = PageMeta {
-                title: format!("{} | {}", item_view.headline, config.site.name),
-                description: item_view.teaser.clone(),
-                canonical: absolute(&item_view.url),
-                kind: "article",
-                image: item_view.hero.as_ref().map(|h| absolute(&h.src)),
-            };
+            let translations = newsroom.translations(&item).await?;
+            let mut meta = PageMeta::new(
+                format!("{} | {}", item_view.headline, config.site.name),
+                item_view.teaser.clone(),
+                absolute(&item_view.url),
+                "article",
+            );
+            meta.image = item.hero.as_ref().map(|h| {
+                let pick = views::image_at_most(h, CARD_IMAGE_WIDTH);
+                ImageMeta {
+                    url: absolute(&format!("/media/{}", pick.path)),
+                    width: pick.width,
+                    height: pick.height,
+                    alt: h.alt.clone(),
+                }
+            });
+            if !translations.is_empty() {
+                meta.alternates = std::iter::once(&*item)
+                    .chain(translations.iter())
+                    .map(|t| Alternate {
+                        language: t.language.clone(),
+                        url: absolute(&paths::item_url(config, t)),
+                    })
+                    .collect();
+            }
+            let section_subject = FeedSubject::Section(item.section.clone());
+            meta.feeds = feed_links(
+                state,
+                config,
+                lang,
+                &section_subject,
+                &format!("{}: {}", config.site.name, item_view.section.name),
+            );
+            let mut meta = meta.for_edition(state, config, lang);
+            meta.json_ld
+                .push(structured::script_json(&structured::news_article(
+                    config,
+                    &state.base_url,
+                    &item,
+                    &item_view.teaser,
+                    logo.as_deref(),
+                )));
+            meta.json_ld
+                .push(structured::script_json(&structured::breadcrumbs(&[
+                    (
+                        config.site.name.clone(),
+                        absolute(&paths::home_url(config, lang)),
+                    ),
+                    (
+                        item_view.section.name.clone(),
+                        absolute(&item_view.section.url),
+                    ),
+                    (item_view.headline.clone(), absolute(&item_view.url)),
+                ])));
             let mut page_keys = vec![
                 keys::item(item.id),
                 keys::stream(lang),
@@ -332,6 +552,8 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
             ];
             page_keys.extend(item.tags.iter().map(|t| keys::tag(&t.slug)));
             page_keys.extend(related.iter().map(|r| keys::item(r.id)));
+            // hreflang links name the translations' addresses.
+            page_keys.extend(translations.iter().map(|r| keys::item(r.id)));
             let html = state.theme.render(
                 "item.html",
                 context! {
@@ -351,10 +573,7 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
                     }),
                 },
             )?;
-            Ok(Rendered::Page {
-                html,
-                keys: page_keys,
-            })
+            Ok(Rendered::html(html, page_keys))
         }
         SitePage::Latest | SitePage::Section(_) | SitePage::Tag(_) | SitePage::Author(_) => {
             let (listing, key) = match &route.page {
@@ -393,13 +612,47 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
             } else {
                 format!("{heading} | {}", config.site.name)
             };
-            let meta = PageMeta {
+            let mut meta = PageMeta::new(
                 title,
-                description: description.clone(),
-                canonical: absolute(&paths::with_page(&base, found.page)),
-                kind: "website",
-                image: None,
+                description.clone(),
+                absolute(&paths::with_page(&base, found.page)),
+                "website",
+            );
+            let own_feed = match &found.subject {
+                ListingSubject::Latest => None,
+                ListingSubject::Section(s) => Some(FeedSubject::Section(s.slug.clone())),
+                ListingSubject::Tag(t) => Some(FeedSubject::Tag(t.slug.clone())),
+                ListingSubject::Author(a) => Some(FeedSubject::Author(a.slug.clone())),
             };
+            if let Some(subject) = own_feed {
+                let (feed_title, _) = feeds::heading(config, lang, &found.subject, false, &text);
+                meta.feeds = feed_links(state, config, lang, &subject, &feed_title);
+            }
+            let mut meta = meta.for_edition(state, config, lang);
+            match &found.subject {
+                ListingSubject::Latest => {
+                    meta.alternates =
+                        edition_alternates(state, config, |l| paths::latest_url(config, l));
+                }
+                ListingSubject::Section(s) => {
+                    meta.alternates = edition_alternates(state, config, |l| {
+                        paths::section_url(config, l, &s.slug)
+                    });
+                    meta.json_ld
+                        .push(structured::script_json(&structured::breadcrumbs(&[
+                            (
+                                config.site.name.clone(),
+                                absolute(&paths::home_url(config, lang)),
+                            ),
+                            (heading.clone(), absolute(&base)),
+                        ])));
+                }
+                _ => {}
+            }
+            if found.page > 1 {
+                // Other pages of a listing are not the same page in another language.
+                meta.alternates.clear();
+            }
             let stream = if matches!(listing, Listing::Latest) {
                 Vec::new()
             } else {
@@ -431,11 +684,65 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
             )?;
             let mut page_keys = vec![key, keys::stream(lang)];
             page_keys.dedup();
-            Ok(Rendered::Page {
-                html,
-                keys: page_keys,
-            })
+            Ok(Rendered::html(html, page_keys))
         }
+        SitePage::Feed { subject, format } => {
+            let (listing, briefs) = feeds::listing_of(subject);
+            let Some((found, items)) = newsroom
+                .feed(lang, &listing, briefs, config.syndication.feed_items)
+                .await?
+            else {
+                return Err(WebError::NotFound);
+            };
+            let (title, description) = feeds::heading(config, lang, &found, briefs, &text);
+            let page_url = match subject {
+                FeedSubject::All | FeedSubject::Briefs => paths::latest_url(config, lang),
+                FeedSubject::Section(s) => paths::section_url(config, lang, s),
+                FeedSubject::Tag(s) => paths::tag_url(config, lang, s),
+                FeedSubject::Author(s) => paths::author_url(config, lang, s),
+            };
+            let entries: Vec<_> = items
+                .iter()
+                .map(|i| feeds::entry(config, &state.base_url, i))
+                .collect();
+            let updated = entries
+                .iter()
+                .map(|e| e.updated)
+                .max()
+                .unwrap_or(Timestamp::UNIX_EPOCH);
+            let feed = feeds::Feed {
+                title,
+                description,
+                language: lang.to_owned(),
+                page_url: absolute(&page_url),
+                self_url: absolute(&paths::route_url(config, route)),
+                hub: config.syndication.websub_hub.clone(),
+                publisher: (
+                    config.site.name.clone(),
+                    absolute(&paths::home_url(config, lang)),
+                ),
+                updated,
+                entries,
+            };
+            let body = feeds::render(&feed, *format)?;
+            // Every page of the edition carries the stream key, and so does every feed: any
+            // publication in the edition, and any rename of a section, tag or author, purges it.
+            let mut feed_keys = vec![keys::stream(lang)];
+            match subject {
+                FeedSubject::Section(s) => feed_keys.push(keys::section(lang, s)),
+                FeedSubject::Tag(s) => feed_keys.push(keys::tag(s)),
+                FeedSubject::Author(s) => feed_keys.push(keys::author(s)),
+                FeedSubject::All | FeedSubject::Briefs => {}
+            }
+            Ok(Rendered::document(Document {
+                body,
+                content_type: format.content_type(),
+                keys: feed_keys,
+                last_modified: (!items.is_empty()).then_some(updated),
+            }))
+        }
+        SitePage::Sitemap(part) => Ok(Rendered::document(sitemaps::render(state, part).await?)),
+        SitePage::Robots => Ok(Rendered::document(sitemaps::robots(&state.base_url))),
     }
 }
 

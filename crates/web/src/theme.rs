@@ -61,6 +61,9 @@ pub struct Theme {
     assets: HashMap<String, Asset>,
     /// Interface strings by language, each already merged over the default language's.
     strings: HashMap<String, Arc<BTreeMap<String, String>>>,
+    /// Asset name (`logo.svg`) → its content-hashed address, for links made outside
+    /// templates (the publisher's logo in structured data).
+    urls: Arc<BTreeMap<String, String>>,
 }
 
 fn read_override(dir: Option<&Path>, sub: &str, name: &str) -> Result<Option<Vec<u8>>, ThemeError> {
@@ -195,10 +198,11 @@ impl Theme {
         }
         env.set_formatter(escape_html);
         let urls = Arc::new(urls);
+        let template_urls = urls.clone();
         env.add_function(
             "asset",
             move |name: &str| -> Result<String, minijinja::Error> {
-                urls.get(name).cloned().ok_or_else(|| {
+                template_urls.get(name).cloned().ok_or_else(|| {
                     minijinja::Error::new(
                         minijinja::ErrorKind::InvalidOperation,
                         format!("no asset named {name}"),
@@ -210,6 +214,7 @@ impl Theme {
             env,
             assets,
             strings,
+            urls,
         })
     }
 
@@ -219,6 +224,11 @@ impl Theme {
         context: minijinja::Value,
     ) -> Result<String, minijinja::Error> {
         self.env.get_template(template)?.render(context)
+    }
+
+    /// The content-hashed address of an asset by its plain name.
+    pub fn asset_url(&self, name: &str) -> Option<&str> {
+        self.urls.get(name).map(String::as_str)
     }
 
     pub fn asset(&self, hashed_name: &str) -> Option<&Asset> {

@@ -178,6 +178,61 @@ impl ItemView {
     }
 }
 
+/// One stored file of a hero image, with its size when known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageChoice {
+    /// Path in the media store.
+    pub path: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+/// Every stored width of a hero image, widest first: an upload's original and each variant
+/// narrower than it (same ratio; heights rounded as the resizer rounds them); any other
+/// image is its one file.
+pub fn image_choices(hero: &newsdesk_core::HeroImage) -> Vec<ImageChoice> {
+    let original = ImageChoice {
+        path: hero.path.clone(),
+        width: hero.width,
+        height: hero.height,
+    };
+    let (Some(width), Some(height)) = (hero.width, hero.height) else {
+        return vec![original];
+    };
+    if !hero.path.starts_with("uploads/") || width == 0 {
+        return vec![original];
+    }
+    let mut out = vec![original];
+    for w in uploads::VARIANT_WIDTHS
+        .into_iter()
+        .rev()
+        .filter(|w| *w < width)
+    {
+        let h = (u64::from(height) * u64::from(w) + u64::from(width) / 2) / u64::from(width);
+        out.push(ImageChoice {
+            path: uploads::variant_path(&hero.path, w),
+            width: Some(w),
+            height: u32::try_from(h).ok(),
+        });
+    }
+    out
+}
+
+/// The widest stored file no wider than `max` (the narrowest there is, should all be wider).
+pub fn image_at_most(hero: &newsdesk_core::HeroImage, max: u32) -> ImageChoice {
+    let choices = image_choices(hero);
+    choices
+        .iter()
+        .find(|c| c.width.is_none_or(|w| w <= max))
+        .or(choices.last())
+        .cloned()
+        .unwrap_or(ImageChoice {
+            path: hero.path.clone(),
+            width: hero.width,
+            height: hero.height,
+        })
+}
+
 /// Uploaded images have variants at fixed widths narrower than the image (see uploads),
 /// in JPEG and in WebP; other images (the demo's, imported paths) have neither.
 fn srcset(path: &str, width: Option<u32>) -> Option<String> {
@@ -333,6 +388,32 @@ mod tests {
         assert_eq!(view.iso, "2026-11-29T05:15:00Z");
         assert_eq!(view.time, "09:15");
         assert_eq!(view.label, "29 November 2026, 09:15 +04");
+    }
+
+    #[test]
+    fn image_choices_are_the_stored_widths_widest_first() {
+        let hero = newsdesk_core::HeroImage {
+            path: "uploads/2026/11/abc.jpg".into(),
+            caption: String::new(),
+            credit: String::new(),
+            alt: "x".into(),
+            width: Some(2000),
+            height: Some(1000),
+        };
+        let widths: Vec<_> = image_choices(&hero).iter().map(|c| c.width).collect();
+        assert_eq!(
+            widths,
+            vec![Some(2000), Some(1600), Some(1024), Some(640), Some(320)]
+        );
+        let pick = image_at_most(&hero, 1024);
+        assert_eq!(pick.path, "uploads/2026/11/abc-1024.jpg");
+        assert_eq!(pick.height, Some(512));
+        assert_eq!(image_at_most(&hero, 100).width, Some(320));
+        let demo = newsdesk_core::HeroImage {
+            path: "demo/a.jpg".into(),
+            ..hero
+        };
+        assert_eq!(image_at_most(&demo, 1024).path, "demo/a.jpg");
     }
 
     #[test]
