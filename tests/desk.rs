@@ -1196,6 +1196,41 @@ async fn uploaded_images_are_checked_cleaned_resized_and_served_with_srcset() {
         src.starts_with("/media/uploads/") && src.ends_with(".jpg"),
         "{src}"
     );
+    // Search engines get centre crops at 16:9, 4:3 and 1:1 in the article's JSON-LD.
+    let article: serde_json::Value = page
+        .select(r#"script[type="application/ld+json"]"#)
+        .iter()
+        .filter_map(|e| serde_json::from_str::<serde_json::Value>(&e.inner_html()).ok())
+        .find(|v| v["@type"] == "NewsArticle")
+        .expect("a NewsArticle");
+    let images = article["image"].as_array().expect("images");
+    for (suffix, (w, h)) in [
+        ("-16x9.jpg", (16, 9)),
+        ("-4x3.jpg", (4, 3)),
+        ("-1x1.jpg", (1, 1)),
+    ] {
+        let image = images
+            .iter()
+            .find(|i| i["url"].as_str().is_some_and(|u| u.ends_with(suffix)))
+            .unwrap_or_else(|| panic!("a {suffix} crop in {images:?}"));
+        let url = image["url"].as_str().expect("url");
+        let path = url.strip_prefix(&site.base).expect("this site");
+        let bytes = site.get(path).await.bytes().await.expect("bytes");
+        let crop = image::load_from_memory(&bytes).expect("a real image");
+        assert_eq!(
+            (u64::from(crop.width()), u64::from(crop.height())),
+            (
+                image["width"].as_u64().expect("w"),
+                image["height"].as_u64().expect("h")
+            ),
+            "{suffix}: the stated size is the real one"
+        );
+        let ratio = f64::from(crop.width()) / f64::from(crop.height());
+        assert!(
+            (ratio - f64::from(w) / f64::from(h)).abs() < 0.01,
+            "{suffix}: {ratio}"
+        );
+    }
     let srcset = page.attr(".hero img", "srcset");
     for width in [320, 640, 1024, 1600, 2000] {
         assert!(srcset.contains(&format!(" {width}w")), "{srcset}");

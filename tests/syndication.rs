@@ -762,6 +762,9 @@ async fn stories_carry_news_article_breadcrumbs_cards_and_alternates() {
     assert_eq!(
         images,
         vec![
+            (format!("{base}/media/uploads/2026/11/abc-16x9.jpg"), 1200),
+            (format!("{base}/media/uploads/2026/11/abc-4x3.jpg"), 1200),
+            (format!("{base}/media/uploads/2026/11/abc-1x1.jpg"), 1000),
             (format!("{base}/media/uploads/2026/11/abc.jpg"), 2000),
             (format!("{base}/media/uploads/2026/11/abc-1024.jpg"), 1024),
             (format!("{base}/media/uploads/2026/11/abc-640.jpg"), 640),

@@ -26,7 +26,7 @@ const JPEG_QUALITY: u8 = 85;
 /// Part of every stored name: bump it whenever the encoding changes (quality, sizes,
 /// orientation), so that an upload encoded differently gets a new name. Uploads are served
 /// as immutable, and a name must never come to mean other bytes.
-pub const ENCODING_VERSION: &str = "2";
+pub const ENCODING_VERSION: &str = "3";
 /// Where uploads live in the media store; everything under it is immutable.
 pub const UPLOADS_PREFIX: &str = "uploads/";
 /// libwebp's 0–100 scale is not JPEG's: 80 looks like our JPEG at 85 and takes about half
@@ -51,6 +51,41 @@ pub fn variant_path(path: &str, width: u32) -> String {
 }
 
 /// The media path of the WebP twin of the JPEG at `path` (or of one of its variants).
+/// Aspect ratios search engines and link previews ask for (Google's article images want
+/// 16:9, 4:3 and 1:1), each cropped from the centre of the stored image.
+pub const CROP_RATIOS: [(u32, u32); 3] = [(16, 9), (4, 3), (1, 1)];
+/// Width of each crop, or the crop's own width where the image is narrower.
+pub const CROP_WIDTH: u32 = 1200;
+
+/// The media path of the `ratio` crop of the stored image at `path` (always JPEG).
+pub fn crop_path(path: &str, (w, h): (u32, u32)) -> String {
+    match path.rsplit_once('.') {
+        Some((stem, _)) => format!("{stem}-{w}x{h}.jpg"),
+        None => format!("{path}-{w}x{h}.jpg"),
+    }
+}
+
+/// The centre box of an image `width`×`height` with the aspect `ratio` (x, y, w, h), and
+/// the size the crop is stored at.
+pub fn crop_geometry(
+    width: u32,
+    height: u32,
+    (rw, rh): (u32, u32),
+) -> ((u32, u32, u32, u32), (u32, u32)) {
+    let (w, h) = (u64::from(width), u64::from(height));
+    let (rw, rh) = (u64::from(rw), u64::from(rh));
+    let (cw, ch) = if w * rh > h * rw {
+        (h * rw / rh, h)
+    } else {
+        (w, w * rh / rw)
+    };
+    let (x, y) = ((w - cw) / 2, (h - ch) / 2);
+    let out_w = cw.min(u64::from(CROP_WIDTH)).max(1);
+    let out_h = ((out_w * rh + rw / 2) / rw).max(1);
+    let n = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+    ((n(x), n(y), n(cw), n(ch)), (n(out_w), n(out_h)))
+}
+
 pub fn webp_path(path: &str) -> String {
     match path.rsplit_once('.') {
         Some((stem, _)) => format!("{stem}.webp"),
@@ -148,6 +183,15 @@ fn prepare(bytes: &[u8], stem: &str) -> Result<(UploadedImage, Vec<EncodedFile>)
         let variant = image.resize(width, u32::MAX, image::imageops::FilterType::Lanczos3);
         files.extend(encode_both(variant_path(&stored.path, width), &variant)?);
     }
+    for ratio in CROP_RATIOS {
+        let ((x, y, w, h), (out_w, out_h)) = crop_geometry(image.width(), image.height(), ratio);
+        let crop = image.crop_imm(x, y, w, h).resize_exact(
+            out_w,
+            out_h,
+            image::imageops::FilterType::Lanczos3,
+        );
+        files.push((crop_path(&stored.path, ratio), encode_jpeg(&crop)?));
+    }
     Ok((stored, files))
 }
 
@@ -211,9 +255,21 @@ mod tests {
                 "uploads/x/abc-640.jpg",
                 "uploads/x/abc-640.webp",
                 "uploads/x/abc-1024.jpg",
-                "uploads/x/abc-1024.webp"
+                "uploads/x/abc-1024.webp",
+                "uploads/x/abc-16x9.jpg",
+                "uploads/x/abc-4x3.jpg",
+                "uploads/x/abc-1x1.jpg"
             ]
         );
+        for (name, bytes) in files.iter().filter(|(n, _)| is_crop(n)) {
+            let crop = image::load_from_memory(bytes).expect(name);
+            let expected = match name.rsplit('-').next() {
+                Some("16x9.jpg") => (1066, 600),
+                Some("4x3.jpg") => (800, 600),
+                _ => (600, 600),
+            };
+            assert_eq!((crop.width(), crop.height()), expected, "{name}");
+        }
         assert!(
             files
                 .iter()
@@ -246,7 +302,10 @@ mod tests {
             "uploads/x/abc",
         )
         .expect("ok");
-        let jpegs: Vec<_> = files.iter().filter(|(n, _)| n.ends_with(".jpg")).collect();
+        let jpegs: Vec<_> = files
+            .iter()
+            .filter(|(n, _)| n.ends_with(".jpg") && !is_crop(n))
+            .collect();
         assert_eq!(jpegs.len(), 5, "the original and four variants");
         for (jpeg_path, jpeg) in jpegs {
             let twin = webp_path(jpeg_path);
@@ -303,6 +362,9 @@ mod tests {
         assert_eq!((stored.width, stored.height), (100, 200));
         for (path, bytes) in &files {
             assert!(!bytes.windows(4).any(|w| w == b"Exif"), "{path} has EXIF");
+            if is_crop(path) {
+                continue;
+            }
             let image = image::load_from_memory(bytes).expect("decodes").to_rgb8();
             assert_eq!(image.dimensions(), (100, 200), "{path}");
             // Turned clockwise, the left (red) half is now on top.
@@ -314,6 +376,34 @@ mod tests {
                 "{path}: bottom is {bottom:?}"
             );
         }
+    }
+
+    fn is_crop(path: &str) -> bool {
+        CROP_RATIOS
+            .iter()
+            .any(|r| path == crop_path("uploads/x/abc.jpg", *r))
+    }
+
+    #[test]
+    fn crops_take_the_centre_at_each_ratio_and_cap_their_width() {
+        // A wide panorama: the crops take its middle, full height, and are scaled to 1200.
+        assert_eq!(
+            crop_geometry(4000, 1000, (16, 9)),
+            ((1111, 0, 1777, 1000), (1200, 675))
+        );
+        assert_eq!(
+            crop_geometry(4000, 1000, (1, 1)),
+            ((1500, 0, 1000, 1000), (1000, 1000))
+        );
+        // A tall portrait: full width, the middle band.
+        assert_eq!(
+            crop_geometry(900, 1600, (4, 3)),
+            ((0, 462, 900, 675), (900, 675))
+        );
+        assert_eq!(
+            crop_path("uploads/a/b.jpg", (16, 9)),
+            "uploads/a/b-16x9.jpg"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::feeds::{last_changed, mime_of};
 use crate::paths;
 use crate::views;
+use newsdesk_services::uploads;
 
 /// JSON for inside `<script type="application/ld+json">`: `<`, `>` and `&` as JSON escapes,
 /// so `</script>` or `<!--` in a headline stays text (the HTML parser ends a script at the
@@ -38,10 +39,10 @@ pub fn publisher(config: &Config, base_url: &str, logo_url: Option<&str>) -> Val
     org
 }
 
-/// Widths of the hero offered to search engines. We keep one ratio (the photographer's) in
-/// several widths, not crops: the widest stored file (search engines want 1200 px or more
-/// for large previews), then the 1024 and 640 variants where they exist, each an
-/// `ImageObject` with its real size so a consumer can pick.
+/// Widths of the hero offered to search engines besides the crops of an upload (16:9, 4:3,
+/// 1:1): the widest stored file (search engines want 1200 px or more for large previews),
+/// then the 1024 and 640 variants where they exist, each an `ImageObject` with its real size
+/// so a consumer can pick.
 const ARTICLE_IMAGE_WIDTHS: [u32; 2] = [1024, 640];
 
 fn article_images(base_url: &str, item: &Item) -> Vec<Value> {
@@ -50,6 +51,20 @@ fn article_images(base_url: &str, item: &Item) -> Vec<Value> {
     };
     let choices = views::image_choices(hero);
     let mut picked = Vec::new();
+    // Uploads are stored with centre crops at the ratios search engines ask for; they come
+    // first, then the photographer's own frame.
+    if hero.path.starts_with(uploads::UPLOADS_PREFIX)
+        && let (Some(width), Some(height)) = (hero.width, hero.height)
+    {
+        for ratio in uploads::CROP_RATIOS {
+            let (_, (w, h)) = uploads::crop_geometry(width, height, ratio);
+            picked.push(views::ImageChoice {
+                path: uploads::crop_path(&hero.path, ratio),
+                width: Some(w),
+                height: Some(h),
+            });
+        }
+    }
     if let Some(first) = choices.first() {
         picked.push(first.clone());
     }
