@@ -1136,3 +1136,44 @@ async fn publishing_pings_the_websub_hub_and_retries_a_failed_ping() {
 fn url_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+#[tokio::test]
+async fn tag_sitemaps_split_at_the_url_limit_and_lose_none() {
+    let site = TestSite::start_with(
+        common::demo_config_text(),
+        &[],
+        &[("NEWSDESK_SYNDICATION__SITEMAP_URLS", "2")],
+    );
+    let mut import = String::new();
+    for n in 0..5 {
+        import.push_str(&format!(
+            "[[items]]\nkind = \"brief\"\nsection = \"world\"\nslug = \"brief-{n}\"\nbody = \"Brief {n}.\"\ntags = [\"topic-{n}\"]\nstatus = \"published\"\n\n"
+        ));
+    }
+    site.import_ok(&import);
+    let all = sitemaps(&site).await;
+    let tag_files: Vec<_> = all
+        .iter()
+        .filter(|(p, _)| p.starts_with("/sitemaps/tags"))
+        .collect();
+    let names: Vec<&str> = tag_files.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "/sitemaps/tags.xml",
+            "/sitemaps/tags-2.xml",
+            "/sitemaps/tags-3.xml"
+        ]
+    );
+    let mut listed: Vec<String> = tag_files
+        .iter()
+        .flat_map(|(_, urls)| urls.iter().map(|u| u.0.clone()))
+        .collect();
+    listed.sort();
+    let expected: Vec<String> = (0..5)
+        .map(|n| format!("{}/tag/topic-{n}", site.base))
+        .collect();
+    assert_eq!(listed, expected, "every tag page once");
+    assert_eq!(site.get("/sitemaps/tags-4.xml").await.status(), 404);
+    assert_eq!(site.get("/sitemaps/tags-02.xml").await.status(), 404);
+}

@@ -95,8 +95,13 @@ pub enum SitemapPart {
         part: u32,
     },
     Sections,
-    Tags,
-    Authors,
+    /// Tag pages, split in files of `syndication.sitemap_urls` like the items; `part` from 1.
+    Tags {
+        part: u32,
+    },
+    Authors {
+        part: u32,
+    },
     /// `/news-sitemap.xml`, for Google News.
     News,
 }
@@ -211,8 +216,21 @@ fn site_file(path: &str) -> Option<SitePage> {
         "/sitemap.xml" => SitePage::Sitemap(SitemapPart::Index),
         "/news-sitemap.xml" => SitePage::Sitemap(SitemapPart::News),
         "/sitemaps/sections.xml" => SitePage::Sitemap(SitemapPart::Sections),
-        "/sitemaps/tags.xml" => SitePage::Sitemap(SitemapPart::Tags),
-        "/sitemaps/authors.xml" => SitePage::Sitemap(SitemapPart::Authors),
+        "/sitemaps/tags.xml" => SitePage::Sitemap(SitemapPart::Tags { part: 1 }),
+        "/sitemaps/authors.xml" => SitePage::Sitemap(SitemapPart::Authors { part: 1 }),
+        _ if path.starts_with("/sitemaps/tags-") || path.starts_with("/sitemaps/authors-") => {
+            // tags-2.xml: the second file; part 1 has the plain name.
+            let (kind, rest) = path.strip_prefix("/sitemaps/")?.split_once('-')?;
+            let part = rest.strip_suffix(".xml")?;
+            if part.starts_with('0') {
+                return None;
+            }
+            let part: u32 = part.parse().ok().filter(|p| *p >= 2)?;
+            SitePage::Sitemap(match kind {
+                "tags" => SitemapPart::Tags { part },
+                _ => SitemapPart::Authors { part },
+            })
+        }
         _ => {
             // items-2026-11.xml, items-2026-11-2.xml
             let name = path
@@ -256,8 +274,10 @@ pub fn sitemap_url(part: &SitemapPart) -> String {
         SitemapPart::Index => "/sitemap.xml".into(),
         SitemapPart::News => "/news-sitemap.xml".into(),
         SitemapPart::Sections => "/sitemaps/sections.xml".into(),
-        SitemapPart::Tags => "/sitemaps/tags.xml".into(),
-        SitemapPart::Authors => "/sitemaps/authors.xml".into(),
+        SitemapPart::Tags { part } if *part <= 1 => "/sitemaps/tags.xml".into(),
+        SitemapPart::Tags { part } => format!("/sitemaps/tags-{part}.xml"),
+        SitemapPart::Authors { part } if *part <= 1 => "/sitemaps/authors.xml".into(),
+        SitemapPart::Authors { part } => format!("/sitemaps/authors-{part}.xml"),
         SitemapPart::Items { year, month, part } if *part <= 1 => {
             format!("/sitemaps/items-{year:04}-{month:02}.xml")
         }

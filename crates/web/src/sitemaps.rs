@@ -115,6 +115,12 @@ pub async fn render(state: &AppState, part: &SitemapPart) -> Result<Document, We
             };
             let months = months(&times);
             let newest = times.iter().map(|t| t.last_changed).max();
+            let listed = |kind: ListingKind| {
+                activity
+                    .iter()
+                    .filter(|a| a.kind == kind && config.site.languages.contains(&a.language))
+                    .count() as u64
+            };
             let mut w = xml_writer().map_err(io_error)?;
             w.create_element("sitemapindex")
                 .with_attribute(("xmlns", SITEMAP_NS))
@@ -133,8 +139,12 @@ pub async fn render(state: &AppState, part: &SitemapPart) -> Result<Document, We
                         SitemapPart::Sections,
                         latest(ListingKind::Section).max(newest),
                     )?;
-                    entry(SitemapPart::Tags, latest(ListingKind::Tag))?;
-                    entry(SitemapPart::Authors, latest(ListingKind::Author))?;
+                    for part in 1..=parts_for(listed(ListingKind::Tag), per_file) {
+                        entry(SitemapPart::Tags { part }, latest(ListingKind::Tag))?;
+                    }
+                    for part in 1..=parts_for(listed(ListingKind::Author), per_file) {
+                        entry(SitemapPart::Authors { part }, latest(ListingKind::Author))?;
+                    }
                     entry(SitemapPart::News, newest)?;
                     // Newest month first: what crawlers most need to re-read.
                     for ((year, month), (count, lastmod)) in months.iter().rev() {
@@ -203,11 +213,12 @@ pub async fn render(state: &AppState, part: &SitemapPart) -> Result<Document, We
                 .map_err(io_error)?;
             document(w.into_inner(), &config, lastmod)
         }
-        SitemapPart::Sections | SitemapPart::Tags | SitemapPart::Authors => {
-            let kind = match part {
-                SitemapPart::Sections => ListingKind::Section,
-                SitemapPart::Tags => ListingKind::Tag,
-                _ => ListingKind::Author,
+        SitemapPart::Sections | SitemapPart::Tags { .. } | SitemapPart::Authors { .. } => {
+            let (kind, file) = match part {
+                SitemapPart::Sections => (ListingKind::Section, 1),
+                SitemapPart::Tags { part } => (ListingKind::Tag, *part),
+                SitemapPart::Authors { part } => (ListingKind::Author, *part),
+                _ => (ListingKind::Section, 1),
             };
             let mut entries: Vec<(String, Timestamp)> = Vec::new();
             if kind == ListingKind::Section {
@@ -248,10 +259,18 @@ pub async fn render(state: &AppState, part: &SitemapPart) -> Result<Document, We
                     entries.push((url, a.last_changed));
                 }
             }
-            // One file each: past the limit, the listings changed longest ago are left to
-            // crawling (every one is linked from the items the item sitemaps list).
-            entries.sort_by_key(|e| std::cmp::Reverse(e.1));
-            entries.truncate(per_file as usize);
+            // Files of `per_file` addresses in address order, so an entry stays in its file as
+            // listings change; sections are few and always fit one file.
+            entries.sort();
+            let offset = (file.max(1) as usize - 1).saturating_mul(per_file as usize);
+            if offset >= entries.len() && file > 1 {
+                return Err(WebError::NotFound);
+            }
+            let entries: Vec<(String, Timestamp)> = entries
+                .into_iter()
+                .skip(offset)
+                .take(per_file as usize)
+                .collect();
             let lastmod = entries.iter().map(|e| e.1).max();
             let mut w = xml_writer().map_err(io_error)?;
             w.create_element("urlset")
