@@ -76,6 +76,18 @@ impl Page {
 }
 
 /// An HTTP client that does not follow redirects, so tests see every 301 themselves.
+/// `name=value` of the cookie a response sets under `name`, if it sets one.
+pub fn cookie_from(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+}
+
 pub fn http_client() -> reqwest::Client {
     // The workspace builds reqwest without a bundled TLS provider; name the one we use.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -268,18 +280,7 @@ impl TestSite {
     /// the session cookie, `nd_session=…`, for requests to desk pages.
     pub async fn desk_cookie(&self, email: &str, password: &str) -> String {
         let form = self.get("/desk/sign-in").await;
-        let cookie_pair = |response: &reqwest::Response, name: &str| {
-            response
-                .headers()
-                .get_all("set-cookie")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .find(|v| v.starts_with(&format!("{name}=")))
-                .and_then(|v| v.split(';').next())
-                .map(str::to_owned)
-                .unwrap_or_else(|| panic!("no {name} cookie"))
-        };
-        let form_cookie = cookie_pair(&form, "nd_form");
+        let form_cookie = cookie_from(&form, "nd_form").expect("no nd_form cookie");
         let html = Html::parse_document(&form.text().await.expect("body"));
         let selector = Selector::parse("input[name=csrf]").expect("selector");
         let csrf = html
@@ -302,7 +303,7 @@ impl TestSite {
             .await
             .expect("sign in");
         assert_eq!(signed_in.status(), 303, "signing in as {email}");
-        cookie_pair(&signed_in, "nd_session")
+        cookie_from(&signed_in, "nd_session").expect("no nd_session cookie")
     }
 
     /// A page requested with a cookie (a desk session).

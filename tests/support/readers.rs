@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::common::{Page, TestSite, demo_config_text};
+use crate::common::{Page, TestSite, cookie_from, demo_config_text};
 use crate::smtp::{SmtpListener, link_in};
 
 pub const PASSWORD: &str = "a reader's long password";
@@ -23,17 +23,6 @@ pub fn start(smtp: &SmtpListener, env: &[(&str, &str)]) -> TestSite {
 
 /// Trusted readers: their first comment is not held, so posting can be tested alone.
 pub const TRUSTED: (&str, &str) = ("NEWSDESK_COMMENTS__NEW_READER_HELD", "0");
-
-pub fn cookie_from(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_owned)
-}
 
 pub async fn read(response: reqwest::Response) -> Page {
     let status = response.status().as_u16();
