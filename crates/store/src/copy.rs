@@ -219,6 +219,17 @@ const TABLES: &[Table] = &[
         order_by: "id",
         identity: true,
     },
+    Table {
+        name: "related_choices",
+        columns: &[
+            ("item_id", Int),
+            ("related_id", Int),
+            ("choice", Text),
+            ("position", Int),
+        ],
+        order_by: "item_id, related_id",
+        identity: false,
+    },
 ];
 
 /// One value of any column, as both backends return it.

@@ -341,4 +341,32 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         offset: u32,
     ) -> Result<(Vec<LibraryImage>, u64)>;
+
+    // Search and related stories (0009_related).
+    /// Published items with an id above `after_id`, lowest id first: the search index is
+    /// rebuilt from these in batches without OFFSET's quadratic cost.
+    async fn published_after_id(&self, after_id: i64, limit: u32) -> Result<Vec<Item>>;
+    /// Published items among `ids`, in the order of `ids` (missing or unpublished ones left out).
+    async fn published_by_ids(&self, ids: &[i64]) -> Result<Vec<Item>>;
+    /// The editors' pinned and excluded related items of `item_id` (empty when none).
+    async fn related_choices(&self, item_id: i64) -> Result<RelatedChoices>;
+    /// Replaces the choices of `item_id`, audited; a published item gets an `item_updated`
+    /// event (keys: its own page) so every instance re-renders its related list.
+    /// `NotFound` when the item or a chosen item does not exist.
+    async fn set_related_choices(
+        &self,
+        item_id: i64,
+        choices: &RelatedChoices,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Option<Event>>;
+}
+
+/// What editors decided about one item's related list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelatedChoices {
+    /// Shown first, in this order.
+    pub pinned: Vec<i64>,
+    /// Never shown.
+    pub excluded: Vec<i64>,
 }

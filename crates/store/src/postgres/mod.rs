@@ -31,6 +31,7 @@ const MIGRATIONS: &[Migration] = migrations!("postgres":
     6 "0006_sections",
     7 "0007_autosaves",
     8 "0008_media_library",
+    9 "0009_related",
 );
 
 /// The channel every committed event is announced on (the payload is the event id).

@@ -32,6 +32,7 @@ const MIGRATIONS: &[Migration] = migrations!("sqlite":
     6 "0006_sections",
     7 "0007_autosaves",
     8 "0008_media_library",
+    9 "0009_related",
 );
 
 /// Name of the database file inside the data directory.
