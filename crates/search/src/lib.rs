@@ -68,6 +68,10 @@ pub struct Checkpoint {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unusable {
     Missing,
+    /// Another process (a second instance on the same data directory, or `reindex` while
+    /// the server runs) holds the writer lock. Never rebuilt over: that would pull the index
+    /// out from under it.
+    Busy,
     Corrupt(String),
     OtherSchema(u32),
 }
@@ -76,6 +80,10 @@ impl std::fmt::Display for Unusable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Unusable::Missing => write!(f, "no index yet"),
+            Unusable::Busy => write!(
+                f,
+                "in use by another newsdesk process on this data directory"
+            ),
             Unusable::Corrupt(why) => write!(f, "unreadable ({why})"),
             Unusable::OtherSchema(v) => write!(
                 f,

@@ -13,6 +13,7 @@ pub mod labels;
 pub mod library;
 pub mod newsroom;
 pub mod schedule;
+pub mod search;
 pub mod uploads;
 
 pub use error::{Result, ServiceError};

@@ -29,6 +29,9 @@ pub struct Newsroom {
     config: std::sync::RwLock<Arc<Config>>,
     /// Wakes the in-process event follower after a write, so pages change at once.
     written: Arc<Notify>,
+    /// This instance's search index, once `serve` has checked it; commands that do not
+    /// serve pages run without one and related items fall back to shared labels.
+    search: std::sync::OnceLock<Arc<crate::search::Search>>,
 }
 
 /// The front page of one language edition.
@@ -92,7 +95,55 @@ impl Newsroom {
             media,
             config: std::sync::RwLock::new(config),
             written: Arc::new(Notify::new()),
+            search: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Attaches the checked search index; the first one attached stays.
+    pub fn attach_search(&self, search: Arc<crate::search::Search>) {
+        let _ = self.search.set(search);
+    }
+
+    pub fn search_index(&self) -> Option<&Arc<crate::search::Search>> {
+        self.search.get()
+    }
+
+    /// A reader's search (the site's `/search` page and the API call this). `None` for a
+    /// page past the last or past `MAX_SEARCH_PAGE`.
+    pub async fn search(
+        &self,
+        query: &crate::search::SearchQuery,
+        now: Timestamp,
+    ) -> Result<Option<crate::search::SearchPage>> {
+        match self.search.get() {
+            Some(search) => search.search(query, now).await,
+            None => Err(crate::ServiceError::Search(
+                "no search index attached".into(),
+            )),
+        }
+    }
+
+    /// The editors' pinned and excluded related items of an item.
+    pub async fn related_choices(&self, item_id: i64) -> Result<newsdesk_store::RelatedChoices> {
+        Ok(self.store.related_choices(item_id).await?)
+    }
+
+    /// Replaces an item's pinned and excluded related items (editors only: the desk
+    /// checks the role). The item's page is purged on every instance through the event.
+    pub async fn set_related_choices(
+        &self,
+        item_id: i64,
+        choices: &newsdesk_store::RelatedChoices,
+        actor: &str,
+    ) -> Result<()> {
+        let event = self
+            .store
+            .set_related_choices(item_id, choices, actor, Timestamp::now())
+            .await?;
+        if event.is_some() {
+            self.written.notify_one();
+        }
+        Ok(())
     }
 
     /// The settings as they are now; hold the snapshot for the whole of one page or request.
@@ -222,10 +273,46 @@ impl Newsroom {
         })
     }
 
-    /// Related items: those sharing the item's tags (first tag first), then its section.
-    /// Search (a later issue) will rank by text similarity; this keeps the page useful now.
+    /// Related items: the editors' pins first, then the search index's choice (text
+    /// similarity and shared tags, weighted to recent), never an excluded one. Without an
+    /// index (or if it fails) items sharing tags, then the section, fill in.
     pub async fn related(&self, item: &Item) -> Result<Vec<Item>> {
         let want = self.config().pages.related as usize;
+        let choices = self.store.related_choices(item.id).await?;
+        let mut out = self.store.published_by_ids(&choices.pinned).await?;
+        out.truncate(want);
+        if out.len() >= want {
+            return Ok(out);
+        }
+        let mut skip: Vec<i64> = choices.pinned.clone();
+        skip.extend(&choices.excluded);
+        if let Some(search) = self.search.get() {
+            match search
+                .related_ids(item, want - out.len(), &skip, Timestamp::now())
+                .await
+            {
+                Ok(ids) => {
+                    out.extend(self.store.published_by_ids(&ids).await?);
+                    return Ok(out);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, item = item.id, "related from the index failed; using shared labels")
+                }
+            }
+        }
+        for candidate in self.related_by_labels(item, want * 2).await? {
+            if out.len() < want
+                && !skip.contains(&candidate.id)
+                && !out.iter().any(|o| o.id == candidate.id)
+            {
+                out.push(candidate);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Items sharing the item's tags (first tag first), then its section.
+    async fn related_by_labels(&self, item: &Item, want: usize) -> Result<Vec<Item>> {
         let mut out: Vec<Item> = Vec::new();
         let push_new = |found: Vec<Item>, out: &mut Vec<Item>| {
             for candidate in found {

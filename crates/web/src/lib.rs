@@ -11,6 +11,7 @@ mod library;
 mod manage;
 mod metrics;
 pub mod paths;
+mod search;
 mod site;
 mod theme;
 mod views;
@@ -105,6 +106,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/assets/{name}", get(asset))
         .route("/media/{*path}", get(media))
+        .route("/search", get(search::page))
+        .route("/opensearch.xml", get(search::opensearch))
         .route("/desk", get(desk::items))
         .route(
             "/desk/new",
