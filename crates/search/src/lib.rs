@@ -253,8 +253,10 @@ impl SearchIndex {
         if index.schema() != expected {
             return Err(Unusable::OtherSchema(checkpoint.schema));
         }
-        let search =
-            SearchIndex::from_index(dir, index).map_err(|e| Unusable::Corrupt(e.to_string()))?;
+        let search = SearchIndex::from_index(dir, index).map_err(|e| match e {
+            SearchError::Open(_, tantivy::TantivyError::LockFailure(..)) => Unusable::Busy,
+            e => Unusable::Corrupt(e.to_string()),
+        })?;
         // Reading every segment's postings would be slow; opening a searcher reads each
         // segment's footer, which catches truncated files.
         search

@@ -238,3 +238,16 @@ fn related_items_share_words_or_tags_and_language() {
         .collect();
     assert!(!skipped.contains(&2));
 }
+
+#[test]
+fn a_second_writer_on_the_same_directory_is_refused_as_busy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("search");
+    let first = SearchIndex::create(&path).expect("create");
+    first.commit(1).expect("commit");
+    assert!(
+        matches!(SearchIndex::open(&path), Err(Unusable::Busy)),
+        "{:?}",
+        SearchIndex::open(&path).err()
+    );
+}

@@ -169,7 +169,10 @@ impl Search {
                 // deleted from under it.
                 Ok((index, _)) => index.remove_all().map(|()| index).map_err(Some),
                 Err(Unusable::Busy) => Err(None),
-                Err(_) => SearchIndex::create(&dir).map_err(Some),
+                Err(why) => {
+                    tracing::info!(reason = %why, "creating the search index anew");
+                    SearchIndex::create(&dir).map_err(Some)
+                }
             })
             .await
             .map_err(joined)?
