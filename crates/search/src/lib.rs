@@ -5,6 +5,8 @@
 
 mod analysis;
 mod highlight;
+#[doc(hidden)]
+pub mod labelled;
 mod query;
 
 use std::path::{Path, PathBuf};
