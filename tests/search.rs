@@ -409,3 +409,116 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+fn related_links(page: &common::Page) -> Vec<String> {
+    page.select(".related a")
+        .iter()
+        .filter_map(|a| a.value().attr("href").map(str::to_owned))
+        .filter(|href| !href.starts_with("/tag/") && !href.starts_with("/author/"))
+        .fold(Vec::new(), |mut out, href| {
+            if !out.contains(&href) {
+                out.push(href);
+            }
+            out
+        })
+}
+
+#[tokio::test]
+async fn story_pages_show_related_stories_that_editors_can_pin_and_exclude() {
+    let site = TestSite::empty();
+    // Ids follow the import order: 1 the subject, 2 and 3 about the same barrier, 4 not.
+    let mut file = String::new();
+    file.push_str(&story(
+        "barrier-shut",
+        "en",
+        "world",
+        "Tidal barrier shut at Port Halden",
+        "The tidal barrier at Port Halden shut as the surge came.",
+    ));
+    file.push_str(&story(
+        "barrier-test",
+        "en",
+        "world",
+        "Tidal barrier tested at Port Halden",
+        "Engineers tested the tidal barrier gates.",
+    ));
+    file.push_str(&story(
+        "barrier-bill",
+        "en",
+        "world",
+        "Who pays for the tidal barrier",
+        "The barrier at Port Halden cost more than planned.",
+    ));
+    file.push_str(&story(
+        "chess",
+        "en",
+        "sport",
+        "Chess final drawn",
+        "Twelve games and no winner.",
+    ));
+    site.import_ok(&file);
+    let page = site
+        .eventually("/world/barrier-shut", VISIBLE, |p| {
+            related_links(p).len() >= 2
+        })
+        .await;
+    let shown = related_links(&page);
+    assert!(
+        shown.contains(&"/world/barrier-test".to_string()),
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains(&"/world/barrier-bill".to_string()),
+        "{shown:?}"
+    );
+    assert!(!shown.contains(&"/sport/chess".to_string()), "{shown:?}");
+
+    site.add_user("ed@example.org", "editor", "correct horse battery");
+    let cookie = site
+        .desk_cookie("ed@example.org", "correct horse battery")
+        .await;
+    let editor = site.page_with_cookie("/desk/items/1", &cookie).await;
+    assert!(editor.text.contains("Readers see now"), "{}", editor.text);
+    let csrf = editor.attr(".related-form input[name=csrf]", "value");
+    let post = |pinned: &'static str, excluded: &'static str| {
+        let csrf = csrf.clone();
+        let cookie = cookie.clone();
+        let site = &site;
+        async move {
+            site.client
+                .post(site.url("/desk/items/1/related"))
+                .header("cookie", cookie)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("pinned", pinned),
+                    ("excluded", excluded),
+                ])
+                .send()
+                .await
+                .expect("post")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(post("4", "2").await, 303);
+    let page = site
+        .eventually("/world/barrier-shut", VISIBLE, |p| {
+            related_links(p).first().map(String::as_str) == Some("/sport/chess")
+        })
+        .await;
+    let shown = related_links(&page);
+    assert!(
+        !shown.contains(&"/world/barrier-test".to_string()),
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains(&"/world/barrier-bill".to_string()),
+        "{shown:?}"
+    );
+    // The edge of the form's limit: 20 items are taken, 21 refused with a sentence.
+    let twenty: &'static str = "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20";
+    assert_eq!(post("", twenty).await, 404);
+    let twenty_one: &'static str = "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21";
+    assert_eq!(post("", twenty_one).await, 409);
+    assert_eq!(post("four", "").await, 409);
+}

@@ -545,8 +545,9 @@ impl SearchIndex {
             }
             let mlt = MoreLikeThisQuery::builder()
                 .with_min_doc_frequency(1)
-                // Words in most items say nothing about this one.
-                .with_max_doc_frequency((docs / 4).max(2))
+                // Words in a quarter of a large archive say nothing about this one; a
+                // small site keeps them, or it would have no words left to compare.
+                .with_max_doc_frequency((docs / 4).max(50))
                 .with_min_term_frequency(1)
                 .with_min_word_length(3)
                 .with_max_query_terms(20)

@@ -128,17 +128,23 @@ impl Newsroom {
         Ok(self.store.related_choices(item_id).await?)
     }
 
-    /// Replaces an item's pinned and excluded related items (editors only: the desk
-    /// checks the role). The item's page is purged on every instance through the event.
+    /// Replaces an item's pinned and excluded related items (editors and above). The item's page is purged on every instance through the event.
     pub async fn set_related_choices(
         &self,
+        account: &newsdesk_core::Account,
         item_id: i64,
         choices: &newsdesk_store::RelatedChoices,
-        actor: &str,
     ) -> Result<()> {
+        if !account.role.may(newsdesk_core::Action::Correct) {
+            return Err(newsdesk_core::Error::Forbidden {
+                role: account.role.as_str(),
+                what: "choose related stories",
+            }
+            .into());
+        }
         let event = self
             .store
-            .set_related_choices(item_id, choices, actor, Timestamp::now())
+            .set_related_choices(item_id, choices, &account.name, Timestamp::now())
             .await?;
         if event.is_some() {
             self.written.notify_one();

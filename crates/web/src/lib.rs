@@ -144,6 +144,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/desk/items/{id}/compare", get(editor::compare))
         .route("/desk/items/{id}/delete", post(editor::delete))
         .route(
+            "/desk/items/{id}/related",
+            axum::routing::post(editor::set_related),
+        )
+        .route(
             "/desk/items/{id}/notes",
             axum::routing::post(editor::add_note),
         )
@@ -205,6 +209,14 @@ pub fn follow_events(state: Arc<AppState>, feed: &EventFeed) {
         loop {
             match events.recv().await {
                 Ok(event) => {
+                    // Pages show search results and related stories: the index takes the
+                    // event first, so a page purged here never re-renders from an index
+                    // that has not seen it yet.
+                    if let Some(search) = state.newsroom.search_index()
+                        && let Err(e) = search.catch_up().await
+                    {
+                        tracing::warn!(error = %e, "search index did not catch up before a purge");
+                    }
                     // New section names must be in place before the purged pages render again.
                     if event.kind == newsdesk_core::EventKind::SiteChanged {
                         reload_sections(&state).await;
