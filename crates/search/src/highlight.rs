@@ -95,10 +95,10 @@ impl Highlighter {
                 .map(char::len_utf8)
                 .sum();
             let mut start = r.start - back;
-            if start > 0 {
-                if let Some(space) = text[start..r.start].find(char::is_whitespace) {
-                    start += space + 1;
-                }
+            if start > 0
+                && let Some(space) = text[start..r.start].find(char::is_whitespace)
+            {
+                start += space + 1;
             }
             let end = window_end(start);
             let count = ranges
@@ -111,12 +111,11 @@ impl Highlighter {
         }
         let start = best.0;
         let mut end = window_end(start);
-        if end < text.len() {
-            if let Some(space) = text[start..end].rfind(char::is_whitespace) {
-                if space > 0 {
-                    end = start + space;
-                }
-            }
+        if end < text.len()
+            && let Some(space) = text[start..end].rfind(char::is_whitespace)
+            && space > 0
+        {
+            end = start + space;
         }
         let mut out = String::new();
         if start > 0 {

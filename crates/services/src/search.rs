@@ -290,19 +290,14 @@ impl Search {
             if let Err(e) = search.catch_up().await {
                 tracing::warn!(error = %e, "search index did not catch up; retrying at the next event");
             }
-            loop {
-                match events.recv().await {
-                    Ok(_) | Err(RecvError::Lagged(_)) => {
-                        // Drain what is already queued: one catch-up covers all of it.
-                        while let Ok(_)
-                        | Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) =
-                            events.try_recv()
-                        {}
-                        if let Err(e) = search.catch_up().await {
-                            tracing::warn!(error = %e, "search index did not catch up; retrying at the next event");
-                        }
-                    }
-                    Err(RecvError::Closed) => break,
+            // Closed: the follower stopped with the server.
+            while let Ok(_) | Err(RecvError::Lagged(_)) = events.recv().await {
+                // Drain what is already queued: one catch-up covers all of it.
+                while let Ok(_) | Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) =
+                    events.try_recv()
+                {}
+                if let Err(e) = search.catch_up().await {
+                    tracing::warn!(error = %e, "search index did not catch up; retrying at the next event");
                 }
             }
         });
