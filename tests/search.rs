@@ -522,3 +522,29 @@ async fn story_pages_show_related_stories_that_editors_can_pin_and_exclude() {
     assert_eq!(post("", twenty_one).await, 409);
     assert_eq!(post("four", "").await, 409);
 }
+
+#[tokio::test]
+async fn each_instance_on_one_postgresql_keeps_its_own_index_current_from_the_log() {
+    let Some(db) = common::PgDatabase::create() else {
+        return;
+    };
+    let env = [("NEWSDESK_DATABASE_URL", db.url.as_str())];
+    let a = TestSite::start_with(common::demo_config_text(), &["--demo"], &env);
+    let b = TestSite::start_with(common::demo_config_text(), &[], &env);
+    // The second instance's first start builds its own index from the shared database.
+    assert!(b.log().contains("search index rebuilt"), "{}", b.log());
+    assert!(!result_links(&b.ok("/search?q=harbour").await).is_empty());
+    a.import_ok(&story(
+        "ferry-gift",
+        "en",
+        "world",
+        "Island ferry given to a museum",
+        "The Solvik ferry retires.",
+    ));
+    for site in [&a, &b] {
+        site.eventually("/search?q=solvik", VISIBLE, |p| {
+            result_links(p) == ["/world/ferry-gift"]
+        })
+        .await;
+    }
+}

@@ -37,7 +37,9 @@ impl Rng {
 }
 
 fn vocabulary() -> Vec<String> {
-    const ONSETS: [&str; 16] = ["b", "k", "d", "f", "g", "h", "l", "m", "n", "p", "r", "s", "t", "v", "z", "sh"];
+    const ONSETS: [&str; 16] = [
+        "b", "k", "d", "f", "g", "h", "l", "m", "n", "p", "r", "s", "t", "v", "z", "sh",
+    ];
     const VOWELS: [&str; 8] = ["a", "e", "i", "o", "u", "ar", "en", "ol"];
     let mut words = Vec::new();
     for a in ONSETS {
@@ -53,7 +55,10 @@ fn vocabulary() -> Vec<String> {
 }
 
 fn sentence(rng: &mut Rng, words: &[String], len: usize) -> String {
-    (0..len).map(|_| words[rng.zipf(words.len())].as_str()).collect::<Vec<_>>().join(" ")
+    (0..len)
+        .map(|_| words[rng.zipf(words.len())].as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn corpus(n: usize, now: Timestamp) -> Vec<Item> {
@@ -135,7 +140,11 @@ fn fts5_query(text: &str) -> String {
     let mut out = Vec::new();
     let mut rest = text;
     while let Some(open) = rest.find('"') {
-        out.extend(rest[..open].split_whitespace().map(|w| format!("\"{}\"", w.replace('"', ""))));
+        out.extend(
+            rest[..open]
+                .split_whitespace()
+                .map(|w| format!("\"{}\"", w.replace('"', ""))),
+        );
         let after = &rest[open + 1..];
         match after.find('"') {
             Some(close) => {
@@ -148,7 +157,10 @@ fn fts5_query(text: &str) -> String {
             }
         }
     }
-    out.extend(rest.split_whitespace().map(|w| format!("\"{}\"", w.replace('"', ""))));
+    out.extend(
+        rest.split_whitespace()
+            .map(|w| format!("\"{}\"", w.replace('"', ""))),
+    );
     out.join(" ")
 }
 
@@ -178,7 +190,9 @@ fn tantivy_search(index: &SearchIndex, text: &str, limit: usize, now: Timestamp)
 }
 
 fn labelled_ids_to_slugs(ids: &[i64]) -> Vec<String> {
-    ids.iter().map(|id| CORPUS[(*id - 1) as usize].0.to_owned()).collect()
+    ids.iter()
+        .map(|id| CORPUS[(*id - 1) as usize].0.to_owned())
+        .collect()
 }
 
 fn mean_precision(mut run: impl FnMut(&str) -> Vec<i64>) -> f64 {
@@ -189,7 +203,12 @@ fn mean_precision(mut run: impl FnMut(&str) -> Vec<i64>) -> f64 {
     sum / QUERIES.len() as f64
 }
 
-const KINDS: [(&str, usize, bool); 4] = [("1 word", 1, false), ("2 words", 2, false), ("3 words", 3, false), ("phrase", 2, true)];
+const KINDS: [(&str, usize, bool); 4] = [
+    ("1 word", 1, false),
+    ("2 words", 2, false),
+    ("3 words", 3, false),
+    ("phrase", 2, true),
+];
 
 fn run_tantivy(items: &[Item], tmp: &Path, now: Timestamp) -> Engine {
     let dir = tmp.join("tantivy");
@@ -212,7 +231,11 @@ fn run_tantivy(items: &[Item], tmp: &Path, now: Timestamp) -> Engine {
             })
             .collect();
         times.sort();
-        latencies.push((name.to_owned(), percentile(&times, 0.5), percentile(&times, 0.99)));
+        latencies.push((
+            name.to_owned(),
+            percentile(&times, 0.5),
+            percentile(&times, 0.99),
+        ));
     }
     let labelled = SearchIndex::create(&tmp.join("tantivy-labelled")).expect("create");
     for (i, doc) in CORPUS.iter().enumerate() {
@@ -220,7 +243,13 @@ fn run_tantivy(items: &[Item], tmp: &Path, now: Timestamp) -> Engine {
     }
     labelled.commit(1).expect("commit");
     let precision = mean_precision(|q| tantivy_search(&labelled, q, 5, now));
-    Engine { name: "tantivy (newsdesk-search)", build_secs, bytes, latencies, precision }
+    Engine {
+        name: "tantivy (newsdesk-search)",
+        build_secs,
+        bytes,
+        latencies,
+        precision,
+    }
 }
 
 async fn fill_fts5(conn: &mut sqlx::SqliteConnection, items: &[Item]) {
@@ -230,14 +259,16 @@ async fn fill_fts5(conn: &mut sqlx::SqliteConnection, items: &[Item]) {
         .expect("fts5");
     let mut tx = conn.begin().await.expect("begin");
     for item in items {
-        sqlx::query("INSERT INTO items_fts (rowid, headline, standfirst, body) VALUES ($1, $2, $3, $4)")
-            .bind(item.id)
-            .bind(item.headline.as_deref().unwrap_or(""))
-            .bind(item.standfirst.as_deref().unwrap_or(""))
-            .bind(newsdesk_core::text::plain_text(&item.body_html))
-            .execute(&mut *tx)
-            .await
-            .expect("insert");
+        sqlx::query(
+            "INSERT INTO items_fts (rowid, headline, standfirst, body) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(item.id)
+        .bind(item.headline.as_deref().unwrap_or(""))
+        .bind(item.standfirst.as_deref().unwrap_or(""))
+        .bind(newsdesk_core::text::plain_text(&item.body_html))
+        .execute(&mut *tx)
+        .await
+        .expect("insert");
     }
     tx.commit().await.expect("commit");
 }
@@ -269,18 +300,34 @@ async fn run_fts5(items: &[Item], tmp: &Path) -> Engine {
             times.push(t.elapsed());
         }
         times.sort();
-        latencies.push((name.to_owned(), percentile(&times, 0.5), percentile(&times, 0.99)));
+        latencies.push((
+            name.to_owned(),
+            percentile(&times, 0.5),
+            percentile(&times, 0.99),
+        ));
     }
-    let mut small = sqlx::SqliteConnection::connect("sqlite::memory:").await.expect("sqlite");
+    let mut small = sqlx::SqliteConnection::connect("sqlite::memory:")
+        .await
+        .expect("sqlite");
     let now = Timestamp::now();
-    let labelled: Vec<Item> = CORPUS.iter().enumerate().map(|(i, d)| labelled_item(i, d, now)).collect();
+    let labelled: Vec<Item> = CORPUS
+        .iter()
+        .enumerate()
+        .map(|(i, d)| labelled_item(i, d, now))
+        .collect();
     fill_fts5(&mut small, &labelled).await;
     let mut sum = 0.0;
     for (q, expected) in QUERIES {
         let ids = fts5_search(&mut small, q, 5).await;
         sum += precision_at_5(expected, &labelled_ids_to_slugs(&ids));
     }
-    Engine { name: "SQLite FTS5 (unicode61, remove_diacritics 2, bm25)", build_secs, bytes, latencies, precision: sum / QUERIES.len() as f64 }
+    Engine {
+        name: "SQLite FTS5 (unicode61, remove_diacritics 2, bm25)",
+        build_secs,
+        bytes,
+        latencies,
+        precision: sum / QUERIES.len() as f64,
+    }
 }
 
 async fn fill_pg(conn: &mut sqlx::PgConnection, items: &[Item]) {
@@ -297,14 +344,16 @@ async fn fill_pg(conn: &mut sqlx::PgConnection, items: &[Item]) {
     for chunk in items.chunks(1000) {
         let mut tx = conn.begin().await.expect("begin");
         for item in chunk {
-            sqlx::query("INSERT INTO items_fts (id, headline, standfirst, body) VALUES ($1, $2, $3, $4)")
-                .bind(item.id)
-                .bind(item.headline.as_deref().unwrap_or(""))
-                .bind(item.standfirst.as_deref().unwrap_or(""))
-                .bind(newsdesk_core::text::plain_text(&item.body_html))
-                .execute(&mut *tx)
-                .await
-                .expect("insert");
+            sqlx::query(
+                "INSERT INTO items_fts (id, headline, standfirst, body) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(item.id)
+            .bind(item.headline.as_deref().unwrap_or(""))
+            .bind(item.standfirst.as_deref().unwrap_or(""))
+            .bind(newsdesk_core::text::plain_text(&item.body_html))
+            .execute(&mut *tx)
+            .await
+            .expect("insert");
         }
         tx.commit().await.expect("commit");
     }
@@ -332,8 +381,14 @@ async fn run_pg(items: &[Item]) -> Option<Engine> {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let mut admin = sqlx::PgConnection::connect(&base).await.ok()?;
     let db = format!("newsdesk_search_bench_{}", std::process::id());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(&mut admin).await.ok()?;
-    let url = format!("{}/{db}", base.rsplit_once('/').map_or(base.as_str(), |(b, _)| b));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .execute(&mut admin)
+        .await
+        .ok()?;
+    let url = format!(
+        "{}/{db}",
+        base.rsplit_once('/').map_or(base.as_str(), |(b, _)| b)
+    );
     let engine = async {
         let mut conn = sqlx::PgConnection::connect(&url).await.expect("pg");
         let started = Instant::now();
@@ -352,11 +407,22 @@ async fn run_pg(items: &[Item]) -> Option<Engine> {
                 times.push(t.elapsed());
             }
             times.sort();
-            latencies.push((name.to_owned(), percentile(&times, 0.5), percentile(&times, 0.99)));
+            latencies.push((
+                name.to_owned(),
+                percentile(&times, 0.5),
+                percentile(&times, 0.99),
+            ));
         }
-        sqlx::query("DROP TABLE items_fts").execute(&mut conn).await.expect("drop");
+        sqlx::query("DROP TABLE items_fts")
+            .execute(&mut conn)
+            .await
+            .expect("drop");
         let now = Timestamp::now();
-        let labelled: Vec<Item> = CORPUS.iter().enumerate().map(|(i, d)| labelled_item(i, d, now)).collect();
+        let labelled: Vec<Item> = CORPUS
+            .iter()
+            .enumerate()
+            .map(|(i, d)| labelled_item(i, d, now))
+            .collect();
         fill_pg(&mut conn, &labelled).await;
         let mut sum = 0.0;
         for (q, expected) in QUERIES {
@@ -364,20 +430,37 @@ async fn run_pg(items: &[Item]) -> Option<Engine> {
             sum += precision_at_5(expected, &labelled_ids_to_slugs(&ids));
         }
         conn.close().await.ok();
-        Engine { name: "PostgreSQL FTS ('simple', weights A/B/D, GIN, ts_rank_cd)", build_secs, bytes: bytes as u64, latencies, precision: sum / QUERIES.len() as f64 }
+        Engine {
+            name: "PostgreSQL FTS ('simple', weights A/B/D, GIN, ts_rank_cd)",
+            build_secs,
+            bytes: bytes as u64,
+            latencies,
+            precision: sum / QUERIES.len() as f64,
+        }
     }
     .await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))).execute(&mut admin).await.ok();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await
+    .ok();
     Some(engine)
 }
 
 fn main() {
-    let n: usize = std::env::var("ITEMS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let n: usize = std::env::var("ITEMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let now = Timestamp::now();
     eprintln!("generating {n} items");
     let items = corpus(n, now);
     let tmp = tempfile::tempdir().expect("tempdir");
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     eprintln!("tantivy");
     let mut engines = vec![run_tantivy(&items, tmp.path(), now)];
     eprintln!("SQLite FTS5");
@@ -386,11 +469,20 @@ fn main() {
     let pg = runtime.block_on(run_pg(&items));
     let pg_missing = pg.is_none();
     engines.extend(pg);
-    println!("## Search: {n} generated items, {} labelled queries\n", QUERIES.len());
+    println!(
+        "## Search: {n} generated items, {} labelled queries\n",
+        QUERIES.len()
+    );
     println!("| engine | build s | size MiB | precision@5 |");
     println!("|---|---:|---:|---:|");
     for e in &engines {
-        println!("| {} | {:.1} | {:.1} | {:.3} |", e.name, e.build_secs, e.bytes as f64 / 1_048_576.0, e.precision);
+        println!(
+            "| {} | {:.1} | {:.1} | {:.3} |",
+            e.name,
+            e.build_secs,
+            e.bytes as f64 / 1_048_576.0,
+            e.precision
+        );
     }
     println!("\n| engine | query | p50 ms | p99 ms |");
     println!("|---|---|---:|---:|");
