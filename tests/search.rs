@@ -548,3 +548,50 @@ async fn each_instance_on_one_postgresql_keeps_its_own_index_current_from_the_lo
         .await;
     }
 }
+
+#[tokio::test]
+async fn a_deleted_tag_no_longer_filters_the_items_it_was_taken_off() {
+    let site = TestSite::empty();
+    site.import_ok(
+        &story(
+            "tagged",
+            "en",
+            "world",
+            "Bridge tolls rise",
+            "Drivers pay more.",
+        )
+        .replace(
+            "status = \"published\"",
+            "tags = [\"Tolls\"]\nstatus = \"published\"",
+        ),
+    );
+    site.eventually("/search?q=bridge&tag=tolls", VISIBLE, |p| {
+        result_links(p).len() == 1
+    })
+    .await;
+    site.add_user("ed@example.org", "editor", "correct horse battery");
+    let cookie = site
+        .desk_cookie("ed@example.org", "correct horse battery")
+        .await;
+    let csrf = site
+        .page_with_cookie("/desk/new", &cookie)
+        .await
+        .attr("form.editor input[name=csrf]", "value");
+    let deleted = site
+        .client
+        .post(site.url("/desk/tags/tolls/delete"))
+        .header("cookie", cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(deleted.status(), 303);
+    site.eventually("/search?q=bridge&tag=tolls", VISIBLE, |p| {
+        result_links(p).is_empty()
+    })
+    .await;
+    assert_eq!(
+        result_links(&site.ok("/search?q=bridge").await),
+        ["/world/tagged"]
+    );
+}

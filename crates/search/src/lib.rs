@@ -517,6 +517,41 @@ impl SearchIndex {
         Ok((total, hits))
     }
 
+    /// Every tag slug the index holds (deleted documents' terms may linger until a merge,
+    /// which only makes the caller look at a few items more).
+    pub fn tag_slugs(&self) -> Result<Vec<String>> {
+        let mut out = std::collections::BTreeSet::new();
+        for segment in self.reader.searcher().segment_readers() {
+            let inverted = segment.inverted_index(self.fields.tag)?;
+            let mut stream = inverted.terms().stream()?;
+            while stream.advance() {
+                if let Ok(slug) = std::str::from_utf8(stream.key()) {
+                    out.insert(slug.to_owned());
+                }
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    /// Ids of the items indexed with tag `slug`.
+    pub fn ids_with_tag(&self, slug: &str) -> Result<Vec<i64>> {
+        let searcher = self.reader.searcher();
+        let query = TermQuery::new(
+            Term::from_field_text(self.fields.tag, slug),
+            IndexRecordOption::Basic,
+        );
+        let addresses = searcher.search(&query, &tantivy::collector::DocSetCollector)?;
+        let mut ids = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            let column = searcher
+                .segment_reader(address.segment_ord)
+                .fast_fields()
+                .i64("id")?;
+            ids.extend(column.first(address.doc_id));
+        }
+        Ok(ids)
+    }
+
     /// Items like `item`: its words (terms that are frequent in it and rare in the index)
     /// and its tags, in its language, newer ones first among equals. `skip` are never
     /// returned (the item itself is always left out).

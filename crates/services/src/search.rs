@@ -226,9 +226,11 @@ impl Search {
 
     /// Applies every event after the index's cursor; returns how many were read.
     ///
-    /// `site_changed` needs nothing: the index holds slugs (which never change for sections
-    /// and authors, and which a tag rename keeps), never names, and results are read from
-    /// the database.
+    /// `site_changed` mostly needs nothing: the index holds slugs (which never change for
+    /// sections and authors, and which a tag rename keeps), never names, and results are
+    /// read from the database. A deleted tag is taken off its items without an item event,
+    /// so the items the index still holds under a tag the database no longer has are
+    /// indexed again (only those, not the whole index).
     pub async fn catch_up(&self) -> Result<usize> {
         let mut cursor = self.cursor.lock().await;
         let mut read = 0;
@@ -238,6 +240,7 @@ impl Search {
             let last_id = last.id;
             read += events.len();
             let mut touched: Vec<i64> = Vec::new();
+            let mut site_changed = false;
             for event in &events {
                 match event.kind {
                     EventKind::ItemPublished
@@ -249,7 +252,14 @@ impl Search {
                             touched.push(id);
                         }
                     }
-                    EventKind::SiteChanged => {}
+                    EventKind::SiteChanged => site_changed = true,
+                }
+            }
+            if site_changed {
+                for id in self.items_with_deleted_tags().await? {
+                    if !touched.contains(&id) {
+                        touched.push(id);
+                    }
                 }
             }
             // The item as it is now decides, whatever the event said: a burst of saves
@@ -277,6 +287,29 @@ impl Search {
             }
         }
         Ok(read)
+    }
+
+    async fn items_with_deleted_tags(&self) -> Result<Vec<i64>> {
+        let known: Vec<String> = self
+            .store
+            .tag_usage()
+            .await?
+            .into_iter()
+            .map(|u| u.label.slug)
+            .collect();
+        let index = self.index.clone();
+        let ids = tokio::task::spawn_blocking(move || -> newsdesk_search::Result<Vec<i64>> {
+            let mut ids = Vec::new();
+            for slug in index.tag_slugs()? {
+                if !known.contains(&slug) {
+                    ids.extend(index.ids_with_tag(&slug)?);
+                }
+            }
+            Ok(ids)
+        })
+        .await
+        .map_err(joined)??;
+        Ok(ids)
     }
 
     /// Keeps the index moving with the log: every event (or a lag, which says some were
