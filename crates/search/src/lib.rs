@@ -584,7 +584,8 @@ impl SearchIndex {
                 // small site keeps them, or it would have no words left to compare.
                 .with_max_doc_frequency((docs / 4).max(50))
                 .with_min_term_frequency(1)
-                .with_min_word_length(3)
+                // Short words are mostly grammar ("the", "and", "что", "bir").
+                .with_min_word_length(4)
                 .with_max_query_terms(20)
                 .with_document_fields(vec![(field, vec![OwnedValue::Str(text)])]);
             let boost = TEXT_FIELDS
