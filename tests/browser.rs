@@ -32,6 +32,9 @@ const PAGES: &[&str] = &[
     "/account/reset",
     "/no-such-page",
     "/world/harbour-wall-repaired",
+    "/search",
+    "/search?q=harbour+%22tidal+barrier%22&section=world&from=2020-01-01",
+    "/search?q=zzzz+qqqq",
 ];
 
 /// The demo bundles its images; an upload's hero is shown as `<picture>` with WebP and JPEG

@@ -52,6 +52,9 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Rebuild this instance's search index (in the data directory) from the database.
+    /// Stop the server on this data directory first; a server also checks its index at start.
+    Reindex(SiteArgs),
     /// Import authors and items from a TOML or JSON file (same language and slug replaces).
     Import {
         #[command(flatten)]
@@ -265,6 +268,22 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Reindex(site) => {
+            let config = site.config(false)?;
+            let (store, _) = open_store(&site.data_dir, config).await?;
+            let started = std::time::Instant::now();
+            let (search, items) = newsdesk_services::search::Search::rebuild(&site.data_dir, store)
+                .await
+                .context("reindex")?;
+            let checkpoint = search.checkpoint().await;
+            println!(
+                "indexed {items} published item(s) up to event {} in {:.1} s into {}",
+                checkpoint.cursor,
+                started.elapsed().as_secs_f64(),
+                newsdesk_services::search::Search::index_dir(&site.data_dir).display()
+            );
+            Ok(())
+        }
         Command::Import { site, file } => {
             let config = site.config(false)?;
             let contents =
@@ -394,8 +413,27 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let stop = Arc::new(Notify::new());
     store.announce_events(newsroom.written());
     let cursor = store.last_event_id().await?;
+    // Checked after the feed's cursor is read and before anything is served: whatever the
+    // feed will not deliver, the check has already applied.
+    let (search, check) =
+        newsdesk_services::search::Search::open(&args.site.data_dir, store.clone())
+            .await
+            .context("checking the search index")?;
+    match &check {
+        newsdesk_services::search::StartCheck::Current { items } => {
+            tracing::info!(items, "search index is current")
+        }
+        newsdesk_services::search::StartCheck::CaughtUp { events, items } => {
+            tracing::info!(events, items, "search index caught up with the event log")
+        }
+        newsdesk_services::search::StartCheck::Rebuilt { reason, items } => {
+            tracing::info!(%reason, items, "search index rebuilt from the database")
+        }
+    }
+    newsroom.attach_search(search.clone());
     let feed =
         newsdesk_services::follow::follow(store.clone(), cursor, newsroom.written(), stop.clone());
+    search.follow(&feed);
     newsdesk_services::schedule::run_scheduler(newsroom.clone(), stop.clone());
     let state = Arc::new(AppState::new(newsroom, theme, base_url.clone()));
     newsdesk_web::follow_events(state.clone(), &feed);

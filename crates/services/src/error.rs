@@ -40,6 +40,12 @@ pub enum ServiceError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Media(#[from] newsdesk_store::media::MediaError),
+    /// A search longer than the index reads; the reader is told the limit.
+    #[error("A search can be at most {max} characters long.")]
+    QueryTooLong { max: usize },
+    /// The search index failed (logged; readers see the generic apology).
+    #[error("search index: {0}")]
+    Search(String),
 }
 
 impl From<StoreError> for ServiceError {

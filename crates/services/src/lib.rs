@@ -16,6 +16,7 @@ pub mod mail;
 pub mod newsroom;
 pub mod readers;
 pub mod schedule;
+pub mod search;
 pub mod syndication;
 pub mod uploads;
 

@@ -31,6 +31,9 @@ pub struct Newsroom {
     written: Arc<Notify>,
     /// Mail to readers; None where nothing is ever mailed (benchmarks, imports).
     mailer: Option<crate::mail::Mailer>,
+    /// This instance's search index, once `serve` has checked it; commands that do not
+    /// serve pages run without one and related items fall back to shared labels.
+    search: std::sync::OnceLock<Arc<crate::search::Search>>,
 }
 
 /// The front page of one language edition.
@@ -95,6 +98,7 @@ impl Newsroom {
             config: std::sync::RwLock::new(config),
             written: Arc::new(Notify::new()),
             mailer: None,
+            search: std::sync::OnceLock::new(),
         }
     }
 
@@ -111,6 +115,59 @@ impl Newsroom {
                 "this process has no mailer",
             ))),
         }
+    }
+
+    /// Attaches the checked search index; the first one attached stays.
+    pub fn attach_search(&self, search: Arc<crate::search::Search>) {
+        let _ = self.search.set(search);
+    }
+
+    pub fn search_index(&self) -> Option<&Arc<crate::search::Search>> {
+        self.search.get()
+    }
+
+    /// A reader's search (the site's `/search` page and the API call this). `None` for a
+    /// page past the last or past `MAX_SEARCH_PAGE`.
+    pub async fn search(
+        &self,
+        query: &crate::search::SearchQuery,
+        now: Timestamp,
+    ) -> Result<Option<crate::search::SearchPage>> {
+        match self.search.get() {
+            Some(search) => search.search(query, now).await,
+            None => Err(crate::ServiceError::Search(
+                "no search index attached".into(),
+            )),
+        }
+    }
+
+    /// The editors' pinned and excluded related items of an item.
+    pub async fn related_choices(&self, item_id: i64) -> Result<newsdesk_store::RelatedChoices> {
+        Ok(self.store.related_choices(item_id).await?)
+    }
+
+    /// Replaces an item's pinned and excluded related items (editors and above). The item's page is purged on every instance through the event.
+    pub async fn set_related_choices(
+        &self,
+        account: &newsdesk_core::Account,
+        item_id: i64,
+        choices: &newsdesk_store::RelatedChoices,
+    ) -> Result<()> {
+        if !account.role.may(newsdesk_core::Action::Correct) {
+            return Err(newsdesk_core::Error::Forbidden {
+                role: account.role.as_str(),
+                what: "choose related stories",
+            }
+            .into());
+        }
+        let event = self
+            .store
+            .set_related_choices(item_id, choices, &account.name, Timestamp::now())
+            .await?;
+        if event.is_some() {
+            self.written.notify_one();
+        }
+        Ok(())
     }
 
     /// The settings as they are now; hold the snapshot for the whole of one page or request.
@@ -240,10 +297,46 @@ impl Newsroom {
         })
     }
 
-    /// Related items: those sharing the item's tags (first tag first), then its section.
-    /// Search (a later issue) will rank by text similarity; this keeps the page useful now.
+    /// Related items: the editors' pins first, then the search index's choice (text
+    /// similarity and shared tags, weighted to recent), never an excluded one. Without an
+    /// index (or if it fails) items sharing tags, then the section, fill in.
     pub async fn related(&self, item: &Item) -> Result<Vec<Item>> {
         let want = self.config().pages.related as usize;
+        let choices = self.store.related_choices(item.id).await?;
+        let mut out = self.store.published_by_ids(&choices.pinned).await?;
+        out.truncate(want);
+        if out.len() >= want {
+            return Ok(out);
+        }
+        let mut skip: Vec<i64> = choices.pinned.clone();
+        skip.extend(&choices.excluded);
+        if let Some(search) = self.search.get() {
+            match search
+                .related_ids(item, want - out.len(), &skip, Timestamp::now())
+                .await
+            {
+                Ok(ids) => {
+                    out.extend(self.store.published_by_ids(&ids).await?);
+                    return Ok(out);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, item = item.id, "related from the index failed; using shared labels")
+                }
+            }
+        }
+        for candidate in self.related_by_labels(item, want * 2).await? {
+            if out.len() < want
+                && !skip.contains(&candidate.id)
+                && !out.iter().any(|o| o.id == candidate.id)
+            {
+                out.push(candidate);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Items sharing the item's tags (first tag first), then its section.
+    async fn related_by_labels(&self, item: &Item, want: usize) -> Result<Vec<Item>> {
         let mut out: Vec<Item> = Vec::new();
         let push_new = |found: Vec<Item>, out: &mut Vec<Item>| {
             for candidate in found {

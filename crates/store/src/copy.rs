@@ -292,6 +292,17 @@ const TABLES: &[Table] = &[
         order_by: "item_id",
         identity: false,
     },
+    Table {
+        name: "related_choices",
+        columns: &[
+            ("item_id", Int),
+            ("related_id", Int),
+            ("choice", Text),
+            ("position", Int),
+        ],
+        order_by: "item_id, related_id",
+        identity: false,
+    },
 ];
 
 /// One value of any column, as both backends return it.

@@ -174,6 +174,15 @@ pub enum Decision {
     Feature(bool),
 }
 
+/// What editors decided about one item's related list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelatedChoices {
+    /// Shown first, in this order.
+    pub pinned: Vec<i64>,
+    /// Never shown.
+    pub excluded: Vec<i64>,
+}
+
 /// An image in the media library, with the words that go with it by default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LibraryImage {
@@ -595,6 +604,25 @@ pub trait Store: Send + Sync + 'static {
     /// Every section, tag and author listing that has published items, per language, with
     /// its latest change: the section, tag and author sitemaps.
     async fn listing_activity(&self) -> Result<Vec<ListingActivity>>;
+
+    // Search and related stories (0010_related).
+    /// Published items with an id above `after_id`, lowest id first: the search index is
+    /// rebuilt from these in batches without OFFSET's quadratic cost.
+    async fn published_after_id(&self, after_id: i64, limit: u32) -> Result<Vec<Item>>;
+    /// Published items among `ids`, in the order of `ids` (missing or unpublished ones left out).
+    async fn published_by_ids(&self, ids: &[i64]) -> Result<Vec<Item>>;
+    /// The editors' pinned and excluded related items of `item_id` (empty when none).
+    async fn related_choices(&self, item_id: i64) -> Result<RelatedChoices>;
+    /// Replaces the choices of `item_id`, audited; a published item gets an `item_updated`
+    /// event (keys: its own page) so every instance re-renders its related list.
+    /// `NotFound` when the item or a chosen item does not exist.
+    async fn set_related_choices(
+        &self,
+        item_id: i64,
+        choices: &RelatedChoices,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Option<Event>>;
 }
 
 /// One published item's times, for the item sitemaps (see `Store::published_times`).

@@ -2691,6 +2691,134 @@ macro_rules! sql_store {
             }
             Ok(out)
         }
+
+        // ---- Search and related stories (0010_related). Kept apart so the search issue's
+        // SQL can be read (and reverted) as one block.
+
+        async fn published_after_id(&self, after_id: i64, limit: u32) -> Result<Vec<Item>> {
+            let mut conn = self.reader.acquire().await?;
+            let sql = sqlx::AssertSqlSafe(format!(
+                "SELECT {} FROM items WHERE status = 'published' AND id > $1 ORDER BY id LIMIT $2",
+                crate::sql::ITEM_COLUMNS
+            ));
+            let rows = sqlx::query(sql)
+                .bind(after_id)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *conn)
+                .await?;
+            let mut items = rows.iter().map(self::items::item_from_row).collect::<Result<Vec<_>>>()?;
+            self::items::attach_labels(&mut conn, &mut items).await?;
+            Ok(items)
+        }
+
+        async fn published_by_ids(&self, ids: &[i64]) -> Result<Vec<Item>> {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut conn = self.reader.acquire().await?;
+            let json = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let sql = sqlx::AssertSqlSafe(format!(
+                "SELECT {} FROM items WHERE status = 'published' AND id IN ({})",
+                crate::sql::ITEM_COLUMNS,
+                $ids
+            ));
+            let rows = sqlx::query(sql).bind(&json).fetch_all(&mut *conn).await?;
+            let mut items = rows.iter().map(self::items::item_from_row).collect::<Result<Vec<_>>>()?;
+            self::items::attach_labels(&mut conn, &mut items).await?;
+            items.sort_by_key(|item| ids.iter().position(|id| *id == item.id));
+            Ok(items)
+        }
+
+        async fn related_choices(&self, item_id: i64) -> Result<crate::RelatedChoices> {
+            let rows: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT related_id, choice FROM related_choices WHERE item_id = $1 ORDER BY position, related_id",
+            )
+            .bind(item_id)
+            .fetch_all(&self.reader)
+            .await?;
+            let mut out = crate::RelatedChoices::default();
+            for (id, choice) in rows {
+                match choice.as_str() {
+                    "pin" => out.pinned.push(id),
+                    _ => out.excluded.push(id),
+                }
+            }
+            Ok(out)
+        }
+
+        async fn set_related_choices(
+            &self,
+            item_id: i64,
+            choices: &crate::RelatedChoices,
+            actor: &str,
+            now: Timestamp,
+        ) -> Result<Option<Event>> {
+            let mut tx = self.write_transaction().await?;
+            let status: Option<String> = sqlx::query_scalar("SELECT status FROM items WHERE id = $1")
+                .bind(item_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let status = status.ok_or(StoreError::NotFound)?;
+            sqlx::query("DELETE FROM related_choices WHERE item_id = $1")
+                .bind(item_id)
+                .execute(&mut *tx)
+                .await?;
+            let chosen = choices
+                .pinned
+                .iter()
+                .map(|id| (*id, "pin"))
+                .chain(choices.excluded.iter().map(|id| (*id, "exclude")));
+            for (position, (related_id, choice)) in chosen.enumerate() {
+                if related_id == item_id {
+                    continue;
+                }
+                let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM items WHERE id = $1")
+                    .bind(related_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if exists.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                // A later choice of the same item wins (ON CONFLICT), so a form naming an item
+                // both pinned and excluded cannot fail half-way.
+                sqlx::query(
+                    "INSERT INTO related_choices (item_id, related_id, choice, position) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (item_id, related_id) DO UPDATE SET choice = excluded.choice, position = excluded.position",
+                )
+                .bind(item_id)
+                .bind(related_id)
+                .bind(choice)
+                .bind(position as i64)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let detail = format!("pinned {:?}, excluded {:?}", choices.pinned, choices.excluded);
+            self::items::audit_row(&mut tx, actor, "chose related items", &format!("item:{item_id}"), &detail, now).await?;
+            let event = if status == "published" {
+                sqlx::query($serialize_events).execute(&mut *tx).await?;
+                let keys = vec![newsdesk_core::event::keys::item(item_id)];
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO events (kind, item_id, keys, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(newsdesk_core::EventKind::ItemUpdated.as_str())
+                .bind(item_id)
+                .bind(keys.join(" "))
+                .bind(to_micros(now))
+                .fetch_one(&mut *tx)
+                .await?;
+                Some(Event {
+                    id,
+                    kind: newsdesk_core::EventKind::ItemUpdated,
+                    item_id: Some(item_id),
+                    keys,
+                    at: from_micros(to_micros(now))?,
+                })
+            } else {
+                None
+            };
+            tx.commit().await?;
+            Ok(event)
+        }
     }
 
     fn reader_from_row(row: &$Row) -> Result<newsdesk_core::reader::Reader> {

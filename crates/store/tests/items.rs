@@ -603,3 +603,76 @@ async fn a_draft_is_deleted_whole_and_a_once_published_item_is_not() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn related_choices_are_kept_in_order_and_announce_the_page() {
+    each_backend(|store| async move {
+        let now = Timestamp::now();
+        let (_, subject) = publish(&*store, "test", now).await;
+        let mut others = Vec::new();
+        for slug in ["second", "third"] {
+            let mut input = story(ItemStatus::Published);
+            input.slug = Some(slug.into());
+            let valid = input.validate(&Config::default()).expect("valid");
+            others.push(
+                store
+                    .create_item(&valid, times(now), "test", now)
+                    .await
+                    .expect("create")
+                    .item
+                    .id,
+            );
+        }
+        let id = subject.item.id;
+        assert_eq!(
+            store.related_choices(id).await.expect("read"),
+            Default::default()
+        );
+        let choices = newsdesk_store::RelatedChoices {
+            pinned: vec![others[1], others[0]],
+            excluded: vec![],
+        };
+        let event = store
+            .set_related_choices(id, &choices, "editor", now)
+            .await
+            .expect("save")
+            .expect("a published item's page is announced");
+        assert_eq!(event.kind, EventKind::ItemUpdated);
+        assert_eq!(event.keys, [format!("item:{id}")]);
+        assert_eq!(store.related_choices(id).await.expect("read"), choices);
+        let swapped = newsdesk_store::RelatedChoices {
+            pinned: vec![],
+            excluded: vec![others[0]],
+        };
+        store
+            .set_related_choices(id, &swapped, "editor", now)
+            .await
+            .expect("save");
+        assert_eq!(store.related_choices(id).await.expect("read"), swapped);
+        assert!(matches!(
+            store
+                .set_related_choices(
+                    id,
+                    &newsdesk_store::RelatedChoices {
+                        pinned: vec![9999],
+                        excluded: vec![]
+                    },
+                    "editor",
+                    now
+                )
+                .await,
+            Err(StoreError::NotFound)
+        ));
+        let by_ids = store
+            .published_by_ids(&[others[1], 9999, id])
+            .await
+            .expect("by ids");
+        assert_eq!(
+            by_ids.iter().map(|i| i.id).collect::<Vec<_>>(),
+            [others[1], id]
+        );
+        let after = store.published_after_id(id, 10).await.expect("after");
+        assert_eq!(after.iter().map(|i| i.id).collect::<Vec<_>>(), others);
+    })
+    .await;
+}

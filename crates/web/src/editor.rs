@@ -372,6 +372,33 @@ async fn page(state: &AppState, status: StatusCode, e: Editing<'_>) -> Response 
         },
         None => None,
     };
+    // Editors see what readers get as related stories, and their own pins and exclusions.
+    let related = match e.item {
+        Some(item)
+            if item.status == ItemStatus::Published
+                && e.session.account.role.may(Action::Correct) =>
+        {
+            let choices = match state.newsroom.related_choices(item.id).await {
+                Ok(c) => c,
+                Err(err) => return internal(err),
+            };
+            let shown = match state.newsroom.related(item).await {
+                Ok(r) => r,
+                Err(err) => return internal(err),
+            };
+            let ids = |v: &[i64]| v.iter().map(i64::to_string).collect::<Vec<_>>().join(" ");
+            Some(context! {
+                pinned => ids(&choices.pinned),
+                excluded => ids(&choices.excluded),
+                shown => shown.iter().map(|r| context! {
+                    id => r.id,
+                    headline => r.display_headline(),
+                    pinned => choices.pinned.contains(&r.id),
+                }).collect::<Vec<_>>(),
+            })
+        }
+        _ => None,
+    };
     let library = match state.newsroom.library(None, 1).await {
         Ok((images, _)) => images
             .iter()
@@ -410,6 +437,7 @@ async fn page(state: &AppState, status: StatusCode, e: Editing<'_>) -> Response 
             may_correct => e.session.account.role.may(Action::Correct),
             may_moderate => e.session.account.role.may(Action::Moderate),
             comment_rules => comment_rules,
+            related => related,
             may_delete => e.item.is_some_and(|i| i.first_published_at.is_none()
                 && workflow::check_delete(e.session.account.role, e.own, i.status).is_ok()),
             notes => val(e.item.map(|i| i.notes.iter().map(|n| context! { kind => n.kind.as_str(), text => n.text.clone(), at => val(TimeView::new(n.at, &zone)) }).collect::<Vec<_>>()).unwrap_or_default()),
@@ -1100,6 +1128,71 @@ pub async fn add_note(
         &session,
         outcome.map(|saved| saved_location(&saved)),
         "Cannot add the note",
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RelatedForm {
+    csrf: String,
+    /// Item ids, in the order they lead the list, separated by spaces or commas.
+    pinned: String,
+    excluded: String,
+}
+
+/// The most items an editor may pin or exclude on one story: more than a page shows, fewer
+/// than would make the form a second content list.
+pub const MAX_RELATED_CHOICES: usize = 20;
+
+fn item_ids(text: &str) -> Result<Vec<i64>, String> {
+    let mut out = Vec::new();
+    for word in text
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+    {
+        let id = word
+            .trim_start_matches('#')
+            .parse::<i64>()
+            .map_err(|_| format!("“{word}” is not an item number."))?;
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    if out.len() > MAX_RELATED_CHOICES {
+        return Err(format!(
+            "At most {MAX_RELATED_CHOICES} items can be pinned or excluded."
+        ));
+    }
+    Ok(out)
+}
+
+/// Pins and excludes related stories of a published item (editors).
+pub async fn set_related(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<RelatedForm>,
+) -> Response {
+    let session = match signed_form(&state, &headers, id, &form.csrf).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let outcome = match (item_ids(&form.pinned), item_ids(&form.excluded)) {
+        (Ok(pinned), Ok(excluded)) => {
+            let choices = newsdesk_store::RelatedChoices { pinned, excluded };
+            state
+                .newsroom
+                .set_related_choices(&session.account, id, &choices)
+                .await
+                .map(|()| format!("/desk/items/{id}?saved=1"))
+        }
+        (Err(why), _) | (_, Err(why)) => Err(ServiceError::Refused(why)),
+    };
+    after_item_action(
+        &state,
+        &session,
+        outcome,
+        "Cannot change the related stories",
     )
 }
 

@@ -39,6 +39,7 @@ impl From<ServiceError> for WebError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::NotFound(_) => WebError::NotFound,
+            e @ ServiceError::QueryTooLong { .. } => WebError::BadRequest(e.to_string()),
             other => WebError::Internal(other.to_string()),
         }
     }

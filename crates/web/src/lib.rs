@@ -15,6 +15,7 @@ mod manage;
 mod metrics;
 mod moderation;
 pub mod paths;
+mod search;
 mod site;
 mod sitemaps;
 mod structured;
@@ -113,6 +114,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/assets/{name}", get(asset))
         .route("/media/{*path}", get(media))
+        .route("/search", get(search::page))
+        .route("/opensearch.xml", get(search::opensearch))
         .route("/desk", get(desk::items))
         .route(
             "/desk/new",
@@ -148,6 +151,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/desk/items/{id}/compare", get(editor::compare))
         .route("/desk/items/{id}/delete", post(editor::delete))
+        .route(
+            "/desk/items/{id}/related",
+            axum::routing::post(editor::set_related),
+        )
         .route(
             "/desk/items/{id}/notes",
             axum::routing::post(editor::add_note),
@@ -242,6 +249,14 @@ pub fn follow_events(state: Arc<AppState>, feed: &EventFeed) {
         loop {
             match events.recv().await {
                 Ok(event) => {
+                    // Pages show search results and related stories: the index takes the
+                    // event first, so a page purged here never re-renders from an index
+                    // that has not seen it yet.
+                    if let Some(search) = state.newsroom.search_index()
+                        && let Err(e) = search.catch_up().await
+                    {
+                        tracing::warn!(error = %e, "search index did not catch up before a purge");
+                    }
                     // New section names must be in place before the purged pages render again.
                     if event.kind == newsdesk_core::EventKind::SiteChanged {
                         reload_sections(&state).await;

@@ -27,6 +27,7 @@ macro_rules! embedded {
 const TEMPLATES: &[(&str, &[u8])] = embedded!("templates":
     "base.html", "home.html", "item.html", "listing.html", "error.html", "account.html",
     "comments.html", "comment_list.html", "comment_one.html",
+    "search.html",
     "macros.html", "desk/layout.html", "desk/sign_in.html", "desk/items.html",
     "desk/setup.html", "desk/password.html", "desk/message.html", "desk/edit.html",
     "desk/audit.html", "desk/compare.html", "desk/sections.html", "desk/tags.html",

@@ -32,6 +32,7 @@ const MIGRATIONS: &[Migration] = migrations!("postgres":
     7 "0007_autosaves",
     8 "0008_media_library",
     9 "0009_comments",
+    10 "0010_related",
 );
 
 /// The channel every committed event is announced on (the payload is the event id).

@@ -33,6 +33,7 @@ const MIGRATIONS: &[Migration] = migrations!("sqlite":
     7 "0007_autosaves",
     8 "0008_media_library",
     9 "0009_comments",
+    10 "0010_related",
 );
 
 /// Name of the database file inside the data directory.
