@@ -104,9 +104,49 @@ impl Newsroom {
         Ok(account)
     }
 
-    async fn throttled(&self, subject: &str, max: u64, now: Timestamp) -> Result<bool> {
+    /// Refuses a sign-in while the account (staff or reader) or the address has had too many
+    /// failures within the window.
+    pub(crate) async fn refuse_if_throttled(
+        &self,
+        by_account: &str,
+        by_address: &str,
+        now: Timestamp,
+    ) -> Result<()> {
         let since = now - THROTTLE_WINDOW;
-        Ok(self.store().count_sign_in_failures(subject, since).await? >= max)
+        if self
+            .store()
+            .count_sign_in_failures(by_account, since)
+            .await?
+            >= ACCOUNT_FAILURES_MAX
+            || self
+                .store()
+                .count_sign_in_failures(by_address, since)
+                .await?
+                >= ADDRESS_FAILURES_MAX
+        {
+            return Err(ServiceError::Throttled {
+                retry_after_secs: THROTTLE_WINDOW.as_secs().unsigned_abs(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts a failed sign-in against the account and the address.
+    pub(crate) async fn record_sign_in_failure(
+        &self,
+        by_account: &str,
+        by_address: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        for subject in [by_account, by_address] {
+            self.store().record_sign_in_failure(subject, now).await?;
+        }
+        // Rows older than the window count for nothing; without this an attack from many
+        // addresses would grow the table without bound.
+        Ok(self
+            .store()
+            .prune_sign_in_failures(now - THROTTLE_WINDOW)
+            .await?)
     }
 
     /// Signs in, or says why not without telling a stranger which part was wrong.
@@ -120,17 +160,8 @@ impl Newsroom {
         let email = normalize_email(email).map_err(|_| ServiceError::InvalidCredentials)?;
         let by_account = format!("account:{email}");
         let by_address = format!("address:{address}");
-        if self
-            .throttled(&by_account, ACCOUNT_FAILURES_MAX, now)
-            .await?
-            || self
-                .throttled(&by_address, ADDRESS_FAILURES_MAX, now)
-                .await?
-        {
-            return Err(ServiceError::Throttled {
-                retry_after_secs: THROTTLE_WINDOW.as_secs().unsigned_abs(),
-            });
-        }
+        self.refuse_if_throttled(&by_account, &by_address, now)
+            .await?;
         let found = self.store().account_for_sign_in(&email).await?;
         let hash = found
             .as_ref()
@@ -139,16 +170,7 @@ impl Newsroom {
         let account = match found {
             Some((account, _)) if matches && !account.disabled => account,
             _ => {
-                self.store()
-                    .record_sign_in_failure(&by_account, now)
-                    .await?;
-                self.store()
-                    .record_sign_in_failure(&by_address, now)
-                    .await?;
-                // Rows older than the window count for nothing; without this an attack
-                // from many addresses would grow the table without bound.
-                self.store()
-                    .prune_sign_in_failures(now - THROTTLE_WINDOW)
+                self.record_sign_in_failure(&by_account, &by_address, now)
                     .await?;
                 return Err(ServiceError::InvalidCredentials);
             }

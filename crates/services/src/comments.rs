@@ -220,7 +220,7 @@ impl Newsroom {
         viewer: Option<i64>,
     ) -> Result<Thread> {
         let page = page.clamp(1, COMMENTS_MAX_PAGE);
-        let (top, total) = self
+        let (top, total, top_level) = self
             .store()
             .comment_page(
                 item_id,
@@ -237,7 +237,6 @@ impl Newsroom {
             .into_iter()
             .map(|c| nest(c, &replies, 0, max_depth))
             .collect();
-        let top_level = self.store().count_top_level(item_id).await?;
         Ok(Thread {
             nodes,
             total,

@@ -8,10 +8,7 @@ use newsdesk_core::account::{check_password, normalize_email};
 use newsdesk_core::reader::{Reader, SignUp, validate_display_name};
 use newsdesk_store::ReaderSession;
 
-use crate::accounts::{
-    ACCOUNT_FAILURES_MAX, ADDRESS_FAILURES_MAX, DECOY_HASH, THROTTLE_WINDOW, hash_password,
-    random_token, token_hash, verify_password,
-};
+use crate::accounts::{DECOY_HASH, hash_password, random_token, token_hash, verify_password};
 use crate::error::{Result, ServiceError};
 use crate::mail::Mail;
 use crate::newsroom::Newsroom;
@@ -107,22 +104,8 @@ impl Newsroom {
         let email = normalize_email(email).map_err(|_| ServiceError::InvalidCredentials)?;
         let by_reader = format!("reader:{email}");
         let by_address = format!("address:{address}");
-        let since = now - THROTTLE_WINDOW;
-        if self
-            .store()
-            .count_sign_in_failures(&by_reader, since)
-            .await?
-            >= ACCOUNT_FAILURES_MAX
-            || self
-                .store()
-                .count_sign_in_failures(&by_address, since)
-                .await?
-                >= ADDRESS_FAILURES_MAX
-        {
-            return Err(ServiceError::Throttled {
-                retry_after_secs: THROTTLE_WINDOW.as_secs().unsigned_abs(),
-            });
-        }
+        self.refuse_if_throttled(&by_reader, &by_address, now)
+            .await?;
         let found = self.store().reader_for_sign_in(&email).await?;
         let hash = found
             .as_ref()
@@ -131,10 +114,8 @@ impl Newsroom {
         let reader = match found {
             Some((reader, _)) if matches => reader,
             _ => {
-                for subject in [&by_reader, &by_address] {
-                    self.store().record_sign_in_failure(subject, now).await?;
-                }
-                self.store().prune_sign_in_failures(since).await?;
+                self.record_sign_in_failure(&by_reader, &by_address, now)
+                    .await?;
                 return Err(ServiceError::InvalidCredentials);
             }
         };

@@ -482,7 +482,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<newsdesk_core::comment::Comment>>;
     /// One page of an item's top-level comments that readers can see (and `viewer`'s own held
     /// or rejected ones), featured first, then in `sort` order; with the number of visible
-    /// comments at every depth.
+    /// comments at every depth and at the top level (for the pager), counted in one query.
     async fn comment_page(
         &self,
         item_id: i64,
@@ -490,9 +490,7 @@ pub trait Store: Send + Sync + 'static {
         viewer: Option<i64>,
         limit: u32,
         offset: u32,
-    ) -> Result<(Vec<newsdesk_core::comment::Comment>, u64)>;
-    /// How many top-level comments of an item readers can see, for the pager.
-    async fn count_top_level(&self, item_id: i64) -> Result<u64>;
+    ) -> Result<(Vec<newsdesk_core::comment::Comment>, u64, u64)>;
     /// The visible replies in the threads of these top-level comments, oldest first.
     async fn replies(
         &self,

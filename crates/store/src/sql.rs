@@ -2096,7 +2096,7 @@ macro_rules! sql_store {
             viewer: Option<i64>,
             limit: u32,
             offset: u32,
-        ) -> Result<(Vec<newsdesk_core::comment::Comment>, u64)> {
+        ) -> Result<(Vec<newsdesk_core::comment::Comment>, u64, u64)> {
             use newsdesk_core::comment::CommentSort;
             // Fixed strings chosen by the sort; nothing a reader sends is spliced into SQL.
             let order = match sort {
@@ -2105,8 +2105,9 @@ macro_rules! sql_store {
                 CommentSort::MostLiked => "c.featured DESC, c.likes DESC, c.id DESC",
             };
             let mut conn = self.reader.acquire().await?;
-            let total: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM comments WHERE item_id = $1 AND status = 'published'",
+            let (total, top_level): (i64, i64) = sqlx::query_as(
+                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN parent_id IS NULL THEN 1 ELSE 0 END), 0)
+                 FROM comments WHERE item_id = $1 AND status = 'published'",
             )
             .bind(item_id)
             .fetch_one(&mut *conn)
@@ -2124,17 +2125,8 @@ macro_rules! sql_store {
             .fetch_all(&mut *conn)
             .await?;
             let comments = rows.iter().map(comment_from_row).collect::<Result<Vec<_>>>()?;
-            Ok((comments, u64::try_from(total).unwrap_or(0)))
-        }
-
-        async fn count_top_level(&self, item_id: i64) -> Result<u64> {
-            let n: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM comments WHERE item_id = $1 AND parent_id IS NULL AND status = 'published'",
-            )
-            .bind(item_id)
-            .fetch_one(&self.reader)
-            .await?;
-            Ok(u64::try_from(n).unwrap_or(0))
+            let count = |n: i64| u64::try_from(n).unwrap_or(0);
+            Ok((comments, count(total), count(top_level)))
         }
 
         async fn replies(&self, root_ids: &[i64], viewer: Option<i64>) -> Result<Vec<newsdesk_core::comment::Comment>> {
@@ -2552,11 +2544,11 @@ macro_rules! sql_store {
 
         async fn delete_reader(&self, reader_id: i64, remove_comments: bool, now: Timestamp) -> Result<Vec<Event>> {
             let mut tx = self.write_transaction().await?;
-            let email: Option<String> = sqlx::query_scalar("SELECT email FROM readers WHERE id = $1")
+            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM readers WHERE id = $1")
                 .bind(reader_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-            let email = email.ok_or(StoreError::NotFound)?;
+            exists.ok_or(StoreError::NotFound)?;
             let items: Vec<i64> = sqlx::query_scalar(
                 "SELECT DISTINCT item_id FROM comments WHERE reader_id = $1 OR id IN (SELECT comment_id FROM comment_likes WHERE reader_id = $1)",
             )
@@ -2581,7 +2573,6 @@ macro_rules! sql_store {
                 .execute(&mut *tx)
                 .await?;
             // The address is gone with the account; the audit line keeps only the id.
-            let _ = email;
             self::items::audit_row(
                 &mut tx,
                 &format!("reader:{reader_id}"),
