@@ -44,6 +44,15 @@ impl Role {
     }
 
     /// The one place that says who may do what; every desk route asks it on the server.
+    /// Whether an account in this role may hand a token the powers of `scope`: only when
+    /// everything `scope` may do, this role may do too. Roles are not a ladder (a moderator
+    /// is neither above nor below an editor), so this compares what they allow.
+    pub fn may_grant(self, scope: Role) -> bool {
+        Action::ALL
+            .into_iter()
+            .all(|action| !scope.may(action) || self.may(action))
+    }
+
     pub fn may(self, action: Action) -> bool {
         use Action::*;
         match self {
@@ -71,6 +80,71 @@ pub enum Action {
     Moderate,
     ManageAccounts,
     ManageSettings,
+}
+
+impl Action {
+    pub const ALL: [Action; 13] = [
+        Action::UseDesk,
+        Action::WriteOwnDrafts,
+        Action::SubmitForReview,
+        Action::ViewAllItems,
+        Action::EditAnyItem,
+        Action::Publish,
+        Action::Schedule,
+        Action::Unpublish,
+        Action::Correct,
+        Action::ManageLabels,
+        Action::Moderate,
+        Action::ManageAccounts,
+        Action::ManageSettings,
+    ];
+}
+
+/// What an API token is: a staff member's, acting as them within a role, or a read key that
+/// only names a partner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    Staff,
+    Read,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Staff => "staff",
+            TokenKind::Read => "read",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "staff" => Some(TokenKind::Staff),
+            "read" => Some(TokenKind::Read),
+            _ => None,
+        }
+    }
+}
+
+/// Longest name of an API token ("iOS app build server").
+pub const TOKEN_NAME_MAX: usize = 100;
+
+/// A token's name as typed: trimmed, one line, bounded, not empty.
+pub fn validate_token_name(name: &str) -> Result<String, Error> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::Required { field: "name" });
+    }
+    if name.chars().count() > TOKEN_NAME_MAX {
+        return Err(Error::TooLong {
+            field: "name",
+            max: TOKEN_NAME_MAX,
+        });
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::invalid("name", "must be one line of text"));
+    }
+    Ok(name.to_owned())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -167,21 +241,7 @@ mod tests {
     #[test]
     fn roles_allow_exactly_their_work() {
         use Action::*;
-        let all = [
-            UseDesk,
-            WriteOwnDrafts,
-            SubmitForReview,
-            ViewAllItems,
-            EditAnyItem,
-            Publish,
-            Schedule,
-            Unpublish,
-            Correct,
-            ManageLabels,
-            Moderate,
-            ManageAccounts,
-            ManageSettings,
-        ];
+        let all = Action::ALL;
         let allowed = |role: Role| {
             all.iter()
                 .copied()
@@ -224,5 +284,31 @@ mod tests {
         assert!(check_password(&"x".repeat(PASSWORD_MIN)).is_ok());
         assert!(check_password(&"ə".repeat(PASSWORD_MAX)).is_ok());
         assert!(check_password(&"ə".repeat(PASSWORD_MAX + 1)).is_err());
+    }
+
+    #[test]
+    fn a_token_never_gets_more_than_its_maker_may_do() {
+        for role in Role::ALL {
+            assert!(role.may_grant(role), "{role:?} grants itself");
+            assert!(role.may_grant(Role::Contributor) || role == Role::Moderator);
+            assert!(Role::Admin.may_grant(role));
+        }
+        assert!(!Role::Editor.may_grant(Role::Admin));
+        assert!(!Role::Moderator.may_grant(Role::Editor));
+        assert!(
+            !Role::Moderator.may_grant(Role::Contributor),
+            "moderators write nothing"
+        );
+        assert!(!Role::Contributor.may_grant(Role::Moderator));
+        assert!(Role::Editor.may_grant(Role::Moderator));
+    }
+
+    #[test]
+    fn token_names_hold_at_their_edges() {
+        assert!(validate_token_name(" ").is_err());
+        assert_eq!(validate_token_name(" iOS app ").as_deref(), Ok("iOS app"));
+        assert!(validate_token_name(&"ə".repeat(TOKEN_NAME_MAX)).is_ok());
+        assert!(validate_token_name(&"ə".repeat(TOKEN_NAME_MAX + 1)).is_err());
+        assert!(validate_token_name("two\nlines").is_err());
     }
 }

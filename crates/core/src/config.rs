@@ -83,6 +83,72 @@ pub struct Config {
     pub comments: CommentRules,
     #[serde(default)]
     pub syndication: Syndication,
+    #[serde(default)]
+    pub api: Api,
+}
+
+/// The JSON API under `/api/v1` for the outlet's apps and partners.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Api {
+    /// Web origins allowed to call the API from a browser (`https://widgets.example.org`), or
+    /// `["*"]` for any. Empty: none (the apps are not browsers and need no CORS).
+    pub cors_origins: Vec<String>,
+    /// Reading needs a read key or any other token: for outlets that license their API.
+    pub require_key: bool,
+    /// Requests a minute one address may make without a token.
+    pub per_address_per_minute: u32,
+    /// Requests a minute one token (or one signed-in reader) may make.
+    pub per_token_per_minute: u32,
+}
+
+impl Default for Api {
+    fn default() -> Self {
+        Api {
+            cors_origins: Vec::new(),
+            require_key: false,
+            per_address_per_minute: 300,
+            per_token_per_minute: 1200,
+        }
+    }
+}
+
+/// Most requests a minute a rate may allow; beyond it a limit is no limit.
+pub const API_RATE_MAX: u32 = 100_000;
+
+impl Api {
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (key, rate) in [
+            ("api.per_address_per_minute", self.per_address_per_minute),
+            ("api.per_token_per_minute", self.per_token_per_minute),
+        ] {
+            if !(1..=API_RATE_MAX).contains(&rate) {
+                return Err(ConfigError::new(
+                    key,
+                    format!("must be between 1 and {API_RATE_MAX}"),
+                ));
+            }
+        }
+        for (i, origin) in self.cors_origins.iter().enumerate() {
+            let valid = origin == "*"
+                || url::Url::parse(origin).is_ok_and(|u| {
+                    matches!(u.scheme(), "http" | "https")
+                        && u.host_str().is_some()
+                        && u.path() == "/"
+                        && !origin.ends_with('/')
+                        && u.query().is_none()
+                });
+            if !valid {
+                return Err(ConfigError::new(
+                    format!("api.cors_origins[{i}]"),
+                    format!(
+                        "`{origin}` is not an origin: write scheme and host (and port), like https://apps.example.org, or *"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Mail to readers (address verification, password reset).
@@ -696,6 +762,7 @@ impl Config {
             return Err(ConfigError::new("pages.related", "must be at most 20"));
         }
         self.comments.validate()?;
+        self.api.validate()?;
         Ok(())
     }
 
@@ -949,6 +1016,39 @@ mod tests {
         )
         .expect_err("invisible");
         assert_eq!(e.key, "comments.banned_words[0]");
+    }
+
+    #[test]
+    fn api_settings_are_checked_at_their_edges() {
+        let c = Config::default();
+        assert!(c.api.cors_origins.is_empty() && !c.api.require_key);
+        let parse = |key: &str, value: &str| Config::parse(DEFAULT_TOML, "t", env(&[(key, value)]));
+        for (value, ok) in [
+            ("1", true),
+            ("100000", true),
+            ("0", false),
+            ("100001", false),
+        ] {
+            let parsed = parse("NEWSDESK_API__PER_TOKEN_PER_MINUTE", value);
+            assert_eq!(parsed.is_ok(), ok, "{value}");
+            if let Err(e) = parsed {
+                assert_eq!(e.key, "api.per_token_per_minute");
+            }
+        }
+        for (value, ok) in [
+            (r#"["https://apps.example.org"]"#, true),
+            (r#"["http://localhost:3000", "*"]"#, true),
+            (r#"["https://apps.example.org/"]"#, false),
+            (r#"["https://apps.example.org/path"]"#, false),
+            (r#"["apps.example.org"]"#, false),
+            (r#"["ftp://apps.example.org"]"#, false),
+        ] {
+            let parsed = parse("NEWSDESK_API__CORS_ORIGINS", value);
+            assert_eq!(parsed.is_ok(), ok, "{value}");
+            if let Err(e) = parsed {
+                assert_eq!(e.key, "api.cors_origins[0]");
+            }
+        }
     }
 
     #[test]

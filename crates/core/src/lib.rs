@@ -4,6 +4,7 @@
 //! Nothing here performs I/O or knows about HTTP or SQL.
 
 pub mod account;
+pub mod blocks;
 pub mod comment;
 pub mod config;
 pub mod error;
@@ -16,7 +17,7 @@ pub mod reader;
 pub mod text;
 pub mod workflow;
 
-pub use account::{Account, AccountInput, Action, Role};
+pub use account::{Account, AccountInput, Action, Role, TokenKind};
 pub use config::{CommentRules, Config};
 pub use error::Error;
 pub use event::{Event, EventKind};

@@ -17,6 +17,11 @@ pub fn render_markdown(markdown: &str) -> String {
     SANITIZER.clean(&unsafe_html).to_string()
 }
 
+/// Sanitizes HTML rendered from a body, as `render_markdown` does.
+pub fn sanitize(html: &str) -> String {
+    SANITIZER.clean(html).to_string()
+}
+
 static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut b = ammonia::Builder::default();
     b.link_rel(Some("noopener noreferrer"))

@@ -3,6 +3,7 @@
 //! store does the SQL, the faces do the HTTP.
 
 pub mod accounts;
+pub mod api_tokens;
 pub mod autosave;
 pub mod comments;
 pub mod demo;

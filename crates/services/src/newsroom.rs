@@ -206,8 +206,9 @@ impl Newsroom {
         }
     }
 
-    pub async fn front_page(&self, language: &str, now: Timestamp) -> Result<FrontPage> {
-        let breaking = self
+    /// The breaking item that leads an edition now, if one was published within the window.
+    pub async fn breaking(&self, language: &str, now: Timestamp) -> Result<Option<Item>> {
+        Ok(self
             .store
             .published(&ItemQuery {
                 breaking: Some(true),
@@ -217,7 +218,32 @@ impl Newsroom {
             })
             .await?
             .into_iter()
-            .next();
+            .next())
+    }
+
+    /// Published items matching `query`, newest first (the API's stream).
+    pub async fn published_items(&self, query: &ItemQuery) -> Result<Vec<Item>> {
+        Ok(self.store.published(query).await?)
+    }
+
+    /// The item with this id: any status for `include_unpublished` (staff), else only a
+    /// published one.
+    pub async fn item_by_id(&self, id: i64, include_unpublished: bool) -> Result<Option<Item>> {
+        let item = self.store.item_by_id(id).await?;
+        Ok(item.filter(|i| include_unpublished || i.status == ItemStatus::Published))
+    }
+
+    /// The published item with this slug in one edition (slugs are stored lowercase).
+    pub async fn published_by_slug(&self, language: &str, slug: &str) -> Result<Option<Item>> {
+        let item = self
+            .store
+            .item_by_slug(language, &slug.to_lowercase())
+            .await?;
+        Ok(item.filter(|i| i.status == ItemStatus::Published))
+    }
+
+    pub async fn front_page(&self, language: &str, now: Timestamp) -> Result<FrontPage> {
+        let breaking = self.breaking(language, now).await?;
         let top = self
             .store
             .published(&ItemQuery {

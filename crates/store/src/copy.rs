@@ -164,6 +164,23 @@ const TABLES: &[Table] = &[
         order_by: "token_hash",
         identity: false,
     },
+    // The apps and partners keep working after a move: their tokens come along.
+    Table {
+        name: "api_tokens",
+        columns: &[
+            ("id", Int),
+            ("kind", Text),
+            ("name", Text),
+            ("token_hash", Text),
+            ("account_id", Int),
+            ("role", Text),
+            ("created_at", Int),
+            ("last_used_at", Int),
+            ("revoked_at", Int),
+        ],
+        order_by: "id",
+        identity: true,
+    },
     // Unsaved work in the editor: someone moving the site expects to find it, as they
     // find themselves still signed in.
     Table {

@@ -36,6 +36,9 @@ pub struct ItemQuery {
     pub exclude_id: Option<i64>,
     /// Only items published at or after this time.
     pub published_since: Option<Timestamp>,
+    /// Only items that come after this (publication time, id) in newest-first order: a
+    /// cursor that stays put while new items arrive, unlike an offset.
+    pub before: Option<(Timestamp, i64)>,
     pub limit: u32,
     pub offset: u32,
 }
@@ -621,6 +624,53 @@ pub trait Store: Send + Sync + 'static {
         actor: &str,
         now: Timestamp,
     ) -> Result<Option<Event>>;
+
+    // API tokens (0011_api_tokens).
+    /// Stores a new token (by the hash of its secret) with an audit line, in one transaction.
+    async fn create_api_token(
+        &self,
+        token: &NewApiToken<'_>,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<ApiToken>;
+    /// Tokens newest first: every token, or the staff tokens acting as one account.
+    async fn api_tokens(&self, account_id: Option<i64>) -> Result<Vec<ApiToken>>;
+    async fn api_token(&self, id: i64) -> Result<Option<ApiToken>>;
+    /// Revokes a token for good, audited. `NotFound` when it does not exist or is revoked.
+    async fn revoke_api_token(&self, id: i64, actor: &str, now: Timestamp) -> Result<()>;
+    /// The unrevoked token with this hash and the account behind it (which may be disabled:
+    /// the caller decides). Marks it used, at most once a minute.
+    async fn use_api_token(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<(ApiToken, Account)>>;
+}
+
+/// A token to store; the secret itself is never stored.
+#[derive(Debug, Clone)]
+pub struct NewApiToken<'a> {
+    pub kind: newsdesk_core::TokenKind,
+    pub name: &'a str,
+    pub token_hash: &'a str,
+    pub account_id: i64,
+    /// Staff tokens: the role they act in.
+    pub role: Option<Role>,
+}
+
+/// An API token as the desk lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub kind: newsdesk_core::TokenKind,
+    pub name: String,
+    pub account_id: i64,
+    /// The address of the account it acts as (staff) or was made by (read keys).
+    pub account_email: String,
+    pub role: Option<Role>,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
 }
 
 /// One published item's times, for the item sitemaps (see `Store::published_times`).

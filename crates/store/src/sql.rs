@@ -91,7 +91,8 @@ pub(crate) const PUBLISHED_FILTER: &str = "status = 'published'
     AND ($6 IS NULL OR breaking = $6)
     AND ($7 IS NULL OR translation_group = $7)
     AND ($8 IS NULL OR id <> $8)
-    AND ($9 IS NULL OR published_at >= $9)";
+    AND ($9 IS NULL OR published_at >= $9)
+    AND ($10 IS NULL OR published_at < $10 OR (published_at = $10 AND id < $11))";
 
 macro_rules! bind_filter {
     ($query:expr, $q:expr) => {
@@ -105,6 +106,8 @@ macro_rules! bind_filter {
             .bind($q.translation_group.as_deref())
             .bind($q.exclude_id)
             .bind($q.published_since.map(to_micros))
+            .bind($q.before.map(|(at, _)| to_micros(at)))
+            .bind($q.before.map(|(_, id)| id))
     };
 }
 
@@ -329,7 +332,7 @@ macro_rules! sql_store {
         pub(crate) async fn published(conn: &mut $Conn, q: &ItemQuery) -> Result<Vec<Item>> {
             let sql = sqlx::AssertSqlSafe(format!(
                 "SELECT {ITEM_COLUMNS} FROM items WHERE {PUBLISHED_FILTER}
-                 ORDER BY published_at DESC, id DESC LIMIT $10 OFFSET $11"
+                 ORDER BY published_at DESC, id DESC LIMIT $12 OFFSET $13"
             ));
             let rows = bind_filter!(sqlx::query(sql), q)
                 .bind(i64::from(q.limit))
@@ -2810,6 +2813,145 @@ macro_rules! sql_store {
             tx.commit().await?;
             Ok(event)
         }
+
+        // ---- API tokens (0011_api_tokens).
+
+        async fn create_api_token(
+            &self,
+            token: &crate::NewApiToken<'_>,
+            actor: &str,
+            now: Timestamp,
+        ) -> Result<crate::ApiToken> {
+            let mut tx = self.write_transaction().await?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO api_tokens (kind, name, token_hash, account_id, role, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(token.kind.as_str())
+            .bind(token.name)
+            .bind(token.token_hash)
+            .bind(token.account_id)
+            .bind(token.role.map(Role::as_str))
+            .bind(to_micros(now))
+            .fetch_one(&mut *tx)
+            .await?;
+            let detail = match token.role {
+                Some(role) => format!("{} token \"{}\" ({})", token.kind.as_str(), token.name, role.as_str()),
+                None => format!("{} key \"{}\"", token.kind.as_str(), token.name),
+            };
+            self::items::audit_row(&mut tx, actor, "created API token", &format!("token:{id}"), &detail, now).await?;
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!("{API_TOKEN_SELECT} WHERE t.id = $1")))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let created = api_token_from_row(&row)?;
+            tx.commit().await?;
+            Ok(created)
+        }
+
+        async fn api_tokens(&self, account_id: Option<i64>) -> Result<Vec<crate::ApiToken>> {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{API_TOKEN_SELECT} WHERE ($1 IS NULL OR (t.account_id = $1 AND t.kind = 'staff'))
+                 ORDER BY t.id DESC"
+            )))
+            .bind(account_id)
+            .fetch_all(&self.reader)
+            .await?;
+            rows.iter().map(api_token_from_row).collect()
+        }
+
+        async fn api_token(&self, id: i64) -> Result<Option<crate::ApiToken>> {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!("{API_TOKEN_SELECT} WHERE t.id = $1")))
+                .bind(id)
+                .fetch_optional(&self.reader)
+                .await?;
+            row.as_ref().map(api_token_from_row).transpose()
+        }
+
+        async fn revoke_api_token(&self, id: i64, actor: &str, now: Timestamp) -> Result<()> {
+            let mut tx = self.write_transaction().await?;
+            let name: Option<String> = sqlx::query_scalar(
+                "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING name",
+            )
+            .bind(id)
+            .bind(to_micros(now))
+            .fetch_optional(&mut *tx)
+            .await?;
+            let name = name.ok_or(StoreError::NotFound)?;
+            self::items::audit_row(&mut tx, actor, "revoked API token", &format!("token:{id}"), &format!("\"{name}\""), now).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn use_api_token(
+            &self,
+            token_hash: &str,
+            now: Timestamp,
+        ) -> Result<Option<(crate::ApiToken, Account)>> {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{API_TOKEN_SELECT} WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
+            )))
+            .bind(token_hash)
+            .fetch_optional(&self.reader)
+            .await?;
+            let Some(row) = row else { return Ok(None) };
+            let token = api_token_from_row(&row)?;
+            let account: Option<Account> = match sqlx::query(
+                "SELECT id, email, name, role, disabled, created_at FROM accounts WHERE id = $1",
+            )
+            .bind(token.account_id)
+            .fetch_optional(&self.reader)
+            .await?
+            {
+                Some(row) => Some(crate::sql::account_from_row(&row)?),
+                None => None,
+            };
+            let Some(account) = account else { return Ok(None) };
+            // A write per request would make every API read a write; once a minute tells
+            // the desk what it needs (is this token still in use?).
+            let stale = token
+                .last_used_at
+                .is_none_or(|at| now.duration_since(at) >= jiff::SignedDuration::from_secs(TOKEN_USE_PRECISION_SECS));
+            if stale {
+                sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
+                    .bind(token.id)
+                    .bind(to_micros(now))
+                    .execute(&self.writer)
+                    .await?;
+            }
+            Ok(Some((token, account)))
+        }
+    }
+
+    const API_TOKEN_SELECT: &str = "SELECT t.id, t.kind, t.name, t.account_id, a.email AS account_email,
+            t.role, t.created_at, t.last_used_at, t.revoked_at
+         FROM api_tokens t JOIN accounts a ON a.id = t.account_id";
+    /// How stale a token's "last used" may be.
+    const TOKEN_USE_PRECISION_SECS: i64 = 60;
+
+    fn api_token_from_row(row: &$Row) -> Result<crate::ApiToken> {
+        let kind: String = row.try_get("kind")?;
+        let role: Option<String> = row.try_get("role")?;
+        let time = |column: &str| -> Result<Option<Timestamp>> {
+            row.try_get::<Option<i64>, _>(column)?.map(from_micros).transpose()
+        };
+        Ok(crate::ApiToken {
+            id: row.try_get("id")?,
+            kind: newsdesk_core::TokenKind::parse(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("token kind {kind}")))?,
+            name: row.try_get("name")?,
+            account_id: row.try_get("account_id")?,
+            account_email: row.try_get("account_email")?,
+            role: match role {
+                Some(role) => Some(
+                    Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
+                ),
+                None => None,
+            },
+            created_at: from_micros(row.try_get("created_at")?)?,
+            last_used_at: time("last_used_at")?,
+            revoked_at: time("revoked_at")?,
+        })
     }
 
     fn reader_from_row(row: &$Row) -> Result<newsdesk_core::reader::Reader> {

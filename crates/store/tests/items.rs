@@ -209,6 +209,17 @@ async fn listings_filter_page_and_order_newest_first() {
             ["story-4", "story-2", "story-0"]
         );
         assert_eq!(store.count_published(&world).await.expect("count"), 3);
+        // A cursor at the second item continues after it, whatever arrives above.
+        let listed = store.published(&world).await.expect("world");
+        let second = &listed[1];
+        let after_second = ItemQuery {
+            before: Some((second.published_at.expect("published"), second.id)),
+            ..world.clone()
+        };
+        assert_eq!(
+            slugs(store.published(&after_second).await.expect("after")),
+            ["story-0"]
+        );
         let stories = ItemQuery {
             kind: Some(ItemKind::Story),
             limit: 1,

@@ -1,8 +1,9 @@
-//! The HTTP faces of newsdesk: the site (the desk and the API join later), its page cache,
+//! The HTTP faces of newsdesk: the site, the desk and the API, the page cache,
 //! theme, metrics and security headers. Handlers parse, call a newsroom service and render;
 //! they hold no SQL and write no cache headers of their own.
 
 mod account;
+mod api;
 mod cache;
 mod comments;
 mod desk;
@@ -20,6 +21,7 @@ mod site;
 mod sitemaps;
 mod structured;
 mod theme;
+mod tokens;
 mod views;
 mod websub;
 
@@ -72,6 +74,7 @@ pub struct AppState {
     cache_control: HeaderValue,
     render_locks: site::RenderLocks,
     started: Instant,
+    api: api::ApiState,
 }
 
 impl AppState {
@@ -89,6 +92,7 @@ impl AppState {
             metrics: Metrics::default(),
             render_locks: site::RenderLocks::default(),
             started: Instant::now(),
+            api: api::ApiState::default(),
         }
     }
 
@@ -110,6 +114,7 @@ impl AppState {
 /// The whole application.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
+        .merge(api::router(&state))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .route("/assets/{name}", get(asset))
@@ -188,6 +193,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/desk/accounts/{id}/role", post(manage::change_role))
         .route("/desk/accounts/{id}/disable", post(manage::set_disabled))
         .route("/desk/settings", get(manage::settings))
+        .route("/desk/tokens", get(tokens::room).post(tokens::create))
+        .route("/desk/tokens/{id}/revoke", post(tokens::revoke))
         .route("/desk/comments", get(moderation::queue))
         .route("/desk/comments/{id}/decide", post(moderation::decide))
         .route("/desk/readers/{id}", get(moderation::reader))

@@ -27,12 +27,12 @@ macro_rules! embedded {
 const TEMPLATES: &[(&str, &[u8])] = embedded!("templates":
     "base.html", "home.html", "item.html", "listing.html", "error.html", "account.html",
     "comments.html", "comment_list.html", "comment_one.html",
-    "search.html",
+    "search.html", "api_docs.html",
     "macros.html", "desk/layout.html", "desk/sign_in.html", "desk/items.html",
     "desk/setup.html", "desk/password.html", "desk/message.html", "desk/edit.html",
     "desk/audit.html", "desk/compare.html", "desk/sections.html", "desk/tags.html",
     "desk/authors.html", "desk/accounts.html", "desk/settings.html", "desk/media.html",
-    "desk/comments.html", "desk/reader.html", "desk/macros.html",
+    "desk/comments.html", "desk/reader.html", "desk/macros.html", "desk/tokens.html",
 );
 const ASSETS: &[(&str, &[u8])] = embedded!("assets": "site.css", "desk.css", "desk.js", "comments.js", "favicon.svg", "logo.svg");
 const STRINGS: &str = include_str!("../theme/strings.toml");

@@ -33,6 +33,7 @@ const MIGRATIONS: &[Migration] = migrations!("postgres":
     8 "0008_media_library",
     9 "0009_comments",
     10 "0010_related",
+    11 "0011_api_tokens",
 );
 
 /// The channel every committed event is announced on (the payload is the event id).

@@ -34,6 +34,7 @@ const MIGRATIONS: &[Migration] = migrations!("sqlite":
     8 "0008_media_library",
     9 "0009_comments",
     10 "0010_related",
+    11 "0011_api_tokens",
 );
 
 /// Name of the database file inside the data directory.

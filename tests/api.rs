@@ -1,0 +1,799 @@
+//! The JSON API against the real binary: reads with cursors, filters, ETags and the one error
+//! object; readers signing in and commenting by the site's rules; staff tokens made in the
+//! desk writing through the desk's workflow; read keys, rate limits and CORS; the OpenAPI
+//! document and its readable page; and schemathesis run against the running server.
+
+mod common;
+#[path = "support/readers.rs"]
+mod readers;
+#[path = "support/smtp.rs"]
+mod smtp;
+
+use std::collections::HashSet;
+
+use common::{TestSite, demo_config_text};
+use readers::{PASSWORD, TRUSTED, new_reader};
+use serde_json::{Value, json};
+use smtp::SmtpListener;
+
+async fn get_json(site: &TestSite, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+    let response = site.get_with(path, headers).await;
+    let status = response.status().as_u16();
+    let body = response.json::<Value>().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+async fn send_json(
+    site: &TestSite,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: &Value,
+) -> (u16, Value) {
+    let mut request = site.client.request(method, site.url(path)).json(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let body = response.json::<Value>().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+fn assert_error(body: &Value, code: &str, field: Option<&str>) {
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    match field {
+        Some(f) => assert_eq!(body["error"]["field"], f, "{body}"),
+        None => assert!(body["error"]["field"].is_null(), "{body}"),
+    }
+}
+
+#[tokio::test]
+async fn the_stream_pages_by_cursor_and_filters() {
+    let site = TestSite::demo();
+    let (status, all) = get_json(&site, "/api/v1/items?limit=100", &[]).await;
+    assert_eq!(status, 200);
+    let all_ids: Vec<i64> = all["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["id"].as_i64().expect("id"))
+        .collect();
+    assert!(all_ids.len() >= 6, "the demo has items: {all}");
+    assert!(all["next_cursor"].is_null());
+    // Walking two at a time visits every item once, in the same order.
+    let mut walked = Vec::new();
+    let mut path = "/api/v1/items?limit=2".to_owned();
+    loop {
+        let (status, page) = get_json(&site, &path, &[]).await;
+        assert_eq!(status, 200, "{page}");
+        let items = page["items"].as_array().expect("items");
+        assert!(items.len() <= 2);
+        walked.extend(items.iter().map(|i| i["id"].as_i64().expect("id")));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/items?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(walked, all_ids);
+    // Filters.
+    let (_, briefs) = get_json(&site, "/api/v1/items?kind=brief&limit=100", &[]).await;
+    let briefs = briefs["items"].as_array().expect("items").clone();
+    assert!(!briefs.is_empty());
+    assert!(briefs.iter().all(|i| i["kind"] == "brief"));
+    let first = &all["items"][0];
+    let section = first["section"]["slug"].as_str().expect("section");
+    let (_, in_section) = get_json(
+        &site,
+        &format!("/api/v1/items?section={section}&limit=100"),
+        &[],
+    )
+    .await;
+    let in_section = in_section["items"].as_array().expect("items").clone();
+    assert!(!in_section.is_empty());
+    assert!(in_section.iter().all(|i| i["section"]["slug"] == section));
+    assert!(in_section.len() < all_ids.len());
+    let lang = first["language"].as_str().expect("language");
+    let (_, in_lang) = get_json(&site, &format!("/api/v1/items?lang={lang}&limit=100"), &[]).await;
+    assert!(
+        in_lang["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|i| i["language"] == lang)
+    );
+    // Every link is absolute and reaches the page.
+    let url = first["url"].as_str().expect("url");
+    assert!(url.starts_with(&site.base), "{url}");
+    assert_eq!(site.get(&url[site.base.len()..]).await.status(), 200);
+    // Limits at their edges, and bad values name their field.
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=ten", "limit"),
+        ("lang=xx", "lang"),
+        ("section=Not%20A%20Slug", "section"),
+        ("cursor=yesterday", "cursor"),
+        ("kind=column", "kind"),
+        ("colour=red", "colour"),
+    ] {
+        let (status, body) = get_json(&site, &format!("/api/v1/items?{query}"), &[]).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert_error(&body, "invalid", Some(field));
+    }
+    let (status, _) = get_json(&site, "/api/v1/items?limit=100", &[]).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn one_item_reads_whole_by_id_and_by_slug_with_etags() {
+    let site = TestSite::demo();
+    let (_, stream) = get_json(&site, "/api/v1/items?kind=story&limit=1", &[]).await;
+    let summary = &stream["items"][0];
+    let id = summary["id"].as_i64().expect("id");
+    let response = site.get(&format!("/api/v1/items/{id}")).await;
+    assert_eq!(response.status(), 200);
+    let etag = response.headers()["etag"]
+        .to_str()
+        .expect("etag")
+        .to_owned();
+    let cache_control = response.headers()["cache-control"]
+        .to_str()
+        .expect("cache-control")
+        .to_owned();
+    assert!(cache_control.starts_with("public"), "{cache_control}");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/json",
+        "JSON"
+    );
+    let item: Value = response.json().await.expect("json");
+    assert_eq!(item["status"], "published");
+    assert!(
+        item["body_html"]
+            .as_str()
+            .is_some_and(|b| b.contains("<p>"))
+    );
+    let blocks = item["body_blocks"].as_array().expect("blocks");
+    assert!(!blocks.is_empty());
+    assert!(blocks.iter().all(|b| b["type"].is_string()));
+    assert_eq!(blocks[0]["type"], "paragraph", "{item}");
+    assert!(item["version"].as_i64().is_some_and(|v| v >= 1));
+    // Conditional requests.
+    let again = site
+        .get_with(&format!("/api/v1/items/{id}"), &[("if-none-match", &etag)])
+        .await;
+    assert_eq!(again.status(), 304);
+    // By slug, the same item.
+    let lang = item["language"].as_str().expect("lang");
+    let slug = item["slug"].as_str().expect("slug");
+    let (status, by_slug) =
+        get_json(&site, &format!("/api/v1/items/by-slug/{lang}/{slug}"), &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(by_slug["id"], id);
+    // Related items, comments, and errors.
+    let (status, related) = get_json(&site, &format!("/api/v1/items/{id}/related"), &[]).await;
+    assert_eq!(status, 200);
+    assert!(
+        related["items"]
+            .as_array()
+            .is_some_and(|r| r.iter().all(|i| i["id"] != id))
+    );
+    let (status, thread) = get_json(&site, &format!("/api/v1/items/{id}/comments"), &[]).await;
+    assert_eq!(status, 200, "{thread}");
+    assert!(thread["total"].is_u64() && thread["comments"].is_array());
+    let (status, body) = get_json(&site, "/api/v1/items/999999", &[]).await;
+    assert_eq!(status, 404);
+    assert_error(&body, "not_found", None);
+    for bad in ["0", "abc", "-3", "9223372036854775808"] {
+        let (status, body) = get_json(&site, &format!("/api/v1/items/{bad}"), &[]).await;
+        assert_eq!(status, 400, "{bad}");
+        assert_error(&body, "invalid", Some("id"));
+    }
+    let (status, body) = get_json(&site, "/api/v1/nothing-here", &[]).await;
+    assert_eq!(status, 404);
+    assert_error(&body, "not_found", None);
+    let response = site
+        .client
+        .delete(site.url("/api/v1/sections"))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(response.status(), 405);
+    let body: Value = response.json().await.expect("json");
+    assert_error(&body, "method_not_allowed", None);
+}
+
+#[tokio::test]
+async fn labels_breaking_and_search_answer() {
+    let site = TestSite::demo();
+    let (status, sections) = get_json(&site, "/api/v1/sections", &[]).await;
+    assert_eq!(status, 200);
+    let sections = sections["sections"].as_array().expect("sections");
+    assert!(sections.iter().any(|s| s["slug"] == "world"));
+    let (_, tags) = get_json(&site, "/api/v1/tags", &[]).await;
+    assert!(tags["tags"].as_array().is_some_and(|t| !t.is_empty()));
+    let (_, authors) = get_json(&site, "/api/v1/authors", &[]).await;
+    assert!(authors["authors"].as_array().is_some_and(|a| !a.is_empty()));
+    let (status, breaking) = get_json(&site, "/api/v1/breaking", &[]).await;
+    assert_eq!(status, 200);
+    assert!(breaking.get("item").is_some(), "{breaking}");
+    // Search finds what the stream holds.
+    let (_, stream) = get_json(&site, "/api/v1/items?kind=story&limit=1", &[]).await;
+    let headline = stream["items"][0]["headline"].as_str().expect("headline");
+    let word = headline
+        .split_whitespace()
+        .max_by_key(|w| w.len())
+        .expect("a word")
+        .trim_matches(|c: char| !c.is_alphanumeric());
+    let (status, found) = get_json(&site, &format!("/api/v1/search?q={word}"), &[]).await;
+    assert_eq!(status, 200, "{found}");
+    assert!(
+        found["results"].as_array().is_some_and(|r| r
+            .iter()
+            .any(|h| h["item"]["id"] == stream["items"][0]["id"])),
+        "{word}: {found}"
+    );
+    let long = "a".repeat(201);
+    let (status, body) = get_json(&site, &format!("/api/v1/search?q={long}"), &[]).await;
+    assert_eq!(status, 400);
+    assert_error(&body, "invalid", Some("q"));
+    let (status, _) = get_json(&site, &format!("/api/v1/search?q={}", "a".repeat(200)), &[]).await;
+    assert_eq!(status, 200);
+    let (status, body) = get_json(&site, "/api/v1/search?q=harbour&page=51", &[]).await;
+    assert_eq!(status, 400);
+    assert_error(&body, "invalid", Some("page"));
+}
+
+#[tokio::test]
+async fn readers_sign_in_and_comment_by_the_sites_rules() {
+    let smtp = SmtpListener::start();
+    let site = readers::start(&smtp, &[TRUSTED]);
+    new_reader(&site, &smtp, "mira@example.org", "Mira").await;
+    let story = readers::lead_id(&site).await;
+    // Wrong password: 401 with the error object; the right one: a token.
+    let (status, body) = send_json(
+        &site,
+        reqwest::Method::POST,
+        "/api/v1/auth/sign-in",
+        None,
+        &json!({"email": "mira@example.org", "password": "not the password"}),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_error(&body, "unauthorized", None);
+    let (status, signed) = send_json(
+        &site,
+        reqwest::Method::POST,
+        "/api/v1/auth/sign-in",
+        None,
+        &json!({"email": "mira@example.org", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 200, "{signed}");
+    let token = signed["token"].as_str().expect("token").to_owned();
+    assert!(token.starts_with("ndr_"));
+    let (status, me) = get_json(
+        &site,
+        "/api/v1/me",
+        &[("authorization", &format!("Bearer {token}"))],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(me["kind"], "reader");
+    assert_eq!(me["name"], "Mira");
+    // Posting without a token, or with a bad body, is refused with the field named.
+    let path = format!("/api/v1/items/{story}/comments");
+    let (status, body) = send_json(
+        &site,
+        reqwest::Method::POST,
+        &path,
+        None,
+        &json!({"body": "Hello"}),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_error(&body, "unauthorized", None);
+    let (status, body) = send_json(
+        &site,
+        reqwest::Method::POST,
+        &path,
+        Some(&token),
+        &json!({"text": "Hello"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["field"], "text");
+    let (status, posted) = send_json(
+        &site,
+        reqwest::Method::POST,
+        &path,
+        Some(&token),
+        &json!({"body": "The barrier held last winter too.", "client_key": "k1"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{posted}");
+    let id = posted["comment"]["id"].as_i64().expect("id");
+    assert_eq!(posted["comment"]["status"], "published");
+    assert_eq!(posted["comment"]["mine"], true);
+    // The same client key posts once.
+    let (_, again) = send_json(
+        &site,
+        reqwest::Method::POST,
+        &path,
+        Some(&token),
+        &json!({"body": "The barrier held last winter too.", "client_key": "k1"}),
+    )
+    .await;
+    assert_eq!(again["comment"]["id"], id, "{again}");
+    // A reply, a like, a report, an edit, a delete.
+    let (status, reply) = send_json(
+        &site,
+        reqwest::Method::POST,
+        &path,
+        Some(&token),
+        &json!({"body": "And the winter before.", "parent_id": id}),
+    )
+    .await;
+    assert_eq!(status, 201, "{reply}");
+    assert_eq!(reply["comment"]["parent_id"], id);
+    let (status, liked) = send_json(
+        &site,
+        reqwest::Method::POST,
+        &format!("/api/v1/comments/{id}/like"),
+        Some(&token),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{liked}");
+    assert_eq!(liked["liked"], true);
+    let (status, reported) = send_json(
+        &site,
+        reqwest::Method::POST,
+        &format!("/api/v1/comments/{id}/report"),
+        Some(&token),
+        &json!({"reason": "testing the report path"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{reported}");
+    let (status, body) = send_json(
+        &site,
+        reqwest::Method::POST,
+        &format!("/api/v1/comments/{id}/report"),
+        Some(&token),
+        &json!({"reason": "x".repeat(301)}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["field"], "reason");
+    let (status, edited) = send_json(
+        &site,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/comments/{id}"),
+        Some(&token),
+        &json!({"body": "The barrier held last winter, and the one before."}),
+    )
+    .await;
+    assert_eq!(status, 200, "{edited}");
+    let (status, thread) = get_json(
+        &site,
+        &format!("/api/v1/items/{story}/comments"),
+        &[("authorization", &format!("Bearer {token}"))],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mine = thread["comments"]
+        .as_array()
+        .expect("comments")
+        .iter()
+        .find(|c| c["id"] == id)
+        .expect("the comment in its thread")
+        .clone();
+    assert!(
+        mine["body_html"]
+            .as_str()
+            .is_some_and(|b| b.contains("the one before"))
+    );
+    assert_eq!(mine["likes"], 1);
+    assert_eq!(
+        mine["replies"][0]["body_html"],
+        "<p>And the winter before.</p>"
+    );
+    let response = site
+        .client
+        .delete(site.url(&format!("/api/v1/comments/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(response.status(), 204);
+    let (_, one) = get_json(&site, &format!("/api/v1/comments/{id}"), &[]).await;
+    assert_eq!(one["status"], "deleted", "{one}");
+    assert_eq!(one["body_html"], "");
+    // Signing out ends the token.
+    let response = site
+        .client
+        .post(site.url("/api/v1/auth/sign-out"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("sign out");
+    assert_eq!(response.status(), 204);
+    let (status, body) = get_json(
+        &site,
+        "/api/v1/me",
+        &[("authorization", &format!("Bearer {token}"))],
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_error(&body, "unauthorized", None);
+}
+
+/// Makes a token in the desk as `email` and returns its secret, read off the page once.
+async fn desk_token(site: &TestSite, email: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    let cookie = site
+        .desk_cookie(email, "a staff member's long password")
+        .await;
+    let room = site.page_with_cookie("/desk/tokens", &cookie).await;
+    assert_eq!(room.status, 200);
+    let csrf = room.attr("form[action='/desk/tokens'] input[name=csrf]", "value");
+    let mut all = vec![("csrf", csrf.as_str())];
+    all.extend_from_slice(fields);
+    let response = site
+        .client
+        .post(site.url("/desk/tokens"))
+        .header("cookie", &cookie)
+        .form(&all)
+        .send()
+        .await
+        .expect("post");
+    let status = response.status().as_u16();
+    let html = scraper::Html::parse_document(&response.text().await.expect("body"));
+    let selector = scraper::Selector::parse("#issued-secret").expect("selector");
+    let secret = html
+        .select(&selector)
+        .next()
+        .and_then(|e| e.value().attr("value"))
+        .unwrap_or_default()
+        .to_owned();
+    (status, secret)
+}
+
+fn brief(action: &str, version: Option<i64>) -> Value {
+    json!({
+        "kind": "brief",
+        "language": "en",
+        "section": "world",
+        "body": "Ferries to the outer islands run again after the storm.",
+        "action": action,
+        "version": version,
+    })
+}
+
+#[tokio::test]
+async fn staff_tokens_write_through_the_desks_workflow() {
+    let site = TestSite::demo();
+    let password = "a staff member's long password";
+    site.add_user("admin@example.org", "admin", password);
+    site.add_user("writer@example.org", "contributor", password);
+    site.add_user("editor@example.org", "editor", password);
+    // A contributor cannot hand a token an editor's powers.
+    let (status, secret) = desk_token(
+        &site,
+        "writer@example.org",
+        &[
+            ("kind", "staff"),
+            ("name", "build server"),
+            ("role", "editor"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert!(secret.is_empty());
+    let (status, writer) = desk_token(
+        &site,
+        "writer@example.org",
+        &[
+            ("kind", "staff"),
+            ("name", "laptop script"),
+            ("role", "contributor"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert!(writer.starts_with("nds_"), "{writer}");
+    // Nor make read keys, which are admins' to make.
+    let (status, _) = desk_token(
+        &site,
+        "writer@example.org",
+        &[("kind", "read"), ("name", "partner")],
+    )
+    .await;
+    assert_eq!(status, 403);
+    // The contributor's token writes a draft and may not publish it.
+    let (status, draft) = send_json(
+        &site,
+        reqwest::Method::POST,
+        "/api/v1/items",
+        Some(&writer),
+        &brief("save", None),
+    )
+    .await;
+    assert_eq!(status, 201, "{draft}");
+    assert_eq!(draft["status"], "draft");
+    let id = draft["id"].as_i64().expect("id");
+    let (status, body) = send_json(
+        &site,
+        reqwest::Method::PUT,
+        &format!("/api/v1/items/{id}"),
+        Some(&writer),
+        &brief("publish", Some(1)),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_error(&body, "forbidden", None);
+    // Drafts are not public.
+    let (status, _) = get_json(&site, &format!("/api/v1/items/{id}"), &[]).await;
+    assert_eq!(status, 404);
+    // The editor's token publishes; a stale version is a conflict.
+    let (_, editor) = desk_token(
+        &site,
+        "editor@example.org",
+        &[("kind", "staff"), ("name", "wire desk"), ("role", "editor")],
+    )
+    .await;
+    let (status, read) = get_json(
+        &site,
+        &format!("/api/v1/items/{id}"),
+        &[("authorization", &format!("Bearer {editor}"))],
+    )
+    .await;
+    assert_eq!(status, 200, "staff read drafts: {read}");
+    let (status, published) = send_json(
+        &site,
+        reqwest::Method::PUT,
+        &format!("/api/v1/items/{id}"),
+        Some(&editor),
+        &brief("publish", Some(1)),
+    )
+    .await;
+    assert_eq!(status, 200, "{published}");
+    assert_eq!(published["status"], "published");
+    let (status, body) = send_json(
+        &site,
+        reqwest::Method::PUT,
+        &format!("/api/v1/items/{id}"),
+        Some(&editor),
+        &brief("save", Some(1)),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert_error(&body, "conflict", Some("version"));
+    let (status, public) = get_json(&site, &format!("/api/v1/items/{id}"), &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(public["status"], "published");
+    // A field that breaks a rule is named.
+    let mut bad = brief("save", None);
+    bad["section"] = json!("no-such-section");
+    let (status, body) = send_json(
+        &site,
+        reqwest::Method::POST,
+        "/api/v1/items",
+        Some(&editor),
+        &bad,
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["field"], "section");
+    // A reader's route refuses a staff token; no token at all is 401.
+    let (status, _) = send_json(
+        &site,
+        reqwest::Method::POST,
+        "/api/v1/items",
+        None,
+        &brief("save", None),
+    )
+    .await;
+    assert_eq!(status, 401);
+    // The desk's audit log names the token's account.
+    let admin = site.desk_cookie("admin@example.org", password).await;
+    let audit = site.page_with_cookie("/desk/audit", &admin).await;
+    assert!(
+        audit.text.contains("editor@example.org"),
+        "audit names the editor"
+    );
+    assert!(audit.text.contains("created API token"));
+    // Revoking ends the token at once; a disabled account's tokens stop too.
+    let tokens = site.page_with_cookie("/desk/tokens", &admin).await;
+    let rows = tokens.select("form[action$='/revoke']");
+    assert_eq!(rows.len(), 2, "the admin sees both live tokens");
+    let revoke_path = rows
+        .iter()
+        .find(|f| f.html().contains("laptop script"))
+        .and_then(|f| f.value().attr("action"))
+        .expect("the writer's token")
+        .to_owned();
+    let csrf = tokens.attr("form[action$='/revoke'] input[name=csrf]", "value");
+    let response = site
+        .client
+        .post(site.url(&revoke_path))
+        .header("cookie", &admin)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(response.status(), 303);
+    let (status, _) = get_json(
+        &site,
+        "/api/v1/me",
+        &[("authorization", &format!("Bearer {writer}"))],
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, me) = get_json(
+        &site,
+        "/api/v1/me",
+        &[("authorization", &format!("Bearer {editor}"))],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(me["role"], "editor");
+    // Without the CSRF token the desk refuses to make a token.
+    let response = site
+        .client
+        .post(site.url("/desk/tokens"))
+        .header("cookie", &admin)
+        .form(&[("kind", "read"), ("name", "sneaky")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), 403);
+}
+
+#[tokio::test]
+async fn read_keys_rate_limits_and_cors() {
+    let password = "a staff member's long password";
+    let site = TestSite::start_with(
+        demo_config_text(),
+        &["--demo"],
+        &[
+            ("NEWSDESK_API__REQUIRE_KEY", "true"),
+            ("NEWSDESK_API__PER_ADDRESS_PER_MINUTE", "5"),
+            ("NEWSDESK_API__PER_TOKEN_PER_MINUTE", "8"),
+            (
+                "NEWSDESK_API__CORS_ORIGINS",
+                r#"["https://apps.example.org"]"#,
+            ),
+        ],
+    );
+    site.add_user("admin@example.org", "admin", password);
+    // Without a key: 401 (and it counts against the address's budget).
+    let (status, body) = get_json(&site, "/api/v1/sections", &[]).await;
+    assert_eq!(status, 401);
+    assert_error(&body, "unauthorized", None);
+    let (_, key) = desk_token(
+        &site,
+        "admin@example.org",
+        &[("kind", "read"), ("name", "Partner radio")],
+    )
+    .await;
+    assert!(key.starts_with("ndk_"), "{key}");
+    // The key's budget: 8 a minute, the 9th answered 429 with Retry-After.
+    for i in 0..8 {
+        let response = site
+            .get_with("/api/v1/sections", &[("x-api-key", &key)])
+            .await;
+        assert_eq!(response.status(), 200, "request {i}");
+        assert!(
+            response.headers()["cache-control"]
+                .to_str()
+                .is_ok_and(|c| c.starts_with("private")),
+            "keyed answers are private"
+        );
+    }
+    let response = site
+        .get_with("/api/v1/sections", &[("x-api-key", &key)])
+        .await;
+    assert_eq!(response.status(), 429);
+    let wait: u64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("retry-after")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+    let body: Value = response.json().await.expect("json");
+    assert_error(&body, "rate_limited", None);
+    // The address's budget is its own: 5 a minute (one spent above).
+    for _ in 0..4 {
+        assert_eq!(site.get("/api/v1/sections").await.status(), 401);
+    }
+    let response = site.get("/api/v1/sections").await;
+    assert_eq!(response.status(), 429);
+    assert!(response.headers().contains_key("retry-after"));
+    // The documentation answers without a key (but still within the address's budget, so
+    // read it from another budget: the key's is spent, the address's too — CORS below is a
+    // preflight, which the limiter does not see).
+    let preflight = site
+        .client
+        .request(reqwest::Method::OPTIONS, site.url("/api/v1/items"))
+        .header("origin", "https://apps.example.org")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .expect("preflight");
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://apps.example.org"
+    );
+    let other = site
+        .client
+        .request(reqwest::Method::OPTIONS, site.url("/api/v1/items"))
+        .header("origin", "https://elsewhere.example.net")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .expect("preflight");
+    assert!(!other.headers().contains_key("access-control-allow-origin"));
+}
+
+#[tokio::test]
+async fn the_openapi_document_and_its_page_list_every_endpoint() {
+    let site = TestSite::demo();
+    let (status, doc) = get_json(&site, "/api/openapi.json", &[]).await;
+    assert_eq!(status, 200);
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "{}",
+        doc["openapi"]
+    );
+    let paths: HashSet<&str> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for path in [
+        "/api/v1/items",
+        "/api/v1/items/{id}",
+        "/api/v1/items/by-slug/{lang}/{slug}",
+        "/api/v1/items/{id}/related",
+        "/api/v1/items/{id}/comments",
+        "/api/v1/comments/{id}",
+        "/api/v1/comments/{id}/like",
+        "/api/v1/comments/{id}/report",
+        "/api/v1/breaking",
+        "/api/v1/search",
+        "/api/v1/sections",
+        "/api/v1/tags",
+        "/api/v1/authors",
+        "/api/v1/auth/sign-in",
+        "/api/v1/auth/sign-out",
+        "/api/v1/me",
+    ] {
+        assert!(paths.contains(path), "{path} documented");
+    }
+    // The site's languages are the `lang` parameter's choices.
+    let lang = doc["paths"]["/api/v1/items"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .find(|p| p["name"] == "lang")
+        .expect("lang")
+        .clone();
+    assert_eq!(lang["schema"]["enum"], json!(["en", "ru", "tr"]), "{lang}");
+    let page = site.ok("/api/docs").await;
+    for path in &paths {
+        assert!(page.text.contains(*path), "{path} on the page");
+    }
+    assert!(page.select("#schema-ItemDetail").len() == 1);
+}
