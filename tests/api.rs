@@ -435,36 +435,6 @@ async fn readers_sign_in_and_comment_by_the_sites_rules() {
     assert_error(&body, "unauthorized", None);
 }
 
-/// Makes a token in the desk as `email` and returns its secret, read off the page once.
-async fn desk_token(site: &TestSite, email: &str, fields: &[(&str, &str)]) -> (u16, String) {
-    let cookie = site
-        .desk_cookie(email, "a staff member's long password")
-        .await;
-    let room = site.page_with_cookie("/desk/tokens", &cookie).await;
-    assert_eq!(room.status, 200);
-    let csrf = room.attr("form[action='/desk/tokens'] input[name=csrf]", "value");
-    let mut all = vec![("csrf", csrf.as_str())];
-    all.extend_from_slice(fields);
-    let response = site
-        .client
-        .post(site.url("/desk/tokens"))
-        .header("cookie", &cookie)
-        .form(&all)
-        .send()
-        .await
-        .expect("post");
-    let status = response.status().as_u16();
-    let html = scraper::Html::parse_document(&response.text().await.expect("body"));
-    let selector = scraper::Selector::parse("#issued-secret").expect("selector");
-    let secret = html
-        .select(&selector)
-        .next()
-        .and_then(|e| e.value().attr("value"))
-        .unwrap_or_default()
-        .to_owned();
-    (status, secret)
-}
-
 fn brief(action: &str, version: Option<i64>) -> Value {
     json!({
         "kind": "brief",
@@ -484,37 +454,37 @@ async fn staff_tokens_write_through_the_desks_workflow() {
     site.add_user("writer@example.org", "contributor", password);
     site.add_user("editor@example.org", "editor", password);
     // A contributor cannot hand a token an editor's powers.
-    let (status, secret) = desk_token(
-        &site,
-        "writer@example.org",
-        &[
-            ("kind", "staff"),
-            ("name", "build server"),
-            ("role", "editor"),
-        ],
-    )
-    .await;
+    let (status, secret) = site
+        .desk_token(
+            "writer@example.org",
+            &[
+                ("kind", "staff"),
+                ("name", "build server"),
+                ("role", "editor"),
+            ],
+        )
+        .await;
     assert_eq!(status, 403);
     assert!(secret.is_empty());
-    let (status, writer) = desk_token(
-        &site,
-        "writer@example.org",
-        &[
-            ("kind", "staff"),
-            ("name", "laptop script"),
-            ("role", "contributor"),
-        ],
-    )
-    .await;
+    let (status, writer) = site
+        .desk_token(
+            "writer@example.org",
+            &[
+                ("kind", "staff"),
+                ("name", "laptop script"),
+                ("role", "contributor"),
+            ],
+        )
+        .await;
     assert_eq!(status, 201);
     assert!(writer.starts_with("nds_"), "{writer}");
     // Nor make read keys, which are admins' to make.
-    let (status, _) = desk_token(
-        &site,
-        "writer@example.org",
-        &[("kind", "read"), ("name", "partner")],
-    )
-    .await;
+    let (status, _) = site
+        .desk_token(
+            "writer@example.org",
+            &[("kind", "read"), ("name", "partner")],
+        )
+        .await;
     assert_eq!(status, 403);
     // The contributor's token writes a draft and may not publish it.
     let (status, draft) = send_json(
@@ -542,12 +512,12 @@ async fn staff_tokens_write_through_the_desks_workflow() {
     let (status, _) = get_json(&site, &format!("/api/v1/items/{id}"), &[]).await;
     assert_eq!(status, 404);
     // The editor's token publishes; a stale version is a conflict.
-    let (_, editor) = desk_token(
-        &site,
-        "editor@example.org",
-        &[("kind", "staff"), ("name", "wire desk"), ("role", "editor")],
-    )
-    .await;
+    let (_, editor) = site
+        .desk_token(
+            "editor@example.org",
+            &[("kind", "staff"), ("name", "wire desk"), ("role", "editor")],
+        )
+        .await;
     let (status, read) = get_json(
         &site,
         &format!("/api/v1/items/{id}"),
@@ -677,12 +647,12 @@ async fn read_keys_rate_limits_and_cors() {
     let (status, body) = get_json(&site, "/api/v1/sections", &[]).await;
     assert_eq!(status, 401);
     assert_error(&body, "unauthorized", None);
-    let (_, key) = desk_token(
-        &site,
-        "admin@example.org",
-        &[("kind", "read"), ("name", "Partner radio")],
-    )
-    .await;
+    let (_, key) = site
+        .desk_token(
+            "admin@example.org",
+            &[("kind", "read"), ("name", "Partner radio")],
+        )
+        .await;
     assert!(key.starts_with("ndk_"), "{key}");
     // The key's budget: 8 a minute, the 9th answered 429 with Retry-After.
     for i in 0..8 {

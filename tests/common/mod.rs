@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use scraper::{Html, Selector};
 use tempfile::TempDir;
 
+/// The password `desk_token` signs staff in with.
+pub const STAFF_PASSWORD: &str = "a staff member's long password";
 pub const BIN: &str = env!("CARGO_BIN_EXE_newsdesk");
 
 pub struct TestSite {
@@ -318,6 +320,36 @@ impl TestSite {
             text,
             headers,
         }
+    }
+
+    /// Makes a token in the desk as `email` (password `STAFF_PASSWORD`) and returns the
+    /// status and the secret, read off the page that shows it once.
+    pub async fn desk_token(&self, email: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        let site = self;
+        let cookie = site.desk_cookie(email, STAFF_PASSWORD).await;
+        let room = site.page_with_cookie("/desk/tokens", &cookie).await;
+        assert_eq!(room.status, 200);
+        let csrf = room.attr("form[action='/desk/tokens'] input[name=csrf]", "value");
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        let response = site
+            .client
+            .post(site.url("/desk/tokens"))
+            .header("cookie", &cookie)
+            .form(&all)
+            .send()
+            .await
+            .expect("post");
+        let status = response.status().as_u16();
+        let html = scraper::Html::parse_document(&response.text().await.expect("body"));
+        let selector = scraper::Selector::parse("#issued-secret").expect("selector");
+        let secret = html
+            .select(&selector)
+            .next()
+            .and_then(|e| e.value().attr("value"))
+            .unwrap_or_default()
+            .to_owned();
+        (status, secret)
     }
 
     /// Runs a subcommand with this site's data directory and config.

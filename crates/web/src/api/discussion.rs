@@ -289,6 +289,7 @@ pub struct NewComment {
     pub body: String,
     /// The comment this replies to.
     #[schema(minimum = 1)]
+    #[serde(default, deserialize_with = "super::extract::whole::i64_opt")]
     pub parent_id: Option<i64>,
     /// A random key the app makes per comment: sending the same one twice posts once.
     #[schema(max_length = 64)]

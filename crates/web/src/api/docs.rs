@@ -61,7 +61,8 @@ struct SchemaView {
     properties: Vec<Field>,
 }
 
-/// Puts what only this site knows into the generated document: its languages.
+/// Puts what only this site knows into the generated document: its languages, as the
+/// choices of every `lang` parameter and of a written item's `language`.
 pub fn fit_to_site(openapi: &mut utoipa::openapi::OpenApi, config: &Config) {
     let Ok(mut doc) = serde_json::to_value(&*openapi) else {
         return;
@@ -94,6 +95,13 @@ pub fn fit_to_site(openapi: &mut utoipa::openapi::OpenApi, config: &Config) {
                 }
             }
         }
+    }
+    if let Some(language) = doc.pointer_mut("/components/schemas/ItemWrite/properties/language") {
+        *language = serde_json::json!({
+            "type": "string",
+            "enum": languages,
+            "description": "The edition (one of the site's languages).",
+        });
     }
     if let Ok(fitted) = serde_json::from_value(doc) {
         *openapi = fitted;

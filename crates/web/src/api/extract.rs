@@ -78,3 +78,39 @@ fn refused<E: std::fmt::Display>(whole: &str, e: serde_path_to_error::Error<E>) 
     }
     ApiError::invalid(&path, format!("`{path}` is not right: {inner}."))
 }
+
+/// Whole numbers in JSON bodies. JSON Schema counts `3.0` as the integer 3 and some clients
+/// write numbers that way, so an integral float is read as its integer; a fraction is refused.
+pub mod whole {
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    fn integral<'de, D: Deserializer<'de>>(
+        value: Option<serde_json::Number>,
+    ) -> Result<Option<i128>, D::Error> {
+        let Some(n) = value else { return Ok(None) };
+        if let Some(i) = n.as_i64() {
+            return Ok(Some(i128::from(i)));
+        }
+        if let Some(u) = n.as_u64() {
+            return Ok(Some(i128::from(u)));
+        }
+        match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e19 => Ok(Some(f as i128)),
+            _ => Err(D::Error::custom(format!(
+                "expected a whole number, not {n}"
+            ))),
+        }
+    }
+
+    pub fn i64_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        integral::<D>(Option::<serde_json::Number>::deserialize(d)?)?
+            .map(|v| i64::try_from(v).map_err(|_| D::Error::custom(format!("{v} is out of range"))))
+            .transpose()
+    }
+
+    pub fn u32_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+        integral::<D>(Option::<serde_json::Number>::deserialize(d)?)?
+            .map(|v| u32::try_from(v).map_err(|_| D::Error::custom(format!("{v} is out of range"))))
+            .transpose()
+    }
+}

@@ -62,6 +62,9 @@ fn cursor_of(item: &newsdesk_core::Item) -> Option<String> {
         .map(|at| format!("{}.{}", at.as_microsecond(), item.id))
 }
 
+/// Reads a cursor. Any cursor of the documented shape names a point in the stream: one
+/// beyond the times a timestamp holds is taken as the nearest end, so a forged or stale
+/// cursor gives a well-defined page instead of an error.
 fn parse_cursor(cursor: &str) -> Result<(Timestamp, i64), ApiError> {
     let bad = || {
         ApiError::invalid(
@@ -70,9 +73,13 @@ fn parse_cursor(cursor: &str) -> Result<(Timestamp, i64), ApiError> {
         )
     };
     let (micros, id) = cursor.split_once('.').ok_or_else(bad)?;
-    let micros: i64 = micros.parse().map_err(|_| bad())?;
-    let id: i64 = id.parse().map_err(|_| bad())?;
-    let at = Timestamp::from_microsecond(micros).map_err(|_| bad())?;
+    let digits = |s: &str| !s.is_empty() && s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(micros) || !digits(id) {
+        return Err(bad());
+    }
+    let micros: i64 = micros.parse().unwrap_or(i64::MAX);
+    let at = Timestamp::from_microsecond(micros).unwrap_or(Timestamp::MAX);
+    let id: i64 = id.parse().unwrap_or(i64::MAX);
     Ok((at, id))
 }
 
@@ -577,4 +584,35 @@ pub async fn search(
         },
     };
     Ok(respond(&state, &caller, &headers, &body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_cursor_of_the_documented_shape_names_a_point() {
+        let item_at = Timestamp::from_second(1_800_000_000).expect("time");
+        let (at, id) = parse_cursor(&format!("{}.42", item_at.as_microsecond())).expect("ours");
+        assert_eq!((at, id), (item_at, 42));
+        for edge in [
+            "0730146283942140607.325",
+            "9999999999999999999.9999999999999999999",
+            "0.0",
+        ] {
+            assert!(parse_cursor(edge).is_ok(), "{edge}");
+        }
+        for bad in [
+            "",
+            ".",
+            "1.",
+            ".1",
+            "1.2.3",
+            "a.1",
+            "-1.1",
+            "12345678901234567890.1",
+        ] {
+            assert!(parse_cursor(bad).is_err(), "{bad}");
+        }
+    }
 }

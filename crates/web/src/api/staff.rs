@@ -17,7 +17,7 @@ use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiJson;
 use super::model::{ItemDetail, Kind};
-use super::{check_id, linker, private_json};
+use super::{check_id, check_slug, linker, private_json};
 use crate::AppState;
 
 /// What the write does to the item's status: the desk's buttons.
@@ -67,7 +67,9 @@ pub struct HeroIn {
     pub caption: String,
     #[serde(default)]
     pub credit: String,
+    #[serde(default, deserialize_with = "super::extract::whole::u32_opt")]
     pub width: Option<u32>,
+    #[serde(default, deserialize_with = "super::extract::whole::u32_opt")]
     pub height: Option<u32>,
 }
 
@@ -79,8 +81,10 @@ pub struct ItemWrite {
     /// The edition (one of the site's languages).
     pub language: String,
     /// A section's slug.
+    #[schema(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 100)]
     pub section: String,
     /// Made from the headline when left out; never changes once published.
+    #[schema(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 120)]
     pub slug: Option<String>,
     /// Required for stories; briefs may do without.
     pub headline: Option<String>,
@@ -105,6 +109,7 @@ pub struct ItemWrite {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub published_at: Option<Timestamp>,
     /// Updates: the `version` the change was made to; a stale one is refused (409).
+    #[serde(default, deserialize_with = "super::extract::whole::i64_opt")]
     pub version: Option<i64>,
     #[serde(default)]
     pub action: WriteAction,
@@ -154,6 +159,11 @@ async fn save(
     write: &ItemWrite,
 ) -> Result<ItemDetail, ApiError> {
     let account = caller.staff()?;
+    // What the document constrains is refused here with 400, before any rule of the newsroom.
+    check_slug("section", &write.section, newsdesk_core::item::LABEL_MAX)?;
+    if let Some(slug) = &write.slug {
+        check_slug("slug", slug, newsdesk_core::item::SLUG_MAX)?;
+    }
     let saved = state
         .newsroom
         .save_from_desk(
