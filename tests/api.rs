@@ -548,6 +548,34 @@ async fn staff_tokens_write_through_the_desks_workflow() {
     let (status, public) = get_json(&site, &format!("/api/v1/items/{id}"), &[]).await;
     assert_eq!(status, 200);
     assert_eq!(public["status"], "published");
+    // Scheduling needs a time in the future, and then waits for it.
+    let (status, body) = send_json(
+        &site,
+        reqwest::Method::POST,
+        "/api/v1/items",
+        Some(&editor),
+        &json!({"kind": "brief", "language": "en", "section": "world", "slug": "ferries-soon",
+                "body": "Ferries will run again.", "action": "schedule"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["field"], "published_at");
+    let mut later = brief("schedule", None);
+    later["slug"] = json!("ferries-return-tomorrow");
+    later["published_at"] =
+        json!((jiff::Timestamp::now() + jiff::SignedDuration::from_hours(3)).to_string());
+    let (status, scheduled) = send_json(
+        &site,
+        reqwest::Method::POST,
+        "/api/v1/items",
+        Some(&editor),
+        &later,
+    )
+    .await;
+    assert_eq!(status, 201, "{scheduled}");
+    assert_eq!(scheduled["status"], "scheduled");
+    let (status, _) = get_json(&site, &format!("/api/v1/items/{}", scheduled["id"]), &[]).await;
+    assert_eq!(status, 404, "not public before its time");
     // A field that breaks a rule is named.
     let mut bad = brief("save", None);
     bad["section"] = json!("no-such-section");
