@@ -48,7 +48,7 @@ impl Role {
         use Action::*;
         match self {
             Role::Admin => true,
-            Role::Editor => !matches!(action, ManageAccounts | ManageSettings),
+            Role::Editor => !matches!(action, ManageAccounts | ManageSettings | ManageWebhooks),
             Role::Moderator => matches!(action, UseDesk | Moderate | ViewAllItems),
             Role::Contributor => matches!(action, UseDesk | WriteOwnDrafts | SubmitForReview),
         }
@@ -71,6 +71,8 @@ pub enum Action {
     Moderate,
     ManageAccounts,
     ManageSettings,
+    /// Register webhook endpoints, see their secrets and delivery log, replay deliveries.
+    ManageWebhooks,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
