@@ -116,8 +116,16 @@ impl Default for Webhooks {
 impl Webhooks {
     fn validate(&self) -> Result<(), ConfigError> {
         for (key, value, max) in [
-            ("webhooks.retry_first_seconds", self.retry_first_seconds, 3600),
-            ("webhooks.give_up_after_hours", self.give_up_after_hours, 168),
+            (
+                "webhooks.retry_first_seconds",
+                self.retry_first_seconds,
+                3600,
+            ),
+            (
+                "webhooks.give_up_after_hours",
+                self.give_up_after_hours,
+                168,
+            ),
             ("webhooks.concurrency", self.concurrency, 64),
             ("webhooks.timeout_seconds", self.timeout_seconds, 60),
         ] {
@@ -891,10 +899,26 @@ mod tests {
         assert_eq!(c.webhooks.retry_first_seconds, 1);
         assert_eq!(c.webhooks.give_up_after_hours, 24);
         for (var, value, key) in [
-            ("NEWSDESK_WEBHOOKS__RETRY_FIRST_SECONDS", "0", "webhooks.retry_first_seconds"),
-            ("NEWSDESK_WEBHOOKS__GIVE_UP_AFTER_HOURS", "169", "webhooks.give_up_after_hours"),
-            ("NEWSDESK_WEBHOOKS__CONCURRENCY", "65", "webhooks.concurrency"),
-            ("NEWSDESK_WEBHOOKS__TIMEOUT_SECONDS", "0", "webhooks.timeout_seconds"),
+            (
+                "NEWSDESK_WEBHOOKS__RETRY_FIRST_SECONDS",
+                "0",
+                "webhooks.retry_first_seconds",
+            ),
+            (
+                "NEWSDESK_WEBHOOKS__GIVE_UP_AFTER_HOURS",
+                "169",
+                "webhooks.give_up_after_hours",
+            ),
+            (
+                "NEWSDESK_WEBHOOKS__CONCURRENCY",
+                "65",
+                "webhooks.concurrency",
+            ),
+            (
+                "NEWSDESK_WEBHOOKS__TIMEOUT_SECONDS",
+                "0",
+                "webhooks.timeout_seconds",
+            ),
         ] {
             let e = Config::parse(DEFAULT_TOML, "t", env(&[(var, value)])).expect_err(var);
             assert_eq!(e.key, key);

@@ -208,7 +208,9 @@ mod tests {
 
     #[test]
     fn a_registration_needs_an_http_address_and_an_event() {
-        let valid = input(" https://hooks.example.org/in ").validate().expect("valid");
+        let valid = input(" https://hooks.example.org/in ")
+            .validate()
+            .expect("valid");
         assert_eq!(valid.url, "https://hooks.example.org/in");
         assert_eq!(
             valid.events,

@@ -57,9 +57,7 @@ impl From<StoreError> for ServiceError {
             e @ (StoreError::InUse { .. }
             | StoreError::LastAdmin
             | StoreError::WasPublished
-            | StoreError::Limit { .. }) => {
-                ServiceError::Refused(capitalized(&e.to_string()))
-            }
+            | StoreError::Limit { .. }) => ServiceError::Refused(capitalized(&e.to_string())),
             other => ServiceError::Store(other),
         }
     }

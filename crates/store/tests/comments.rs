@@ -327,7 +327,11 @@ async fn threads_show_what_each_reader_may_see_and_every_change_is_an_event() {
             .events_after(approved.id - 1, 1)
             .await
             .expect("events");
-        assert_eq!(logged[0].comment_id, Some(a.id), "the log keeps the comment");
+        assert_eq!(
+            logged[0].comment_id,
+            Some(a.id),
+            "the log keeps the comment"
+        );
         let (featured_first, _, _) = store
             .comment_page(item, CommentSort::Newest, None, 10, 0)
             .await

@@ -9,8 +9,8 @@ use jiff::{SignedDuration, Timestamp};
 use newsdesk_core::webhook::{ValidWebhook, WebhookEvent};
 use newsdesk_core::{Config, ItemInput, ItemKind, ItemStatus, PublicationTimes};
 use newsdesk_store::{
-    AttemptRecord, ClaimedDelivery, DeliveryOutcome, DeliveryState, NewDelivery, Store,
-    StoreError, WebhookChange,
+    AttemptRecord, ClaimedDelivery, DeliveryOutcome, DeliveryState, NewDelivery, Store, StoreError,
+    WebhookChange,
 };
 
 const ADMIN: &str = "admin@example.org";
@@ -114,7 +114,10 @@ async fn endpoints_are_registered_changed_disabled_and_deleted_with_an_audit_lin
         assert_eq!(hook.last_delivery, None);
         store
             .create_webhook(
-                &endpoint("https://b.example.org/in", &[WebhookEvent::CommentPublished]),
+                &endpoint(
+                    "https://b.example.org/in",
+                    &[WebhookEvent::CommentPublished],
+                ),
                 "whsec_two",
                 2,
                 change(now),
@@ -154,7 +157,11 @@ async fn endpoints_are_registered_changed_disabled_and_deleted_with_an_audit_lin
             .expect("rotate");
         let changed = store.webhook(hook.id).await.expect("get").expect("there");
         assert_eq!(
-            (changed.url.as_str(), changed.secret.as_str(), changed.enabled),
+            (
+                changed.url.as_str(),
+                changed.secret.as_str(),
+                changed.enabled
+            ),
             ("https://a.example.org/v2", "whsec_new", false)
         );
         assert_eq!(
@@ -173,9 +180,7 @@ async fn endpoints_are_registered_changed_disabled_and_deleted_with_an_audit_lin
             Err(StoreError::NotFound)
         ));
         assert!(matches!(
-            store
-                .set_webhook_enabled(hook.id, true, change(now))
-                .await,
+            store.set_webhook_enabled(hook.id, true, change(now)).await,
             Err(StoreError::NotFound)
         ));
         let (audit, _) = store.audit_log(20, 0).await.expect("audit");
@@ -214,7 +219,10 @@ async fn events_become_deliveries_once_for_subscribed_endpoints_registered_befor
             .expect("create");
         let other = store
             .create_webhook(
-                &endpoint("https://b.example.org/in", &[WebhookEvent::CommentPublished]),
+                &endpoint(
+                    "https://b.example.org/in",
+                    &[WebhookEvent::CommentPublished],
+                ),
                 "whsec_b",
                 50,
                 change(now),
@@ -265,10 +273,7 @@ async fn events_become_deliveries_once_for_subscribed_endpoints_registered_befor
                 .expect("enqueue duplicates"),
             Some(0)
         );
-        let (log, total) = store
-            .webhook_deliveries(hook.id, 10, 0)
-            .await
-            .expect("log");
+        let (log, total) = store.webhook_deliveries(hook.id, 10, 0).await.expect("log");
         assert_eq!(total, 2);
         assert_eq!(
             log.iter().map(|d| d.event_id).collect::<Vec<_>>(),
@@ -353,10 +358,7 @@ async fn two_claimers_never_share_an_attempt_and_a_lost_lease_records_nothing() 
                 .await
                 .expect("record")
         );
-        let (log, _) = store
-            .webhook_deliveries(hook.id, 10, 0)
-            .await
-            .expect("log");
+        let (log, _) = store.webhook_deliveries(hook.id, 10, 0).await.expect("log");
         let delivered = log.iter().find(|d| d.id == stalled.id).expect("in log");
         assert_eq!(delivered.state, DeliveryState::Delivered);
         assert_eq!(
@@ -424,15 +426,16 @@ async fn outcomes_schedule_retries_mark_the_end_and_replays_send_the_same_body()
         assert_eq!(next[0].first_attempt_at, retried.first_attempt_at);
         assert!(
             store
-                .record_webhook_attempt(&next[0], &answered(204, retry_at), DeliveryOutcome::Delivered)
+                .record_webhook_attempt(
+                    &next[0],
+                    &answered(204, retry_at),
+                    DeliveryOutcome::Delivered
+                )
                 .await
                 .expect("record")
         );
 
-        let (log, _) = store
-            .webhook_deliveries(hook.id, 10, 0)
-            .await
-            .expect("log");
+        let (log, _) = store.webhook_deliveries(hook.id, 10, 0).await.expect("log");
         let find = |id: i64| log.iter().find(|d| d.id == id).expect("in log");
         let done = find(retried.id);
         assert_eq!(done.state, DeliveryState::Delivered);
@@ -456,10 +459,7 @@ async fn outcomes_schedule_retries_mark_the_end_and_replays_send_the_same_body()
             .replay_webhook_delivery(hook.id, given_up.id, change(now))
             .await
             .expect("replay");
-        let (log, total) = store
-            .webhook_deliveries(hook.id, 1, 0)
-            .await
-            .expect("log");
+        let (log, total) = store.webhook_deliveries(hook.id, 1, 0).await.expect("log");
         assert_eq!(total, 3);
         assert_eq!(
             (log[0].id, log[0].replay_of, log[0].state),
@@ -478,10 +478,7 @@ async fn outcomes_schedule_retries_mark_the_end_and_replays_send_the_same_body()
             .replay_webhook_delivery(hook.id, replay, change(now))
             .await
             .expect("replay the replay");
-        let (log, _) = store
-            .webhook_deliveries(hook.id, 1, 0)
-            .await
-            .expect("log");
+        let (log, _) = store.webhook_deliveries(hook.id, 1, 0).await.expect("log");
         assert_eq!((log[0].id, log[0].replay_of), (again, Some(given_up.id)));
         // Only a delivery of this endpoint can be replayed through it.
         assert!(matches!(
