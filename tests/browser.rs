@@ -94,6 +94,24 @@ async fn every_page_type_is_valid_html5() {
             .form(&fields)
             .send()
     };
+    // A webhook to a closed port: the note below gives it a delivery with a failed attempt.
+    let hooked = post(
+        "/desk/webhooks".to_owned(),
+        vec![
+            ("csrf", csrf.clone()),
+            ("url", "http://127.0.0.1:9/hook".into()),
+            ("description", "Nobody listens".into()),
+            ("event_item.updated", "on".into()),
+        ],
+    )
+    .await
+    .expect("webhook");
+    assert_eq!(hooked.status(), 303);
+    let webhook = hooked.headers()["location"]
+        .to_str()
+        .expect("location")
+        .trim_end_matches("?done=added")
+        .to_owned();
     let noted = post(
         format!("{item}/notes"),
         vec![
@@ -123,8 +141,23 @@ async fn every_page_type_is_valid_html5() {
         .expect("autosave");
         assert_eq!(saved.status(), 200, "{path}");
     }
+    let started = Instant::now();
+    while site
+        .page_with_cookie(&webhook, &cookie)
+        .await
+        .select(".attempt")
+        .is_empty()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no delivery attempt"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let desk_pages = [
         "/desk".to_owned(),
+        "/desk/webhooks".to_owned(),
+        webhook.clone(),
         "/desk?status=published&kind=story&section=world&page=1".to_owned(),
         "/desk/new".to_owned(),
         "/desk/new?kind=brief&restore=autosave".to_owned(),

@@ -438,6 +438,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let state = Arc::new(AppState::new(newsroom, theme, base_url.clone()));
     newsdesk_web::follow_events(state.clone(), &feed);
     newsdesk_web::follow_for_websub(state.clone(), &feed);
+    newsdesk_web::start_webhooks(state.clone(), &feed, stop.clone());
     let app = newsdesk_web::router(state.clone());
 
     if let Some(token) = state

@@ -57,7 +57,7 @@ impl Role {
         use Action::*;
         match self {
             Role::Admin => true,
-            Role::Editor => !matches!(action, ManageAccounts | ManageSettings),
+            Role::Editor => !matches!(action, ManageAccounts | ManageSettings | ManageWebhooks),
             Role::Moderator => matches!(action, UseDesk | Moderate | ViewAllItems),
             Role::Contributor => matches!(action, UseDesk | WriteOwnDrafts | SubmitForReview),
         }
@@ -80,10 +80,12 @@ pub enum Action {
     Moderate,
     ManageAccounts,
     ManageSettings,
+    /// Register webhook endpoints, see their secrets and delivery log, replay deliveries.
+    ManageWebhooks,
 }
 
 impl Action {
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::UseDesk,
         Action::WriteOwnDrafts,
         Action::SubmitForReview,
@@ -97,6 +99,7 @@ impl Action {
         Action::Moderate,
         Action::ManageAccounts,
         Action::ManageSettings,
+        Action::ManageWebhooks,
     ];
 }
 

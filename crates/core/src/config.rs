@@ -84,7 +84,70 @@ pub struct Config {
     #[serde(default)]
     pub syndication: Syndication,
     #[serde(default)]
+    pub webhooks: Webhooks,
+    #[serde(default)]
     pub api: Api,
+}
+
+/// Delivering webhooks: how failed deliveries are retried and how many run at once.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Webhooks {
+    /// The wait after a delivery's first failure, doubled after each further one (up to an
+    /// hour between tries).
+    pub retry_first_seconds: u32,
+    /// A delivery still failing this long after its first try is marked failed.
+    pub give_up_after_hours: u32,
+    /// Deliveries one instance sends at once.
+    pub concurrency: u32,
+    /// How long one try may take, answer included.
+    pub timeout_seconds: u32,
+}
+
+impl Default for Webhooks {
+    fn default() -> Self {
+        Webhooks {
+            retry_first_seconds: 30,
+            give_up_after_hours: 24,
+            concurrency: 4,
+            timeout_seconds: 10,
+        }
+    }
+}
+
+impl Webhooks {
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (key, value, max) in [
+            (
+                "webhooks.retry_first_seconds",
+                self.retry_first_seconds,
+                3600,
+            ),
+            (
+                "webhooks.give_up_after_hours",
+                self.give_up_after_hours,
+                168,
+            ),
+            ("webhooks.concurrency", self.concurrency, 64),
+            ("webhooks.timeout_seconds", self.timeout_seconds, 60),
+        ] {
+            if !(1..=max).contains(&value) {
+                return Err(ConfigError::new(
+                    key,
+                    format!("must be between 1 and {max}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The retry rule these settings give.
+    pub fn retry_policy(&self) -> crate::webhook::RetryPolicy {
+        crate::webhook::RetryPolicy {
+            first: jiff::SignedDuration::from_secs(i64::from(self.retry_first_seconds)),
+            give_up_after: jiff::SignedDuration::from_hours(i64::from(self.give_up_after_hours)),
+        }
+    }
 }
 
 /// The JSON API under `/api/v1` for the outlet's apps and partners.
@@ -763,6 +826,7 @@ impl Config {
         }
         self.comments.validate()?;
         self.api.validate()?;
+        self.webhooks.validate()?;
         Ok(())
     }
 
@@ -886,6 +950,46 @@ mod tests {
         assert_eq!(c.site.name, "Daily Harbour");
         assert_eq!(c.site.languages, vec!["en", "az"]);
         assert_eq!(c.pages.page_size, 7);
+    }
+
+    #[test]
+    fn webhook_settings_are_checked_at_their_edges() {
+        let c = Config::parse(
+            DEFAULT_TOML,
+            "t",
+            env(&[
+                ("NEWSDESK_WEBHOOKS__RETRY_FIRST_SECONDS", "1"),
+                ("NEWSDESK_WEBHOOKS__CONCURRENCY", "64"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(c.webhooks.retry_first_seconds, 1);
+        assert_eq!(c.webhooks.give_up_after_hours, 24);
+        for (var, value, key) in [
+            (
+                "NEWSDESK_WEBHOOKS__RETRY_FIRST_SECONDS",
+                "0",
+                "webhooks.retry_first_seconds",
+            ),
+            (
+                "NEWSDESK_WEBHOOKS__GIVE_UP_AFTER_HOURS",
+                "169",
+                "webhooks.give_up_after_hours",
+            ),
+            (
+                "NEWSDESK_WEBHOOKS__CONCURRENCY",
+                "65",
+                "webhooks.concurrency",
+            ),
+            (
+                "NEWSDESK_WEBHOOKS__TIMEOUT_SECONDS",
+                "0",
+                "webhooks.timeout_seconds",
+            ),
+        ] {
+            let e = Config::parse(DEFAULT_TOML, "t", env(&[(var, value)])).expect_err(var);
+            assert_eq!(e.key, key);
+        }
     }
 
     #[test]

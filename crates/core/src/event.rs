@@ -16,9 +16,13 @@ pub enum EventKind {
     /// Sections, tags or authors changed: names in navigation, bylines and labels on any
     /// page may be stale, and the site's section list must be read again.
     SiteChanged,
-    /// A story's visible comments changed (one published, edited, removed, featured): its
-    /// page shows them.
+    /// A story's visible comments changed (one edited, removed, featured, liked): its page
+    /// shows them.
     CommentsChanged,
+    /// A comment became visible to readers (posted and published at once, or approved by a
+    /// moderator). The story page changes as for `CommentsChanged` (same keys); the event
+    /// also names the comment, for webhooks.
+    CommentPublished,
 }
 
 impl EventKind {
@@ -29,6 +33,7 @@ impl EventKind {
             EventKind::ItemUnpublished => "item_unpublished",
             EventKind::SiteChanged => "site_changed",
             EventKind::CommentsChanged => "comments_changed",
+            EventKind::CommentPublished => "comment_published",
         }
     }
 
@@ -39,6 +44,7 @@ impl EventKind {
             "item_unpublished" => EventKind::ItemUnpublished,
             "site_changed" => EventKind::SiteChanged,
             "comments_changed" => EventKind::CommentsChanged,
+            "comment_published" => EventKind::CommentPublished,
             _ => return None,
         })
     }
@@ -63,6 +69,9 @@ pub struct Event {
     pub id: i64,
     pub kind: EventKind,
     pub item_id: Option<i64>,
+    /// The comment a `CommentPublished` event is about.
+    #[serde(default)]
+    pub comment_id: Option<i64>,
     /// Surrogate keys of every page whose content this event changes.
     pub keys: Vec<String>,
     pub at: Timestamp,
@@ -110,4 +119,24 @@ pub fn keys_for(item: &Item) -> Vec<String> {
     out.extend(item.tags.iter().map(|t| keys::tag(&t.slug)));
     out.extend(item.authors.iter().map(|a| keys::author(&a.slug)));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventKind;
+
+    #[test]
+    fn every_kind_round_trips_through_its_stored_name() {
+        for kind in [
+            EventKind::ItemPublished,
+            EventKind::ItemUpdated,
+            EventKind::ItemUnpublished,
+            EventKind::SiteChanged,
+            EventKind::CommentsChanged,
+            EventKind::CommentPublished,
+        ] {
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(EventKind::parse("comment_deleted"), None);
+    }
 }

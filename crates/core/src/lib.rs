@@ -15,6 +15,7 @@ pub mod lang;
 pub mod moderation;
 pub mod reader;
 pub mod text;
+pub mod webhook;
 pub mod workflow;
 
 pub use account::{Account, AccountInput, Action, Role, TokenKind};

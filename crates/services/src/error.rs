@@ -54,9 +54,10 @@ impl From<StoreError> for ServiceError {
             StoreError::NotFound => ServiceError::NotFound("record".into()),
             StoreError::Conflict { current } => ServiceError::Conflict { current },
             StoreError::Duplicate { field } => ServiceError::Duplicate { field },
-            e @ (StoreError::InUse { .. } | StoreError::LastAdmin | StoreError::WasPublished) => {
-                ServiceError::Refused(capitalized(&e.to_string()))
-            }
+            e @ (StoreError::InUse { .. }
+            | StoreError::LastAdmin
+            | StoreError::WasPublished
+            | StoreError::Limit { .. }) => ServiceError::Refused(capitalized(&e.to_string())),
             other => ServiceError::Store(other),
         }
     }

@@ -20,6 +20,7 @@ pub mod schedule;
 pub mod search;
 pub mod syndication;
 pub mod uploads;
+pub mod webhooks;
 
 pub use error::{Result, ServiceError};
 pub use newsdesk_store::{Autosave, Saved, Store, media};

@@ -254,7 +254,7 @@ impl Search {
                     }
                     EventKind::SiteChanged => site_changed = true,
                     // Comments are not indexed.
-                    EventKind::CommentsChanged => {}
+                    EventKind::CommentsChanged | EventKind::CommentPublished => {}
                 }
             }
             if site_changed {

@@ -20,6 +20,9 @@ pub enum StoreError {
     /// The change would leave no enabled admin to manage accounts.
     #[error("the site must keep at least one enabled admin")]
     LastAdmin,
+    /// A limit on how many of something a site keeps.
+    #[error("the site already has the most {what} it may have ({max})")]
+    Limit { what: &'static str, max: u64 },
     #[error("migration {version} ({name}) failed: {reason}")]
     Migration {
         version: i64,

@@ -185,7 +185,7 @@ async fn threads_show_what_each_reader_may_see_and_every_change_is_an_event() {
         let event = event.expect("a published comment announces itself");
         assert_eq!(
             (event.kind, event.item_id),
-            (EventKind::CommentsChanged, Some(item))
+            (EventKind::CommentPublished, Some(item))
         );
         assert_eq!(top.root_id, top.id);
         let (reply, _) = store
@@ -301,14 +301,37 @@ async fn threads_show_what_each_reader_may_see_and_every_change_is_an_event() {
         );
 
         // Moderators decide, with an audit line and an event each.
-        store
+        // Approving a held comment makes it visible again: its event names it (webhooks
+        // announce it); featuring it only refreshes the page.
+        let approved = store
             .decide_comment(a.id, &Decision::Approve, "mod@example.org", now)
             .await
             .expect("approve");
-        store
+        assert_eq!(
+            (approved.kind, approved.comment_id, approved.keys.clone()),
+            (
+                EventKind::CommentPublished,
+                Some(a.id),
+                vec![format!("item:{item}")]
+            )
+        );
+        let featured = store
             .decide_comment(a.id, &Decision::Feature(true), "mod@example.org", now)
             .await
             .expect("feature");
+        assert_eq!(
+            (featured.kind, featured.comment_id),
+            (EventKind::CommentsChanged, None)
+        );
+        let logged = store
+            .events_after(approved.id - 1, 1)
+            .await
+            .expect("events");
+        assert_eq!(
+            logged[0].comment_id,
+            Some(a.id),
+            "the log keeps the comment"
+        );
         let (featured_first, _, _) = store
             .comment_page(item, CommentSort::Newest, None, 10, 0)
             .await

@@ -123,7 +123,7 @@ fn wants_json(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.starts_with("application/json"))
 }
 
-fn discussion_url(item_id: i64) -> String {
+pub(crate) fn discussion_url(item_id: i64) -> String {
     format!("/comments/{item_id}")
 }
 

@@ -363,6 +363,7 @@ pub(crate) struct DeskSession {
     may_manage_accounts: bool,
     may_manage_labels: bool,
     may_manage_settings: bool,
+    may_manage_webhooks: bool,
     may_write: bool,
     may_moderate: bool,
 }
@@ -376,6 +377,7 @@ pub(crate) fn desk_session(session: &Session) -> DeskSession {
         may_manage_accounts: session.account.role.may(Action::ManageAccounts),
         may_manage_labels: session.account.role.may(Action::ManageLabels),
         may_manage_settings: session.account.role.may(Action::ManageSettings),
+        may_manage_webhooks: session.account.role.may(Action::ManageWebhooks),
         may_write: session.account.role.may(Action::WriteOwnDrafts),
         may_moderate: session.account.role.may(Action::Moderate),
     }

@@ -23,6 +23,7 @@ mod structured;
 mod theme;
 mod tokens;
 mod views;
+mod webhooks;
 mod websub;
 
 use std::net::SocketAddr;
@@ -46,6 +47,7 @@ pub use cache::PageCache;
 pub use editor::AUTOSAVE_MAX_BYTES;
 pub use error::WebError;
 pub use theme::{Theme, ThemeError};
+pub use webhooks::start_webhooks;
 pub use websub::follow_for_websub;
 
 use metrics::{Metrics, RouteName};
@@ -195,6 +197,18 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/desk/settings", get(manage::settings))
         .route("/desk/tokens", get(tokens::room).post(tokens::create))
         .route("/desk/tokens/{id}/revoke", post(tokens::revoke))
+        .route("/desk/webhooks", get(webhooks::list).post(webhooks::add))
+        .route(
+            "/desk/webhooks/{id}",
+            get(webhooks::detail).post(webhooks::update),
+        )
+        .route("/desk/webhooks/{id}/enabled", post(webhooks::set_enabled))
+        .route("/desk/webhooks/{id}/secret", post(webhooks::rotate_secret))
+        .route("/desk/webhooks/{id}/delete", post(webhooks::delete))
+        .route(
+            "/desk/webhooks/{id}/deliveries/{delivery}/replay",
+            post(webhooks::replay),
+        )
         .route("/desk/comments", get(moderation::queue))
         .route("/desk/comments/{id}/decide", post(moderation::decide))
         .route("/desk/readers/{id}", get(moderation::reader))

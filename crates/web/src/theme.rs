@@ -33,6 +33,7 @@ const TEMPLATES: &[(&str, &[u8])] = embedded!("templates":
     "desk/audit.html", "desk/compare.html", "desk/sections.html", "desk/tags.html",
     "desk/authors.html", "desk/accounts.html", "desk/settings.html", "desk/media.html",
     "desk/comments.html", "desk/reader.html", "desk/macros.html", "desk/tokens.html",
+    "desk/webhooks.html", "desk/webhook.html",
 );
 const ASSETS: &[(&str, &[u8])] = embedded!("assets": "site.css", "desk.css", "desk.js", "comments.js", "favicon.svg", "logo.svg");
 const STRINGS: &str = include_str!("../theme/strings.toml");

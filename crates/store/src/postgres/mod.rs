@@ -34,6 +34,7 @@ const MIGRATIONS: &[Migration] = migrations!("postgres":
     9 "0009_comments",
     10 "0010_related",
     11 "0011_api_tokens",
+    12 "0012_webhooks",
 );
 
 /// The channel every committed event is announced on (the payload is the event id).
@@ -107,5 +108,7 @@ sql_store! {
     lock_migrations: "SELECT pg_advisory_xact_lock(7369701)",
     // Held to commit; the NOTIFY inside the transaction is delivered on commit.
     serialize_events: "SELECT pg_advisory_xact_lock(7369702), pg_notify('newsdesk_events', '')",
+    // Concurrent claimers skip each other's rows instead of queueing behind them.
+    claim_lock: " FOR UPDATE OF d SKIP LOCKED",
     migrations: MIGRATIONS,
 }

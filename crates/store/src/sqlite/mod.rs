@@ -35,6 +35,7 @@ const MIGRATIONS: &[Migration] = migrations!("sqlite":
     9 "0009_comments",
     10 "0010_related",
     11 "0011_api_tokens",
+    12 "0012_webhooks",
 );
 
 /// Name of the database file inside the data directory.
@@ -94,6 +95,8 @@ sql_store! {
     // BEGIN IMMEDIATE already holds the only write lock.
     lock_migrations: "SELECT 1",
     serialize_events: "SELECT 1",
+    // One writer: a claim's UPDATE cannot interleave with another's.
+    claim_lock: "",
     migrations: MIGRATIONS,
 }
 
@@ -103,8 +106,12 @@ mod tests {
 
     #[test]
     fn migration_files_are_named_after_their_version_in_order() {
-        for (i, m) in MIGRATIONS.iter().enumerate() {
-            assert_eq!(m.version, i as i64 + 1, "{}", m.name);
+        // Numbers are handed out to branches in advance, so one may be missing for a while;
+        // the order and the names must still hold.
+        let mut previous = 0;
+        for m in MIGRATIONS {
+            assert!(m.version > previous, "{} is out of order", m.name);
+            previous = m.version;
             assert!(
                 m.name.starts_with(&format!("{:04}_", m.version)),
                 "{}",
