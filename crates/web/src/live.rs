@@ -309,9 +309,8 @@ impl ItemReads {
         state: &AppState,
         id: i64,
     ) -> Result<Option<&Item>, newsdesk_store::StoreError> {
-        if !self.0.contains_key(&id) {
-            let item = state.newsroom.store().item_by_id(id).await?;
-            self.0.insert(id, item);
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.0.entry(id) {
+            slot.insert(state.newsroom.store().item_by_id(id).await?);
         }
         Ok(self.0.get(&id).and_then(Option::as_ref))
     }
