@@ -386,7 +386,8 @@ fn push_message(out: &mut String, id: Option<i64>, event: &str, data: &str) {
     let _ = write!(out, "event: {event}\ndata: {data}\n\n");
 }
 
-/// A refusal in the API's error shape: `{"error":{"code","message","field"}}`.
+/// A refusal in the API's error shape: `{"error":{"code","message","field"}}`. The JSON API's
+/// own error type is built beside this one; when it lands, this becomes that type.
 #[derive(Debug)]
 struct Refusal {
     status: StatusCode,
