@@ -991,7 +991,9 @@ published_at = "{at}"
         assert!(
             scripts.iter().all(|s| {
                 s.value().attr("type") == Some("application/ld+json")
-                    || s.value().attr("src").is_some_and(|src| src.starts_with("/assets/"))
+                    || s.value()
+                        .attr("src")
+                        .is_some_and(|src| src.starts_with("/assets/"))
             }),
             "{path}: only data blocks and our own files, no script made of the headline"
         );
