@@ -777,6 +777,7 @@ async fn the_openapi_document_and_its_page_list_every_endpoint() {
         "/api/v1/auth/sign-in",
         "/api/v1/auth/sign-out",
         "/api/v1/me",
+        "/api/v1/live",
     ] {
         assert!(paths.contains(path), "{path} documented");
     }

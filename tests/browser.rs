@@ -406,8 +406,10 @@ status = "published"
             .eval(
                 "return {
                    pwned: window.__pwned === undefined ? null : window.__pwned,
-                   // JSON-LD blocks are data, never run: only other scripts count.
-                   scripts: [...document.scripts].filter(s => s.type !== 'application/ld+json').length,
+                   // JSON-LD blocks are data and our own asset files are ours: only
+                   // other scripts count.
+                   scripts: [...document.scripts].filter(s => s.type !== 'application/ld+json'
+                     && !(s.getAttribute('src') || '').startsWith('/assets/')).length,
                    handlers: [...document.querySelectorAll('*')].filter(e =>
                      [...e.attributes].some(a => a.name.startsWith('on'))).length,
                    js_links: [...document.querySelectorAll('a[href], iframe, object, embed')].filter(e =>
@@ -868,4 +870,169 @@ async fn a_reader_posts_a_comment_without_the_page_reloading() {
         p.text.contains("Posted from the browser, no reload.")
     })
     .await;
+}
+
+/// Evaluates `script` until it returns something other than null or false, for at most
+/// five seconds.
+async fn until(browser: &Browser, script: &str, what: &str) -> Value {
+    let started = Instant::now();
+    loop {
+        let value = browser.eval(script).await;
+        if value != Value::Null && value != json!(false) {
+            return value;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{what} did not happen: {value}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn live_item(slug: &str, kind: &str, headline: &str, extra: &str) -> String {
+    format!(
+        r#"
+[[items]]
+kind = "{kind}"
+section = "world"
+slug = "{slug}"
+headline = '{headline}'
+body = '{headline}: words written for the live page test.'
+status = "published"
+{extra}
+"#
+    )
+}
+
+#[tokio::test]
+async fn the_latest_news_and_the_breaking_banner_arrive_without_a_reload_and_stay_text() {
+    let site = TestSite::demo();
+    let browser = Browser::start(1024).await;
+    let hostile = r#"<img src=x onerror="window.__pwned=1">Storm closes the bay"#;
+    for (n, (path, list)) in [("/latest", "ol.listing"), ("/", "ol.stream-list")]
+        .into_iter()
+        .enumerate()
+    {
+        browser.open(&site.url(path)).await;
+        // A marker on the page object: a reload would lose it.
+        browser
+            .eval("window.__sameDocument = true; return true")
+            .await;
+        until(
+            &browser,
+            "return document.querySelector('[data-live]').getAttribute('data-live-state') === 'open'",
+            &format!("{path}: the live stream opening"),
+        )
+        .await;
+
+        let brief = format!("Harbour ferry {n} sails on time despite the swell");
+        site.import_ok(&live_item(
+            &format!("ferry-on-time-{n}"),
+            "brief",
+            &brief,
+            "",
+        ));
+        let first = until(
+            &browser,
+            &format!(
+                "const li = document.querySelector('{list} > li:first-child');
+                 return li && li.textContent.includes({brief:?}) && li.outerHTML"
+            ),
+            &format!("{path}: the brief at the top of the list"),
+        )
+        .await;
+        assert!(
+            first.as_str().is_some_and(|h| h.contains("live-new")),
+            "{first}"
+        );
+
+        site.import_ok(&live_item(
+            &format!("storm-closes-the-bay-{n}"),
+            "story",
+            hostile,
+            "breaking = true",
+        ));
+        let banner = until(
+            &browser,
+            &format!(
+                "const b = document.querySelector('.masthead + .breaking a');
+                 return b && b.textContent === {hostile:?} && b.textContent"
+            ),
+            &format!("{path}: the breaking banner"),
+        )
+        .await;
+        assert_eq!(
+            banner,
+            json!(hostile),
+            "{path}: the headline arrives as text"
+        );
+        let found = browser
+            .eval(&format!(
+                "return {{
+                   same: window.__sameDocument === true,
+                   pwned: window.__pwned === undefined ? null : window.__pwned,
+                   images: document.querySelectorAll('.breaking img, {list} img[src=x]').length,
+                   flagged: document.querySelector('{list} > li:first-child .flag') !== null,
+                   top: document.querySelector('{list} > li:first-child a').textContent,
+                 }}"
+            ))
+            .await;
+        assert_eq!(
+            found,
+            json!({"same": true, "pwned": null, "images": 0, "flagged": true,
+                   "top": format!("{} {hostile}", "Breaking")}),
+            "{path}"
+        );
+
+        // Withdrawn: it leaves the list, and the banner with it.
+        site.import_ok(
+            &live_item(
+                &format!("storm-closes-the-bay-{n}"),
+                "story",
+                hostile,
+                "breaking = true",
+            )
+            .replace("status = \"published\"", "status = \"unpublished\""),
+        );
+        until(
+            &browser,
+            &format!(
+                "return !document.querySelector('{list}').textContent.includes('Storm closes the bay')
+                   && document.querySelector('.breaking') === null"
+            ),
+            &format!("{path}: the withdrawn item leaving"),
+        )
+        .await;
+    }
+
+    // Without JavaScript the same pages are whole: the server renders the lists, and the
+    // script is a deferred file that only adds to them.
+    for (path, list) in [("/latest", "ol.listing > li"), ("/", "ol.stream-list > li")] {
+        let page = site.ok(path).await;
+        assert!(page.select(list).len() >= 3, "{path}");
+        let script = page.attr("script[src*=live]", "src");
+        assert!(script.starts_with("/assets/live."), "{script}");
+        assert_eq!(page.select("script[src*=live][defer]").len(), 1);
+        assert_eq!(
+            page.attr("[data-live]", "data-live"),
+            "/api/v1/live?lang=en"
+        );
+        assert_eq!(page.attr("[data-live]", "aria-live"), "polite");
+    }
+    let russian = site.ok("/ru/").await;
+    assert_eq!(
+        russian.attr("[data-live]", "data-live"),
+        "/api/v1/live?lang=ru"
+    );
+    let section = site.ok("/world").await;
+    assert!(
+        section.select("script[src*=live]").is_empty(),
+        "only the latest news is live"
+    );
+    assert!(
+        site.ok("/latest?page=2")
+            .await
+            .select("[data-live]")
+            .is_empty()
+    );
 }

@@ -439,6 +439,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     newsdesk_web::follow_events(state.clone(), &feed);
     newsdesk_web::follow_for_websub(state.clone(), &feed);
     newsdesk_web::start_webhooks(state.clone(), &feed, stop.clone());
+    newsdesk_web::follow_live(state.clone(), &feed, cursor);
     let app = newsdesk_web::router(state.clone());
 
     if let Some(token) = state
@@ -455,7 +456,14 @@ async fn serve(args: ServeArgs) -> Result<()> {
     tracing::info!(address = %local, %base_url, "newsdesk is serving");
     // Tests and scripts read this line to learn the port when started with port 0.
     println!("listening on http://{local}");
-    newsdesk_web::serve(listener, app, shutdown_signal()).await?;
+    // Live streams never end on their own: close them when shutdown begins, or the graceful
+    // shutdown would wait for every subscriber to hang up.
+    let live = state.live.clone();
+    let shutdown = async move {
+        shutdown_signal().await;
+        live.close();
+    };
+    newsdesk_web::serve(listener, app, shutdown).await?;
     stop.notify_waiters();
     tracing::info!("stopped");
     Ok(())

@@ -84,9 +84,56 @@ pub struct Config {
     #[serde(default)]
     pub syndication: Syndication,
     #[serde(default)]
+    pub live: Live,
+    #[serde(default)]
     pub webhooks: Webhooks,
     #[serde(default)]
     pub api: Api,
+}
+
+/// The live stream of published items (`/api/v1/live`, Server-Sent Events).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Live {
+    /// Streams one instance keeps open at once; beyond it a new one is refused with 503 and
+    /// `Retry-After`, so a crowd of clients cannot exhaust the process.
+    pub max_subscribers: usize,
+    /// How far back (in events of the log) a reconnecting client may resume; one further
+    /// behind is told to reload (`event: reset`) instead of replaying a long history.
+    pub max_resume_events: u32,
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Live {
+            max_subscribers: 10_000,
+            max_resume_events: 10_000,
+        }
+    }
+}
+
+/// Highest `live.max_subscribers`: each stream holds a socket, and the kernel's file limit
+/// comes first.
+pub const LIVE_SUBSCRIBERS_MAX: usize = 1_000_000;
+/// Highest `live.max_resume_events`: a replay reads the log, and a million rows is a page reload.
+pub const LIVE_RESUME_MAX: u32 = 1_000_000;
+
+impl Live {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=LIVE_SUBSCRIBERS_MAX).contains(&self.max_subscribers) {
+            return Err(ConfigError::new(
+                "live.max_subscribers",
+                format!("must be between 1 and {LIVE_SUBSCRIBERS_MAX}"),
+            ));
+        }
+        if !(1..=LIVE_RESUME_MAX).contains(&self.max_resume_events) {
+            return Err(ConfigError::new(
+                "live.max_resume_events",
+                format!("must be between 1 and {LIVE_RESUME_MAX}"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Delivering webhooks: how failed deliveries are retried and how many run at once.
@@ -827,6 +874,7 @@ impl Config {
         self.comments.validate()?;
         self.api.validate()?;
         self.webhooks.validate()?;
+        self.live.validate()?;
         Ok(())
     }
 
@@ -1196,5 +1244,32 @@ mod tests {
         let bad = DEFAULT_TOML.replace("slug = \"sport\"", "slug = \"latest\"");
         let e = Config::parse(&bad, "t.toml", std::iter::empty()).expect_err("reserved");
         assert_eq!(e.key, "sections[4].slug");
+    }
+
+    #[test]
+    fn live_limits_are_checked_at_their_edges() {
+        let c = Config::default();
+        assert_eq!(c.live.max_subscribers, 10_000);
+        assert_eq!(c.live.max_resume_events, 10_000);
+        for (key, value, ok) in [
+            ("NEWSDESK_LIVE__MAX_SUBSCRIBERS", "1", true),
+            ("NEWSDESK_LIVE__MAX_SUBSCRIBERS", "0", false),
+            ("NEWSDESK_LIVE__MAX_SUBSCRIBERS", "1000000", true),
+            ("NEWSDESK_LIVE__MAX_SUBSCRIBERS", "1000001", false),
+            ("NEWSDESK_LIVE__MAX_RESUME_EVENTS", "1", true),
+            ("NEWSDESK_LIVE__MAX_RESUME_EVENTS", "0", false),
+            ("NEWSDESK_LIVE__MAX_RESUME_EVENTS", "1000000", true),
+            ("NEWSDESK_LIVE__MAX_RESUME_EVENTS", "1000001", false),
+        ] {
+            let parsed = Config::parse(DEFAULT_TOML, "t", env(&[(key, value)]));
+            assert_eq!(parsed.is_ok(), ok, "{key}={value}");
+            if let Err(e) = parsed {
+                assert!(
+                    key.to_ascii_lowercase()
+                        .ends_with(&e.key.replace('.', "__")),
+                    "{e}"
+                );
+            }
+        }
     }
 }

@@ -12,6 +12,7 @@ mod error;
 mod feeds;
 mod http;
 mod library;
+pub mod live;
 mod manage;
 mod metrics;
 mod moderation;
@@ -46,6 +47,7 @@ use tokio::sync::broadcast::error::RecvError;
 pub use cache::PageCache;
 pub use editor::AUTOSAVE_MAX_BYTES;
 pub use error::WebError;
+pub use live::follow_live;
 pub use theme::{Theme, ThemeError};
 pub use webhooks::start_webhooks;
 pub use websub::follow_for_websub;
@@ -72,6 +74,8 @@ pub struct AppState {
     pub cache: PageCache,
     /// Scheme, host and port every absolute link starts with; no trailing slash.
     pub base_url: String,
+    /// The live stream's hub and open streams.
+    pub live: Arc<live::Live>,
     metrics: Metrics,
     cache_control: HeaderValue,
     render_locks: site::RenderLocks,
@@ -91,6 +95,7 @@ impl AppState {
             newsroom,
             theme,
             base_url: base_url.trim_end_matches('/').to_owned(),
+            live: Arc::new(live::Live::new(&config.live)),
             metrics: Metrics::default(),
             render_locks: site::RenderLocks::default(),
             started: Instant::now(),
@@ -119,6 +124,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(api::router(&state))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
+        .route(live::PATH, get(live::stream))
         .route("/assets/{name}", get(asset))
         .route("/media/{*path}", get(media))
         .route("/search", get(search::page))
@@ -390,6 +396,12 @@ async fn metrics_text(State(state): State<Arc<AppState>>) -> Response {
             "gauge",
             "Pages in the page cache.",
             state.cache.len() as f64,
+        ),
+        (
+            "newsdesk_live_subscribers",
+            "gauge",
+            "Open live-stream connections.",
+            state.live.subscribers() as f64,
         ),
         (
             "newsdesk_uptime_seconds",

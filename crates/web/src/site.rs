@@ -388,6 +388,15 @@ fn edition_alternates(
         .collect()
 }
 
+/// The live stream a page follows to add the latest news in place (live.js): the front
+/// page and the first page of the latest news.
+fn live_view(config: &Config, lang: &str) -> minijinja::Value {
+    context! {
+        url => format!("{}?lang={lang}", crate::live::PATH),
+        time_zone => config.site.time_zone.clone(),
+    }
+}
+
 async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Rendered, WebError> {
     let config = &state.config();
     let lang = route.language.as_str();
@@ -452,6 +461,7 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
                         ..view(item)
                     })),
                     latest => val(views(&front.stream)),
+                    live => live_view(config, lang),
                     rails => val(front.rails.iter().map(|rail| context! {
                         name => rail.section.name_in(lang),
                         url => paths::section_url(config, lang, &rail.section.slug),
@@ -680,6 +690,8 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
                     total => found.total,
                     pager => val(PagerView::new(&base, found.page, found.pages)),
                     latest => val(views(&stream)),
+                    live => (matches!(listing, Listing::Latest) && found.page == 1)
+                        .then(|| live_view(config, lang)),
                 },
             )?;
             let mut page_keys = vec![key, keys::stream(lang)];

@@ -35,7 +35,7 @@ const TEMPLATES: &[(&str, &[u8])] = embedded!("templates":
     "desk/comments.html", "desk/reader.html", "desk/macros.html", "desk/tokens.html",
     "desk/webhooks.html", "desk/webhook.html",
 );
-const ASSETS: &[(&str, &[u8])] = embedded!("assets": "site.css", "desk.css", "desk.js", "comments.js", "favicon.svg", "logo.svg");
+const ASSETS: &[(&str, &[u8])] = embedded!("assets": "site.css", "desk.css", "desk.js", "comments.js", "live.js", "favicon.svg", "logo.svg");
 const STRINGS: &str = include_str!("../theme/strings.toml");
 
 #[derive(Debug, thiserror::Error)]

@@ -30,7 +30,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorBody};
 pub use limits::RateLimiter;
 
 use crate::metrics::RouteName;
@@ -54,6 +54,9 @@ pub struct ApiState {
         version = "1",
         description = "Read the edition (stories, briefs, sections, tags, authors, search, comments), comment as a signed-in reader, and write items with a staff token. Errors are always `{\"error\": {\"code\", \"message\", \"field\"}}`. Reads carry an ETag: send it back as `If-None-Match` for a 304. Rate limits answer 429 with `Retry-After`. The live stream is Server-Sent Events at `/api/v1/live`."
     ),
+    // The live stream is routed beside the API, outside its gate (browsers' EventSource cannot
+    // send a key), and documented here.
+    paths(crate::live::stream),
     modifiers(&SecuritySchemes),
     tags(
         (name = "items", description = "Stories and briefs"),

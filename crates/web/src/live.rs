@@ -1,0 +1,687 @@
+//! The live stream, `/api/v1/live`: Server-Sent Events for published, updated and unpublished
+//! items and breaking alerts, driven by the event log. One hub task per process reads each
+//! event's item once and broadcasts the finished message; a subscriber is one small stream
+//! over a broadcast receiver and reads the database only to replay what a reconnecting client
+//! missed. It never sends what the public cannot see: an item travels only while published.
+//!
+//! Wire rules. Every event of the log has one id and its messages end with that `id:` line,
+//! so `Last-Event-ID` always names a whole event. A breaking item's publication or update is
+//! two messages written together: `item.published` (or `item.updated`) without an id, then
+//! `breaking` with it; a client cut off between them is sent both again, never neither.
+//! Events a subscriber is not shown (other editions, comments, an item taken down since)
+//! still move its cursor: the next keep-alive carries their id alone (`id: N`, no data), which
+//! advances `Last-Event-ID` without dispatching anything.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use newsdesk_core::{Config, Event, EventKind, Item, ItemStatus};
+use newsdesk_services::follow::EventFeed;
+use newsdesk_services::newsroom::BREAKING_WINDOW;
+use serde::Serialize;
+use tokio::sync::{broadcast, watch};
+
+use crate::AppState;
+use crate::api::ApiError;
+use crate::http::NO_STORE;
+use crate::metrics::RouteName;
+use crate::paths;
+
+/// Where the stream is served.
+pub const PATH: &str = "/api/v1/live";
+/// A comment line goes out this often on an idle stream, so proxies and load balancers do
+/// not close it for silence (most give up after 30 to 60 seconds).
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// The `retry:` hint: how long a client waits before reconnecting after a drop.
+pub const RECONNECT_AFTER: Duration = Duration::from_secs(5);
+/// `Retry-After` of a refusal when every subscriber slot is taken.
+pub const BUSY_RETRY_AFTER_SECS: u64 = 30;
+/// Events read per query while replaying for a reconnecting client.
+const REPLAY_BATCH: u32 = 200;
+/// Finished messages buffered per subscriber; one that falls further behind (a stalled
+/// socket) replays from the log instead.
+const CHANNEL_CAPACITY: usize = 1024;
+/// Wait before reading an item again when the database failed the hub.
+const HUB_RETRY: Duration = Duration::from_secs(1);
+
+/// An item as the live stream carries it: enough to show it in a list of latest news.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LiveItem {
+    pub id: i64,
+    /// `story` or `brief`.
+    pub kind: &'static str,
+    pub language: String,
+    /// The section's slug.
+    pub section: String,
+    /// The section's name in the item's language.
+    pub section_name: String,
+    pub section_url: String,
+    pub slug: String,
+    /// What goes where a headline goes (a brief without one: its opening words).
+    pub headline: String,
+    pub standfirst: Option<String>,
+    /// The standfirst, or a brief's text, cut at a word as teasers show it.
+    pub teaser: String,
+    /// Path on the site.
+    pub url: String,
+    pub breaking: bool,
+    pub published_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+/// An item taken down: where it was, so a client can remove it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LiveRemoval {
+    pub id: i64,
+    pub language: String,
+    pub url: String,
+}
+
+impl LiveItem {
+    pub fn new(config: &Config, item: &Item) -> Self {
+        let view = crate::views::ItemView::new(config, &config.time_zone(), item);
+        LiveItem {
+            id: item.id,
+            kind: item.kind.as_str(),
+            language: item.language.clone(),
+            section: item.section.clone(),
+            section_name: view.section.name,
+            section_url: view.section.url,
+            slug: item.slug.clone(),
+            headline: view.headline,
+            standfirst: item.standfirst.clone(),
+            teaser: view.teaser,
+            url: view.url,
+            breaking: item.breaking,
+            published_at: item.published_at.map(rfc3339),
+            updated_at: item.updated_at.map(rfc3339),
+        }
+    }
+}
+
+fn rfc3339(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// One event of the log, ready for the wire.
+#[derive(Debug)]
+struct LiveEvent {
+    id: i64,
+    /// The edition it concerns; None for events about no item.
+    language: Option<String>,
+    /// Its messages, the last one carrying `id:`; empty when the event shows nothing.
+    frame: Bytes,
+}
+
+impl LiveEvent {
+    /// What a subscriber to `edition` (None: every edition) is sent, if anything.
+    fn frame_for(&self, edition: Option<&str>) -> Option<&Bytes> {
+        if self.frame.is_empty() {
+            return None;
+        }
+        match (edition, &self.language) {
+            (None, _) => Some(&self.frame),
+            (Some(wanted), Some(language)) if wanted == language => Some(&self.frame),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Signal {
+    Event(Arc<LiveEvent>),
+    KeepAlive,
+}
+
+/// The process's live stream: the hub's channel, its position in the log and the open
+/// streams. Shared by the hub task and every subscriber.
+pub struct Live {
+    signals: broadcast::Sender<Signal>,
+    /// The last event the hub has broadcast: "now" for a client that starts fresh.
+    cursor: AtomicI64,
+    subscribers: AtomicUsize,
+    max_subscribers: usize,
+    max_resume_events: u32,
+    /// Turns true when the server shuts down: every stream ends, so shutdown does not wait
+    /// for clients that would never hang up.
+    closing: watch::Sender<bool>,
+}
+
+impl Live {
+    pub fn new(settings: &newsdesk_core::config::Live) -> Self {
+        Live {
+            signals: broadcast::channel(CHANNEL_CAPACITY).0,
+            cursor: AtomicI64::new(0),
+            subscribers: AtomicUsize::new(0),
+            max_subscribers: settings.max_subscribers,
+            max_resume_events: settings.max_resume_events,
+            closing: watch::channel(false).0,
+        }
+    }
+
+    /// Streams open now.
+    pub fn subscribers(&self) -> usize {
+        self.subscribers.load(Ordering::Relaxed)
+    }
+
+    /// Ends every open stream and refuses new ones; call when shutdown begins.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    fn take_slot(self: &Arc<Self>) -> Option<Slot> {
+        self.subscribers
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < self.max_subscribers).then_some(open + 1)
+            })
+            .ok()
+            .map(|_| Slot(self.clone()))
+    }
+}
+
+/// One taken subscriber slot, given back when the stream ends.
+struct Slot(Arc<Live>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.subscribers.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Starts the hub: turns each event after `cursor` into its messages once, and sends a
+/// keep-alive to every stream every `KEEP_ALIVE`. Ends when the live stream closes.
+pub fn follow_live(state: Arc<AppState>, feed: &EventFeed, cursor: i64) {
+    let live = state.live.clone();
+    live.cursor.store(cursor, Ordering::Release);
+    let mut events = feed.subscribe();
+    let mut closing = live.closing.subscribe();
+    tokio::spawn(async move {
+        let mut keep_alive = tokio::time::interval(KEEP_ALIVE);
+        keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        keep_alive.tick().await;
+        loop {
+            tokio::select! {
+                received = events.recv() => match received {
+                    Ok(event) => {
+                        if event.id > live.cursor.load(Ordering::Acquire) {
+                            let Some(ready) = render_patiently(&state, &closing, &event).await else {
+                                break;
+                            };
+                            hub_send(&live, ready);
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "live stream hub lagged; reading the log");
+                        if !hub_catch_up(&state, &closing).await {
+                            break;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+                _ = keep_alive.tick() => {
+                    let _ = live.signals.send(Signal::KeepAlive);
+                }
+                _ = closing.changed() => break,
+            }
+        }
+    });
+}
+
+/// The cursor moves before the send: a subscriber that reads the cursor after subscribing
+/// receives every event above it.
+fn hub_send(live: &Live, ready: LiveEvent) {
+    live.cursor.store(ready.id, Ordering::Release);
+    // No subscribers is fine: nobody is watching.
+    let _ = live.signals.send(Signal::Event(Arc::new(ready)));
+}
+
+/// Renders one event, retrying while the database fails (events go out in order, so the
+/// hub waits rather than skip); None when the server shuts down meanwhile.
+async fn render_patiently(
+    state: &AppState,
+    closing: &watch::Receiver<bool>,
+    event: &Event,
+) -> Option<LiveEvent> {
+    loop {
+        let mut items = ItemReads::default();
+        match render(state, &mut items, event, Timestamp::now()).await {
+            Ok(ready) => return Some(ready),
+            Err(e) => {
+                tracing::warn!(error = %e, event = event.id, "live stream could not read an item; retrying");
+                if *closing.borrow() {
+                    return None;
+                }
+                tokio::time::sleep(HUB_RETRY).await;
+            }
+        }
+    }
+}
+
+/// Reads the log after the hub's cursor until it is current; false on shutdown.
+async fn hub_catch_up(state: &AppState, closing: &watch::Receiver<bool>) -> bool {
+    let live = &state.live;
+    loop {
+        if *closing.borrow() {
+            return false;
+        }
+        let after = live.cursor.load(Ordering::Acquire);
+        match state
+            .newsroom
+            .store()
+            .events_after(after, REPLAY_BATCH)
+            .await
+        {
+            Ok(events) => {
+                let full = events.len() == REPLAY_BATCH as usize;
+                for event in &events {
+                    let Some(ready) = render_patiently(state, closing, event).await else {
+                        return false;
+                    };
+                    hub_send(live, ready);
+                }
+                if !full {
+                    return true;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "live stream could not read the log; retrying");
+                tokio::time::sleep(HUB_RETRY).await;
+            }
+        }
+    }
+}
+
+/// Items read while rendering one batch of events, so an item changed many times is read once.
+#[derive(Default)]
+struct ItemReads(HashMap<i64, Option<Item>>);
+
+impl ItemReads {
+    async fn get(
+        &mut self,
+        state: &AppState,
+        id: i64,
+    ) -> Result<Option<&Item>, newsdesk_store::StoreError> {
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.0.entry(id) {
+            slot.insert(state.newsroom.store().item_by_id(id).await?);
+        }
+        Ok(self.0.get(&id).and_then(Option::as_ref))
+    }
+}
+
+/// An event's messages, from its item as it is now: a published or updated item that is no
+/// longer public is not shown (its `item_unpublished` event follows in the log).
+async fn render(
+    state: &AppState,
+    items: &mut ItemReads,
+    event: &Event,
+    now: Timestamp,
+) -> Result<LiveEvent, newsdesk_store::StoreError> {
+    let nothing = |language: Option<String>| LiveEvent {
+        id: event.id,
+        language,
+        frame: Bytes::new(),
+    };
+    let name = match event.kind {
+        EventKind::ItemPublished => "item.published",
+        EventKind::ItemUpdated => "item.updated",
+        EventKind::ItemUnpublished => "item.unpublished",
+        // Sections, comments and whatever kinds come later are not the stream's business.
+        _ => return Ok(nothing(None)),
+    };
+    let Some(item_id) = event.item_id else {
+        return Ok(nothing(None));
+    };
+    let Some(item) = items.get(state, item_id).await? else {
+        return Ok(nothing(None));
+    };
+    let config = state.config();
+    let mut frame = String::new();
+    if event.kind == EventKind::ItemUnpublished {
+        let removal = LiveRemoval {
+            id: item.id,
+            language: item.language.clone(),
+            url: paths::item_url(&config, item),
+        };
+        push_message(&mut frame, Some(event.id), name, &json(&removal));
+    } else if item.status == ItemStatus::Published {
+        let data = json(&LiveItem::new(&config, item));
+        let breaking = item.breaking
+            && item
+                .published_at
+                .is_some_and(|at| at >= now - BREAKING_WINDOW);
+        if breaking {
+            push_message(&mut frame, None, name, &data);
+            push_message(&mut frame, Some(event.id), "breaking", &data);
+        } else {
+            push_message(&mut frame, Some(event.id), name, &data);
+        }
+    } else {
+        return Ok(nothing(Some(item.language.clone())));
+    }
+    Ok(LiveEvent {
+        id: event.id,
+        language: Some(item.language.clone()),
+        frame: Bytes::from(frame),
+    })
+}
+
+fn json<T: Serialize>(value: &T) -> String {
+    // Serializing our own plain structs cannot fail; an empty object keeps the stream whole.
+    serde_json::to_string(value).unwrap_or_else(|_| "{}".into())
+}
+
+/// One SSE message. `data` is one line of JSON (serde_json escapes every newline).
+fn push_message(out: &mut String, id: Option<i64>, event: &str, data: &str) {
+    if let Some(id) = id {
+        let _ = writeln!(out, "id: {id}");
+    }
+    let _ = write!(out, "event: {event}\ndata: {data}\n\n");
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::invalid(field, message)
+}
+
+/// What the client asked for.
+struct Request {
+    /// One edition, as the site spells it; None for all.
+    edition: Option<String>,
+    /// The last event it saw, when it reconnects.
+    resume_after: Option<i64>,
+}
+
+fn parse_request(
+    config: &Config,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Request, ApiError> {
+    let mut lang = None;
+    let mut last_event_id = None;
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match key.as_ref() {
+            "lang" => lang = Some(value.into_owned()),
+            "last_event_id" => last_event_id = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let edition = match lang {
+        None => None,
+        Some(raw) => {
+            let known = newsdesk_core::lang::normalize(&raw)
+                .and_then(|tag| config.site.languages.iter().find(|l| **l == tag));
+            match known {
+                Some(language) => Some(language.clone()),
+                None => {
+                    return Err(invalid(
+                        "lang",
+                        format!(
+                            "no edition in `{}`; this site publishes in {}",
+                            raw.chars().take(20).collect::<String>(),
+                            config.site.languages.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+    };
+    // The header is what EventSource sends on reconnecting, so it wins over a query string
+    // that still holds the first connection's value.
+    let from_header = match headers.get("last-event-id") {
+        Some(value) => Some(
+            value
+                .to_str()
+                .map_err(|_| invalid("last_event_id", "Last-Event-ID must be an event id"))?
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let raw = from_header
+        .filter(|v| !v.trim().is_empty())
+        .or(last_event_id.filter(|v| !v.trim().is_empty()));
+    let resume_after = match raw {
+        None => None,
+        Some(raw) => match raw.trim().parse::<i64>() {
+            Ok(id) if id >= 0 => Some(id),
+            _ => {
+                return Err(invalid(
+                    "last_event_id",
+                    "the last event id must be a whole number of zero or more, as the stream sent it",
+                ));
+            }
+        },
+    };
+    Ok(Request {
+        edition,
+        resume_after,
+    })
+}
+
+/// The live stream: Server-Sent Events of items published, updated and unpublished, and
+/// breaking alerts, from the event log. Reconnect with `Last-Event-ID` (or `last_event_id`)
+/// to receive exactly what was missed; `event: reset` asks a client too far behind to reload.
+/// Open to every caller without a token, like the pages it keeps live.
+#[utoipa::path(
+    get,
+    path = "/api/v1/live",
+    tag = "items",
+    params(
+        ("lang" = Option<String>, Query, description = "One edition; all when left out"),
+        ("last_event_id" = Option<i64>, Query, minimum = 0, description = "Resume after this event (the `Last-Event-ID` header wins)"),
+        ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event"),
+    ),
+    responses(
+        (status = 200, description = "An endless stream: `id`, `event` (item.published, item.updated, item.unpublished, breaking, reset) and one line of JSON `data` per message", content_type = "text/event-stream", body = String),
+        (status = 400, body = crate::api::ErrorBody),
+        (status = 503, description = "Too many open streams; retry after `Retry-After` seconds", body = crate::api::ErrorBody),
+    ),
+    security(())
+)]
+pub async fn stream(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let mut response = match open(state, &headers, query.as_deref()).await {
+        Ok(response) => response,
+        Err(refusal) => refusal.into_response(),
+    };
+    response.extensions_mut().insert(RouteName("live"));
+    response
+}
+
+async fn open(
+    state: Arc<AppState>,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Response, ApiError> {
+    let config = state.config();
+    let request = parse_request(&config, headers, query)?;
+    let live = state.live.clone();
+    let busy = || ApiError {
+        retry_after: Some(BUSY_RETRY_AFTER_SECS),
+        ..ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_subscribers",
+            "The live stream is full; try again shortly.",
+        )
+    };
+    if *live.closing.borrow() {
+        return Err(busy());
+    }
+    let slot = live.take_slot().ok_or_else(busy)?;
+    // Subscribe before deciding where the stream starts: whatever the hub sends from here
+    // on reaches us, and the replay or the cursor covers everything before.
+    let signals = live.signals.subscribe();
+    let mut preamble = format!("retry: {}\n", RECONNECT_AFTER.as_millis());
+    let (cursor, replaying) = match request.resume_after {
+        None => {
+            let now = live.cursor.load(Ordering::Acquire);
+            let _ = write!(preamble, "id: {now}\n\n");
+            (now, false)
+        }
+        Some(after) => {
+            let latest = state.newsroom.store().last_event_id().await.map_err(|e| {
+                tracing::error!(error = %e, "live stream could not read the log");
+                ApiError {
+                    retry_after: Some(BUSY_RETRY_AFTER_SECS),
+                    ..ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "The live stream cannot read the news right now; try again shortly.",
+                    )
+                }
+            })?;
+            let reason = if after > latest {
+                Some("unknown_event")
+            } else if latest - after > i64::from(live.max_resume_events) {
+                Some("too_far_behind")
+            } else {
+                None
+            };
+            match reason {
+                Some(reason) => {
+                    preamble.push('\n');
+                    push_message(
+                        &mut preamble,
+                        Some(latest),
+                        "reset",
+                        &serde_json::json!({ "reason": reason }).to_string(),
+                    );
+                    (latest, false)
+                }
+                None => {
+                    preamble.push('\n');
+                    (after, true)
+                }
+            }
+        }
+    };
+    let subscriber = Subscriber {
+        state: state.clone(),
+        signals,
+        closing: live.closing.subscribe(),
+        edition: request.edition,
+        cursor,
+        told: cursor,
+        replaying,
+        preamble: Some(Bytes::from(preamble)),
+        _slot: slot,
+    };
+    let body = Body::from_stream(futures_util::stream::unfold(subscriber, next_chunk));
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, NO_STORE),
+            (
+                header::HeaderName::from_static("x-accel-buffering"),
+                HeaderValue::from_static("no"),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// One open stream.
+struct Subscriber {
+    state: Arc<AppState>,
+    signals: broadcast::Receiver<Signal>,
+    closing: watch::Receiver<bool>,
+    edition: Option<String>,
+    /// The last event accounted for: sent, or passed over as not for this client.
+    cursor: i64,
+    /// The last id the client was told, its `Last-Event-ID` if it reconnected now.
+    told: i64,
+    /// Replaying the log after a reconnect (or after falling behind the hub).
+    replaying: bool,
+    preamble: Option<Bytes>,
+    _slot: Slot,
+}
+
+/// The next bytes of a stream; None ends it.
+async fn next_chunk(mut sub: Subscriber) -> Option<(Result<Bytes, Infallible>, Subscriber)> {
+    if let Some(preamble) = sub.preamble.take() {
+        return Some((Ok(preamble), sub));
+    }
+    loop {
+        if *sub.closing.borrow() {
+            return None;
+        }
+        if sub.replaying {
+            match sub.replay_batch().await {
+                Ok(out) if out.is_empty() => continue,
+                Ok(out) => return Some((Ok(Bytes::from(out)), sub)),
+                Err(e) => {
+                    // The client reconnects with its last id and the replay starts again.
+                    tracing::warn!(error = %e, "live stream replay failed; ending the stream");
+                    return None;
+                }
+            }
+        }
+        tokio::select! {
+            _ = sub.closing.changed() => return None,
+            signal = sub.signals.recv() => match signal {
+                Ok(Signal::Event(event)) => {
+                    if event.id <= sub.cursor {
+                        continue;
+                    }
+                    sub.cursor = event.id;
+                    if let Some(frame) = event.frame_for(sub.edition.as_deref()) {
+                        sub.told = event.id;
+                        let frame = frame.clone();
+                        return Some((Ok(frame), sub));
+                    }
+                }
+                Ok(Signal::KeepAlive) => {
+                    let beat = if sub.cursor > sub.told {
+                        sub.told = sub.cursor;
+                        format!("id: {}\n\n", sub.cursor)
+                    } else {
+                        ": keep-alive\n\n".to_owned()
+                    };
+                    return Some((Ok(Bytes::from(beat)), sub));
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => sub.replaying = true,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            },
+        }
+    }
+}
+
+impl Subscriber {
+    /// Sends the next events after the cursor from the log; stops replaying once a read
+    /// comes back short (the hub's messages carry on from there).
+    async fn replay_batch(&mut self) -> Result<Vec<u8>, newsdesk_store::StoreError> {
+        let events = self
+            .state
+            .newsroom
+            .store()
+            .events_after(self.cursor, REPLAY_BATCH)
+            .await?;
+        self.replaying = events.len() == REPLAY_BATCH as usize;
+        let mut items = ItemReads::default();
+        let now = Timestamp::now();
+        let mut out = Vec::new();
+        for event in &events {
+            let ready = render(&self.state, &mut items, event, now).await?;
+            self.cursor = ready.id;
+            if let Some(frame) = ready.frame_for(self.edition.as_deref()) {
+                self.told = ready.id;
+                out.extend_from_slice(frame);
+            }
+        }
+        Ok(out)
+    }
+}
