@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, BodyRefusals, ErrorBody, NotModified, Refusals};
 use super::extract::{ApiJson, ApiQuery};
 use super::model::{CommentOut, CommentPage, edit_window};
 use super::{check_id, private_json, respond};
@@ -56,11 +56,8 @@ pub struct SignedIn {
     request_body = SignIn,
     responses(
         (status = 200, body = SignedIn),
-        (status = 400, body = ErrorBody),
-        (status = 401, description = "Wrong address or password", body = ErrorBody),
-        (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        Refusals,
+        BodyRefusals,
     ),
     security(())
 )]
@@ -94,9 +91,8 @@ pub async fn sign_in(
     tag = "readers",
     responses(
         (status = 204, description = "Signed out"),
-        (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -135,8 +131,7 @@ pub struct Me {
     tag = "readers",
     responses(
         (status = 200, body = Me),
-        (status = 401, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []), ("api_key" = []))
 )]
@@ -195,11 +190,9 @@ pub struct ThreadParams {
     params(("id" = i64, Path, minimum = 1), ThreadParams),
     responses(
         (status = 200, body = CommentPage),
-        (status = 304, description = "Not modified since the ETag sent"),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        Refusals,
+        NotModified,
     ),
     security((), ("bearer" = []), ("api_key" = []))
 )]
@@ -259,11 +252,9 @@ pub async fn thread(
     params(("id" = i64, Path, minimum = 1)),
     responses(
         (status = 200, body = CommentOut),
-        (status = 304, description = "Not modified since the ETag sent"),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        Refusals,
+        NotModified,
     ),
     security((), ("bearer" = []), ("api_key" = []))
 )]
@@ -325,14 +316,11 @@ fn posted(p: newsdesk_services::comments::Posted, reader: i64) -> Posted {
     request_body = NewComment,
     responses(
         (status = 201, description = "Published, or held for a moderator (see `held_because`)", body = Posted),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
-        (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody),
         (status = 422, description = "Refused: closed, too long, a repeat, …", body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        Refusals,
+        BodyRefusals,
     ),
     security(("bearer" = []))
 )]
@@ -391,14 +379,11 @@ pub struct EditComment {
     request_body = EditComment,
     responses(
         (status = 200, body = Posted),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
-        (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        Refusals,
+        BodyRefusals,
     ),
     security(("bearer" = []))
 )]
@@ -425,12 +410,10 @@ pub async fn edit(
     params(("id" = i64, Path, minimum = 1)),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -459,12 +442,10 @@ pub struct Liked {
     params(("id" = i64, Path, minimum = 1)),
     responses(
         (status = 200, body = Liked),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -502,14 +483,11 @@ pub struct Reported {
     request_body = Report,
     responses(
         (status = 200, body = Reported),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
-        (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        Refusals,
+        BodyRefusals,
     ),
     security(("bearer" = []))
 )]

@@ -189,3 +189,48 @@ fn capitalized(s: &str) -> String {
         None => String::new(),
     }
 }
+
+// The answers most operations share, described once for the OpenAPI document. They are
+// never built: the handlers answer with `ApiError`, whose body is `ErrorBody`.
+
+/// Refusals any operation may answer.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum Refusals {
+    #[response(
+        status = 400,
+        description = "A parameter or field is not right; `field` names it"
+    )]
+    Invalid(ErrorBody),
+    #[response(
+        status = 401,
+        description = "A token is needed and none came, or it is unknown, revoked or expired; or reading needs a key"
+    )]
+    Unauthorized(ErrorBody),
+    #[response(
+        status = 429,
+        description = "Over the rate limit; `Retry-After` says in how many seconds to try again"
+    )]
+    RateLimited(ErrorBody),
+}
+
+/// A read sent with the `ETag` it already has.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum NotModified {
+    #[response(
+        status = 304,
+        description = "Not modified since the ETag sent in `If-None-Match`"
+    )]
+    NotModified,
+}
+
+/// Refusals of a JSON body as a whole.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum BodyRefusals {
+    #[response(status = 413, description = "The body is larger than the API accepts")]
+    TooLarge(ErrorBody),
+    #[response(status = 415, description = "The body is not sent as JSON")]
+    NotJson(ErrorBody),
+}

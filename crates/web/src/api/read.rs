@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, ErrorBody, NotModified, Refusals};
 use super::extract::ApiQuery;
 use super::model::{Breaking, ItemDetail, ItemList, ItemPage, ItemSummary, Kind};
 use super::{check_id, check_language, check_slug, linker, respond};
@@ -91,10 +91,8 @@ fn parse_cursor(cursor: &str) -> Result<(Timestamp, i64), ApiError> {
     params(StreamParams),
     responses(
         (status = 200, description = "A page of the stream", body = ItemPage),
-        (status = 304, description = "Not modified since the ETag sent"),
-        (status = 400, description = "A parameter is not right", body = ErrorBody),
-        (status = 401, description = "Unknown token, or a key is required", body = ErrorBody),
-        (status = 429, description = "Over the rate limit", body = ErrorBody),
+        Refusals,
+        NotModified,
     ),
     security((), ("bearer" = []), ("api_key" = []))
 )]
@@ -151,11 +149,9 @@ pub async fn stream(
     params(("id" = i64, Path, minimum = 1, description = "The item's id")),
     responses(
         (status = 200, body = ItemDetail),
-        (status = 304, description = "Not modified since the ETag sent"),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, description = "No such published item", body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        Refusals,
+        NotModified,
     ),
     security((), ("bearer" = []), ("api_key" = []))
 )]
@@ -197,11 +193,9 @@ async fn detail(
     ),
     responses(
         (status = 200, body = ItemDetail),
-        (status = 304, description = "Not modified since the ETag sent"),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        Refusals,
+        NotModified,
     ),
     security((), ("bearer" = []), ("api_key" = []))
 )]
@@ -230,11 +224,9 @@ pub async fn item_by_slug(
     params(("id" = i64, Path, minimum = 1)),
     responses(
         (status = 200, body = ItemList),
-        (status = 304, description = "Not modified since the ETag sent"),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        Refusals,
+        NotModified,
     ),
     security((), ("bearer" = []), ("api_key" = []))
 )]
@@ -275,10 +267,8 @@ pub struct EditionParams {
     params(EditionParams),
     responses(
         (status = 200, body = Breaking),
-        (status = 304, description = "Not modified since the ETag sent"),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        Refusals,
+        NotModified,
     ),
     security((), ("bearer" = []), ("api_key" = []))
 )]
@@ -322,10 +312,8 @@ pub struct SectionList {
     params(EditionParams),
     responses(
         (status = 200, body = SectionList),
-        (status = 304, description = "Not modified since the ETag sent"),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        Refusals,
+        NotModified,
     ),
     security((), ("bearer" = []), ("api_key" = []))
 )]
@@ -391,9 +379,8 @@ pub struct AuthorList {
     tag = "labels",
     responses(
         (status = 200, body = TagList),
-        (status = 304, description = "Not modified since the ETag sent"),
-        (status = 401, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        Refusals,
+        NotModified,
     ),
     security((), ("bearer" = []), ("api_key" = []))
 )]
@@ -426,9 +413,8 @@ pub async fn tags(
     tag = "labels",
     responses(
         (status = 200, body = AuthorList),
-        (status = 304, description = "Not modified since the ETag sent"),
-        (status = 401, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        Refusals,
+        NotModified,
     ),
     security((), ("bearer" = []), ("api_key" = []))
 )]
@@ -506,10 +492,8 @@ pub struct SearchResults {
     params(SearchParams),
     responses(
         (status = 200, body = SearchResults),
-        (status = 304, description = "Not modified since the ETag sent"),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        Refusals,
+        NotModified,
     ),
     security((), ("bearer" = []), ("api_key" = []))
 )]

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::auth::Caller;
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, BodyRefusals, ErrorBody, Refusals};
 use super::extract::ApiJson;
 use super::model::{ItemDetail, Kind};
 use super::{check_id, check_slug, linker, private_json};
@@ -191,14 +191,11 @@ async fn save(
     request_body = ItemWrite,
     responses(
         (status = 201, body = ItemDetail),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 403, description = "The token's role may not do this", body = ErrorBody),
         (status = 409, body = ErrorBody),
-        (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody),
         (status = 422, description = "A field breaks a rule; `field` names it", body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        Refusals,
+        BodyRefusals,
     ),
     security(("bearer" = []))
 )]
@@ -220,15 +217,12 @@ pub async fn create(
     request_body = ItemWrite,
     responses(
         (status = 200, body = ItemDetail),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "Changed by someone else since `version`, or a transition the workflow refuses", body = ErrorBody),
-        (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        Refusals,
+        BodyRefusals,
     ),
     security(("bearer" = []))
 )]
