@@ -35,6 +35,7 @@ const PAGES: &[&str] = &[
     "/search",
     "/search?q=harbour+%22tidal+barrier%22&section=world&from=2020-01-01",
     "/search?q=zzzz+qqqq",
+    "/api/docs",
 ];
 
 /// The demo bundles its images; an upload's hero is shown as `<picture>` with WebP and JPEG
@@ -171,6 +172,7 @@ async fn every_page_type_is_valid_html5() {
         "/desk/authors".to_owned(),
         "/desk/accounts".to_owned(),
         "/desk/settings".to_owned(),
+        "/desk/tokens".to_owned(),
         "/desk/media?for=%2Fdesk%2Fnew".to_owned(),
         "/desk/comments".to_owned(),
         format!("/comments/{}", item.trim_start_matches("/desk/items/")),
