@@ -882,6 +882,13 @@ impl Config {
         self.sections.iter().find(|s| s.slug == slug)
     }
 
+    /// A section's name in one language; its slug when the section is gone.
+    pub fn section_name(&self, slug: &str, language: &str) -> String {
+        self.section(slug)
+            .map(|s| s.name_in(language).to_owned())
+            .unwrap_or_else(|| slug.to_owned())
+    }
+
     /// The time zone readers see times in; validated at start.
     pub fn time_zone(&self) -> jiff::tz::TimeZone {
         jiff::tz::TimeZone::get(&self.site.time_zone).unwrap_or(jiff::tz::TimeZone::UTC)

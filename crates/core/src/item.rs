@@ -201,6 +201,13 @@ pub struct Item {
 }
 
 impl Item {
+    /// The update readers are told about ("Updated …"): only one later than publication,
+    /// since imports can carry both times.
+    pub fn shown_update(&self) -> Option<Timestamp> {
+        self.updated_at
+            .filter(|u| self.published_at.is_none_or(|p| *u > p))
+    }
+
     /// What to show where a headline goes: briefs without one show their opening words.
     pub fn display_headline(&self) -> String {
         match &self.headline {

@@ -109,14 +109,8 @@ impl Newsroom {
         now: Timestamp,
     ) -> Result<IssuedToken> {
         let name = validate_token_name(name)?;
-        let held = self
-            .store()
-            .api_tokens(None)
-            .await?
-            .into_iter()
-            .filter(|t| t.account_id == actor.id && t.revoked_at.is_none())
-            .count();
-        if held >= TOKENS_PER_ACCOUNT_MAX {
+        let held = self.store().count_live_api_tokens(actor.id).await?;
+        if held >= TOKENS_PER_ACCOUNT_MAX as u64 {
             return Err(ServiceError::Refused(format!(
                 "An account may hold at most {TOKENS_PER_ACCOUNT_MAX} tokens; revoke one first."
             )));

@@ -844,6 +844,8 @@ pub trait Store: Send + Sync + 'static {
     /// Tokens newest first: every token, or the staff tokens acting as one account.
     async fn api_tokens(&self, account_id: Option<i64>) -> Result<Vec<ApiToken>>;
     async fn api_token(&self, id: i64) -> Result<Option<ApiToken>>;
+    /// Unrevoked tokens of one account: staff tokens acting as it and keys it made.
+    async fn count_live_api_tokens(&self, account_id: i64) -> Result<u64>;
     /// Revokes a token for good, audited. `NotFound` when it does not exist or is revoked.
     async fn revoke_api_token(&self, id: i64, actor: &str, now: Timestamp) -> Result<()>;
     /// The unrevoked token with this hash and the account behind it (which may be disabled:

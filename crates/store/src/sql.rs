@@ -2923,6 +2923,16 @@ macro_rules! sql_store {
             row.as_ref().map(api_token_from_row).transpose()
         }
 
+        async fn count_live_api_tokens(&self, account_id: i64) -> Result<u64> {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM api_tokens WHERE account_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(account_id)
+            .fetch_one(&self.reader)
+            .await?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        }
+
         async fn revoke_api_token(&self, id: i64, actor: &str, now: Timestamp) -> Result<()> {
             let mut tx = self.write_transaction().await?;
             let name: Option<String> = sqlx::query_scalar(
@@ -2943,25 +2953,30 @@ macro_rules! sql_store {
             token_hash: &str,
             now: Timestamp,
         ) -> Result<Option<(crate::ApiToken, Account)>> {
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "{API_TOKEN_SELECT} WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
-            )))
+            // One read for the token and its account: this runs on every API request that
+            // carries a staff token or a read key.
+            let row = sqlx::query(
+                "SELECT t.id, t.kind, t.name, t.account_id, a.email AS account_email, t.role,
+                        t.created_at, t.last_used_at, t.revoked_at,
+                        a.name AS account_name, a.role AS account_role,
+                        a.disabled AS account_disabled, a.created_at AS account_created_at
+                 FROM api_tokens t JOIN accounts a ON a.id = t.account_id
+                 WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+            )
             .bind(token_hash)
             .fetch_optional(&self.reader)
             .await?;
             let Some(row) = row else { return Ok(None) };
             let token = api_token_from_row(&row)?;
-            let account: Option<Account> = match sqlx::query(
-                "SELECT id, email, name, role, disabled, created_at FROM accounts WHERE id = $1",
-            )
-            .bind(token.account_id)
-            .fetch_optional(&self.reader)
-            .await?
-            {
-                Some(row) => Some(crate::sql::account_from_row(&row)?),
-                None => None,
+            let role: String = row.try_get("account_role")?;
+            let account = Account {
+                id: token.account_id,
+                email: token.account_email.clone(),
+                name: row.try_get("account_name")?,
+                role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
+                disabled: row.try_get("account_disabled")?,
+                created_at: from_micros(row.try_get("account_created_at")?)?,
             };
-            let Some(account) = account else { return Ok(None) };
             // A write per request would make every API read a write; once a minute tells
             // the desk what it needs (is this token still in use?).
             let stale = token

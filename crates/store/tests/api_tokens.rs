@@ -101,7 +101,7 @@ async fn tokens_are_made_listed_used_and_revoked() {
             .expect("use")
             .expect("found");
         assert_eq!(found.id, staff.id);
-        assert_eq!(account.id, editor.id);
+        assert_eq!(account, editor, "the whole account comes with the token");
         let used = store
             .api_token(staff.id)
             .await
@@ -148,6 +148,14 @@ async fn tokens_are_made_listed_used_and_revoked() {
                 .expect("use")
                 .is_none()
         );
+        assert_eq!(
+            store.count_live_api_tokens(editor.id).await.expect("count"),
+            1
+        );
+        assert_eq!(
+            store.count_live_api_tokens(admin.id).await.expect("count"),
+            1
+        );
         // Revoked once, for good, audited.
         store
             .revoke_api_token(staff.id, &admin.email, now)
@@ -163,6 +171,10 @@ async fn tokens_are_made_listed_used_and_revoked() {
                 .await
                 .expect("use")
                 .is_none()
+        );
+        assert_eq!(
+            store.count_live_api_tokens(editor.id).await.expect("count"),
+            0
         );
         assert!(
             store

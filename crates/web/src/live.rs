@@ -103,7 +103,7 @@ impl LiveItem {
             url: view.url,
             breaking: item.breaking,
             published_at: item.published_at.map(rfc3339),
-            updated_at: item.updated_at.map(rfc3339),
+            updated_at: item.shown_update().map(rfc3339),
         }
     }
 }
@@ -387,10 +387,6 @@ fn push_message(out: &mut String, id: Option<i64>, event: &str, data: &str) {
     let _ = write!(out, "event: {event}\ndata: {data}\n\n");
 }
 
-fn invalid(field: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::invalid(field, message)
-}
-
 /// What the client asked for.
 struct Request {
     /// One edition, as the site spells it; None for all.
@@ -413,33 +409,18 @@ fn parse_request(
             _ => {}
         }
     }
-    let edition = match lang {
-        None => None,
-        Some(raw) => {
-            let known = newsdesk_core::lang::normalize(&raw)
-                .and_then(|tag| config.site.languages.iter().find(|l| **l == tag));
-            match known {
-                Some(language) => Some(language.clone()),
-                None => {
-                    return Err(invalid(
-                        "lang",
-                        format!(
-                            "no edition in `{}`; this site publishes in {}",
-                            raw.chars().take(20).collect::<String>(),
-                            config.site.languages.join(", ")
-                        ),
-                    ));
-                }
-            }
-        }
-    };
+    let edition = lang
+        .map(|raw| crate::api::check_language(config, &raw))
+        .transpose()?;
     // The header is what EventSource sends on reconnecting, so it wins over a query string
     // that still holds the first connection's value.
     let from_header = match headers.get("last-event-id") {
         Some(value) => Some(
             value
                 .to_str()
-                .map_err(|_| invalid("last_event_id", "Last-Event-ID must be an event id"))?
+                .map_err(|_| {
+                    ApiError::invalid("last_event_id", "Last-Event-ID must be an event id")
+                })?
                 .to_owned(),
         ),
         None => None,
@@ -452,7 +433,7 @@ fn parse_request(
         Some(raw) => match raw.trim().parse::<i64>() {
             Ok(id) if id >= 0 => Some(id),
             _ => {
-                return Err(invalid(
+                return Err(ApiError::invalid(
                     "last_event_id",
                     "the last event id must be a whole number of zero or more, as the stream sent it",
                 ));

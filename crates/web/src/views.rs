@@ -98,20 +98,13 @@ pub struct NoteView {
 impl ItemView {
     pub fn new(config: &Config, zone: &TimeZone, item: &Item) -> Self {
         let lang = item.language.as_str();
-        let section_name = config
-            .section(&item.section)
-            .map(|s| s.name_in(lang).to_owned())
-            .unwrap_or_else(|| item.section.clone());
+        let section_name = config.section_name(&item.section, lang);
         let teaser_source = item
             .standfirst
             .clone()
             .unwrap_or_else(|| text::plain_text(&item.body_html));
         let published = item.published_at.map(|t| TimeView::new(t, zone));
-        // An update shown only when it is later than publication; imports can carry both.
-        let updated = item
-            .updated_at
-            .filter(|u| item.published_at.is_none_or(|p| *u > p))
-            .map(|t| TimeView::new(t, zone));
+        let updated = item.shown_update().map(|t| TimeView::new(t, zone));
         ItemView {
             id: item.id,
             comments: 0,

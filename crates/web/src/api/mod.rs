@@ -281,13 +281,10 @@ pub(crate) fn check_id(field: &str, raw: &str) -> Result<i64, ApiError> {
         })
 }
 
-/// One of the site's languages, as the site spells it.
+/// One of the site's languages, as the site spells it (`EN`, `en-gb` for a site in `en-GB`).
 pub(crate) fn check_language(config: &Config, lang: &str) -> Result<String, ApiError> {
-    config
-        .site
-        .languages
-        .iter()
-        .find(|l| l.eq_ignore_ascii_case(lang))
+    newsdesk_core::lang::normalize(lang)
+        .and_then(|tag| config.site.languages.iter().find(|l| **l == tag))
         .cloned()
         .ok_or_else(|| {
             ApiError::invalid(

@@ -211,10 +211,7 @@ impl Linker<'_> {
     pub fn summary(&self, item: &Item) -> ItemSummary {
         let config = self.config;
         let lang = item.language.as_str();
-        let section_name = config
-            .section(&item.section)
-            .map(|s| s.name_in(lang).to_owned())
-            .unwrap_or_else(|| item.section.clone());
+        let section_name = config.section_name(&item.section, lang);
         ItemSummary {
             id: item.id,
             kind: item.kind.into(),
@@ -242,9 +239,7 @@ impl Linker<'_> {
                 .map(|a| self.label(&a.slug, &a.name, paths::author_url(config, lang, &a.slug)))
                 .collect(),
             published_at: item.published_at,
-            updated_at: item
-                .updated_at
-                .filter(|u| item.published_at.is_none_or(|p| *u > p)),
+            updated_at: item.shown_update(),
         }
     }
 
