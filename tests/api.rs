@@ -435,6 +435,182 @@ async fn readers_sign_in_and_comment_by_the_sites_rules() {
     assert_error(&body, "unauthorized", None);
 }
 
+/// Reader sign-ins through the API, all at once: the wrong password `n` times from one
+/// address, and the statuses counted by kind.
+async fn api_sign_ins_at_once(site: &TestSite, email: &str, n: usize) -> (usize, usize) {
+    let attempts = (0..n).map(|i| {
+        site.client
+            .post(site.url("/api/v1/auth/sign-in"))
+            .json(&json!({"email": email, "password": format!("guess number {i}")}))
+            .send()
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.expect("request").status().as_u16())
+        .collect();
+    let count = |status| statuses.iter().filter(|s| **s == status).count();
+    (count(401), count(429))
+}
+
+/// 40 wrong passwords at once: 5 reach the check, 35 are refused; the reader, from another
+/// address, still signs in.
+async fn parallel_api_sign_ins_are_held_to_the_budget(env: &[(&str, &str)]) {
+    let smtp = SmtpListener::start();
+    let site = readers::start(&smtp, env);
+    new_reader(&site, &smtp, "mira@example.org", "Mira").await;
+    assert_eq!(
+        api_sign_ins_at_once(&site, "mira@example.org", 40).await,
+        (5, 35)
+    );
+    let elsewhere = common::http_client_from("127.0.0.2");
+    let response = elsewhere
+        .post(site.url("/api/v1/auth/sign-in"))
+        .json(&json!({"email": "mira@example.org", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200, "the reader is not locked out");
+}
+
+#[tokio::test]
+async fn parallel_api_sign_ins_are_held_to_the_budget_on_sqlite() {
+    parallel_api_sign_ins_are_held_to_the_budget(&[]).await;
+}
+
+#[tokio::test]
+async fn parallel_api_sign_ins_are_held_to_the_budget_on_postgresql() {
+    let Some(db) = common::PgDatabase::create() else {
+        return;
+    };
+    parallel_api_sign_ins_are_held_to_the_budget(&[("NEWSDESK_DATABASE_URL", db.url.as_str())])
+        .await;
+}
+
+#[tokio::test]
+async fn a_desk_password_change_revokes_that_persons_staff_tokens() {
+    let site = TestSite::demo();
+    site.add_user("editor@example.org", "editor", common::STAFF_PASSWORD);
+    site.add_user("other@example.org", "editor", common::STAFF_PASSWORD);
+    let fields = [("kind", "staff"), ("name", "laptop"), ("role", "editor")];
+    let (_, mine) = site.desk_token("editor@example.org", &fields).await;
+    let (_, theirs) = site.desk_token("other@example.org", &fields).await;
+    assert!(mine.starts_with("nds_") && theirs.starts_with("nds_"));
+    async fn me(site: &TestSite, token: &str) -> u16 {
+        let bearer = format!("Bearer {token}");
+        get_json(site, "/api/v1/me", &[("authorization", bearer.as_str())])
+            .await
+            .0
+    }
+    assert_eq!(me(&site, &mine).await, 200);
+    let cookie = site
+        .desk_cookie("editor@example.org", common::STAFF_PASSWORD)
+        .await;
+    let page = site.page_with_cookie("/desk/password", &cookie).await;
+    assert!(page.text.contains("revokes your API tokens"));
+    let csrf = page.attr("form[action='/desk/password'] input[name=csrf]", "value");
+    let changed = site
+        .client
+        .post(site.url("/desk/password"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("current", common::STAFF_PASSWORD),
+            ("new", "a brand new passphrase"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(changed.status(), 200);
+    assert!(changed.text().await.expect("body").contains("API tokens revoked"));
+    assert_eq!(me(&site, &mine).await, 401, "the old password's tokens stop");
+    assert_eq!(me(&site, &theirs).await, 200, "a colleague's token works on");
+}
+
+#[tokio::test]
+async fn read_keys_stop_when_their_maker_is_disabled_or_no_longer_an_admin() {
+    let site = TestSite::demo();
+    site.add_user("admin@example.org", "admin", common::STAFF_PASSWORD);
+    site.add_user("maker@example.org", "admin", common::STAFF_PASSWORD);
+    let (_, key) = site
+        .desk_token("maker@example.org", &[("kind", "read"), ("name", "Radio")])
+        .await;
+    assert!(key.starts_with("ndk_"), "{key}");
+    async fn with(site: &TestSite, key: &str) -> u16 {
+        get_json(site, "/api/v1/sections", &[("x-api-key", key)])
+            .await
+            .0
+    }
+    assert_eq!(with(&site, &key).await, 200);
+    let out = site.command(&["user", "disable", "--email", "maker@example.org"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(with(&site, &key).await, 401, "the maker is disabled");
+    let out = site.command(&["user", "enable", "--email", "maker@example.org"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(with(&site, &key).await, 200, "and enabled again");
+    // Demoted to editor by the other admin: the key no longer stands on an admin.
+    let admin = site
+        .desk_cookie("admin@example.org", common::STAFF_PASSWORD)
+        .await;
+    let accounts = site.page_with_cookie("/desk/accounts", &admin).await;
+    let action = accounts
+        .select("form[action$='/role']")
+        .into_iter()
+        .find(|f| f.html().contains("maker@example.org"))
+        .and_then(|f| f.value().attr("action").map(str::to_owned))
+        .expect("the maker's role form");
+    let csrf = accounts.attr("form[action$='/role'] input[name=csrf]", "value");
+    let demoted = site
+        .client
+        .post(site.url(&action))
+        .header("cookie", &admin)
+        .form(&[("csrf", csrf.as_str()), ("role", "editor")])
+        .send()
+        .await
+        .expect("post");
+    assert!(demoted.status().is_redirection(), "{}", demoted.status());
+    assert_eq!(with(&site, &key).await, 401, "the maker is no longer an admin");
+}
+
+#[tokio::test]
+async fn a_flood_of_forged_tokens_is_refused_before_any_lookup() {
+    let site = TestSite::start_with(
+        demo_config_text(),
+        &["--demo"],
+        &[("NEWSDESK_API__PER_ADDRESS_PER_MINUTE", "10")],
+    );
+    let forged = |n: usize| format!("Bearer nds_{n:064x}");
+    let attempts = (0..40).map(|n| {
+        site.client
+            .get(site.url("/api/v1/sections"))
+            .header("authorization", forged(n))
+            .send()
+    });
+    let responses = futures_util::future::join_all(attempts).await;
+    let mut counts = (0, 0);
+    for response in responses {
+        let response = response.expect("request");
+        match response.status().as_u16() {
+            401 => counts.0 += 1,
+            429 => {
+                counts.1 += 1;
+                assert!(response.headers().contains_key("retry-after"));
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(counts, (10, 30), "ten lookups, then refusals");
+    // Another address has a budget of its own.
+    let elsewhere = common::http_client_from("127.0.0.2");
+    let response = elsewhere
+        .get(site.url("/api/v1/sections"))
+        .header("authorization", forged(99))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 401);
+}
+
 fn brief(action: &str, version: Option<i64>) -> Value {
     json!({
         "kind": "brief",

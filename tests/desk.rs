@@ -45,7 +45,18 @@ async fn post_sign_in(
     email: &str,
     password: &str,
 ) -> reqwest::Response {
-    site.client
+    post_sign_in_with(&site.client, site, form, email, password).await
+}
+
+/// Posts the sign-in form with `client` (which may come from another address).
+async fn post_sign_in_with(
+    client: &reqwest::Client,
+    site: &TestSite,
+    form: &Form,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    client
         .post(site.url("/desk/sign-in"))
         .header("cookie", &form.cookie)
         .form(&[
@@ -234,7 +245,7 @@ async fn sign_in_needs_its_csrf_token_and_the_right_password() {
 }
 
 #[tokio::test]
-async fn failed_sign_ins_are_throttled_per_account() {
+async fn a_strangers_guesses_stop_the_stranger_not_the_owner() {
     let site = TestSite::demo();
     site.add_user("editor@example.org", "editor", "correct horse battery");
     let form = sign_in_form(&site).await;
@@ -247,7 +258,11 @@ async fn failed_sign_ins_are_throttled_per_account() {
         );
     }
     let refused = post_sign_in(&site, &form, "editor@example.org", "correct horse battery").await;
-    assert_eq!(refused.status(), 429, "even the right password waits now");
+    assert_eq!(
+        refused.status(),
+        429,
+        "from the guesser's address even the right password waits now"
+    );
     assert_eq!(refused.headers()["retry-after"], "900");
     // Another account from the same address is not locked out by this one.
     site.add_user(
@@ -256,6 +271,98 @@ async fn failed_sign_ins_are_throttled_per_account() {
         "another good passphrase",
     );
     sign_in(&site, "other@example.org", "another good passphrase").await;
+    // The owner, from elsewhere, signs in as if nothing happened.
+    let owner = common::http_client_from("127.0.0.2");
+    let signed_in = post_sign_in_with(
+        &owner,
+        &site,
+        &form,
+        "editor@example.org",
+        "correct horse battery",
+    )
+    .await;
+    assert_eq!(signed_in.status(), 303, "the owner is not locked out");
+    assert!(set_cookie(&signed_in, "nd_session").is_some());
+}
+
+/// Statuses of wrong passwords for one account, all sent at once, one from each client.
+async fn guesses_at_once(
+    site: &TestSite,
+    clients: &[reqwest::Client],
+    email: &str,
+) -> Vec<u16> {
+    let form = sign_in_form(site).await;
+    let guesses = clients.iter().enumerate().map(|(i, client)| {
+        let form = &form;
+        async move {
+            post_sign_in_with(client, site, form, email, &format!("guess number {i}"))
+                .await
+                .status()
+                .as_u16()
+        }
+    });
+    futures_util::future::join_all(guesses).await
+}
+
+fn count(statuses: &[u16], status: u16) -> usize {
+    statuses.iter().filter(|s| **s == status).count()
+}
+
+/// 40 wrong passwords at once from one address: 5 reach the password check, 35 are refused.
+async fn parallel_guesses_are_held_to_the_budget(site: TestSite) {
+    site.add_user("admin@example.org", "admin", "correct horse battery");
+    let clients = vec![site.client.clone(); 40];
+    let statuses = guesses_at_once(&site, &clients, "admin@example.org").await;
+    assert_eq!(
+        (count(&statuses, 401), count(&statuses, 429)),
+        (5, 35),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn parallel_wrong_passwords_are_held_to_the_budget_on_sqlite() {
+    parallel_guesses_are_held_to_the_budget(TestSite::demo()).await;
+}
+
+#[tokio::test]
+async fn parallel_wrong_passwords_are_held_to_the_budget_on_postgresql() {
+    let Some(db) = common::PgDatabase::create() else {
+        return;
+    };
+    let env = [("NEWSDESK_DATABASE_URL", db.url.as_str())];
+    let site = TestSite::start_with(common::demo_config_text(), &["--demo"], &env);
+    parallel_guesses_are_held_to_the_budget(site).await;
+}
+
+#[tokio::test]
+async fn guesses_spread_over_many_addresses_meet_the_account_wide_budget() {
+    let site = TestSite::demo();
+    site.add_user("admin@example.org", "admin", "correct horse battery");
+    // Eleven addresses, five guesses each: each within its own budget, 55 together.
+    let clients: Vec<reqwest::Client> = (2..13)
+        .flat_map(|n| {
+            let client = common::http_client_from(&format!("127.0.0.{n}"));
+            std::iter::repeat_n(client, 5)
+        })
+        .collect();
+    let statuses = guesses_at_once(&site, &clients, "admin@example.org").await;
+    assert_eq!(
+        (count(&statuses, 401), count(&statuses, 429)),
+        (50, 5),
+        "{statuses:?}"
+    );
+    let form = sign_in_form(&site).await;
+    let fresh = common::http_client_from("127.0.0.99");
+    let refused = post_sign_in_with(
+        &fresh,
+        &site,
+        &form,
+        "admin@example.org",
+        "guess from a fresh address",
+    )
+    .await;
+    assert_eq!(refused.status(), 429, "the account-wide budget is spent");
 }
 
 #[tokio::test]

@@ -99,6 +99,17 @@ pub fn http_client() -> reqwest::Client {
         .expect("client")
 }
 
+/// A client whose requests come from another loopback address (`127.0.0.2`, …), for limits
+/// kept per address: the server listens on 127.0.0.1 and sees this one as the peer.
+pub fn http_client_from(address: &str) -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(address.parse::<std::net::IpAddr>().expect("an address"))
+        .build()
+        .expect("client")
+}
+
 pub fn collapse(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -16,7 +16,14 @@ pub const SOON: Duration = Duration::from_secs(1);
 
 pub fn start(smtp: &SmtpListener, env: &[(&str, &str)]) -> TestSite {
     let url = smtp.url();
-    let mut all = vec![("NEWSDESK_MAIL__SMTP_URL", url.as_str())];
+    // Tests sign many readers up and in from one address; the limits on that are tested on
+    // their own (tests/accounts.rs) and may be set again in `env`.
+    let mut all = vec![
+        ("NEWSDESK_MAIL__SMTP_URL", url.as_str()),
+        ("NEWSDESK_ACCOUNTS__REQUESTS_PER_ADDRESS_PER_HOUR", "10000"),
+        ("NEWSDESK_ACCOUNTS__SIGN_IN_FAILURES_PER_ADDRESS", "10000"),
+        ("NEWSDESK_ACCOUNTS__HASHING_WAIT_SECONDS", "60"),
+    ];
     all.extend_from_slice(env);
     TestSite::start_with(demo_config_text(), &["--demo"], &all)
 }

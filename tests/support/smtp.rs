@@ -63,6 +63,29 @@ impl SmtpListener {
         }
     }
 
+    /// The newest message to `address` whose text contains `needle`, waiting up to five
+    /// seconds for it (mail is sent after the answer, so it may come a moment later).
+    pub fn wait_for_text(&self, address: &str, needle: &str) -> Received {
+        let started = Instant::now();
+        loop {
+            if let Some(found) = self
+                .messages
+                .lock()
+                .expect("lock")
+                .iter()
+                .rev()
+                .find(|m| m.to.iter().any(|t| t.contains(address)) && m.text.contains(needle))
+            {
+                return found.clone();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "no mail to {address} with {needle:?} arrived"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn count_to(&self, address: &str) -> usize {
         self.messages
             .lock()

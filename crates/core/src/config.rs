@@ -89,6 +89,86 @@ pub struct Config {
     pub webhooks: Webhooks,
     #[serde(default)]
     pub api: Api,
+    #[serde(default)]
+    pub accounts: Accounts,
+}
+
+/// Limits on signing in, signing up and password resets: what a stranger can make the site
+/// do (argon2, mail) before being told to wait.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Accounts {
+    /// Failed sign-ins for one account from one address within 15 minutes.
+    pub sign_in_failures_per_account_and_address: u32,
+    /// Failed sign-ins from one address within 15 minutes, whatever the account. Attempts
+    /// still being checked count too, so this also bounds sign-ins at once from one address.
+    pub sign_in_failures_per_address: u32,
+    /// Failed sign-ins for one account from all addresses together within 15 minutes.
+    pub sign_in_failures_per_account: u32,
+    /// Sign-ups and password-reset requests one address may make within an hour.
+    pub requests_per_address_per_hour: u32,
+    /// Sign-up and reset mails one mailbox may be sent within an hour, whoever asks.
+    pub mail_per_mailbox_per_hour: u32,
+    /// Passwords hashed or checked at once in this process (argon2id, 19 MiB each); more
+    /// wait up to `hashing_wait_seconds`, then get 503.
+    pub hashing_at_once: u32,
+    pub hashing_wait_seconds: u32,
+}
+
+impl Default for Accounts {
+    fn default() -> Self {
+        Accounts {
+            sign_in_failures_per_account_and_address: 5,
+            sign_in_failures_per_address: 20,
+            sign_in_failures_per_account: 50,
+            requests_per_address_per_hour: 10,
+            mail_per_mailbox_per_hour: 3,
+            hashing_at_once: 4,
+            hashing_wait_seconds: 10,
+        }
+    }
+}
+
+impl Accounts {
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (key, value, max) in [
+            (
+                "accounts.sign_in_failures_per_account_and_address",
+                self.sign_in_failures_per_account_and_address,
+                10_000,
+            ),
+            (
+                "accounts.sign_in_failures_per_address",
+                self.sign_in_failures_per_address,
+                100_000,
+            ),
+            (
+                "accounts.sign_in_failures_per_account",
+                self.sign_in_failures_per_account,
+                100_000,
+            ),
+            (
+                "accounts.requests_per_address_per_hour",
+                self.requests_per_address_per_hour,
+                100_000,
+            ),
+            (
+                "accounts.mail_per_mailbox_per_hour",
+                self.mail_per_mailbox_per_hour,
+                1000,
+            ),
+            ("accounts.hashing_at_once", self.hashing_at_once, 256),
+            ("accounts.hashing_wait_seconds", self.hashing_wait_seconds, 60),
+        ] {
+            if !(1..=max).contains(&value) {
+                return Err(ConfigError::new(
+                    key,
+                    format!("must be between 1 and {max}"),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The live stream of published items (`/api/v1/live`, Server-Sent Events).
@@ -875,6 +955,7 @@ impl Config {
         self.api.validate()?;
         self.webhooks.validate()?;
         self.live.validate()?;
+        self.accounts.validate()?;
         Ok(())
     }
 

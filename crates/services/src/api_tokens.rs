@@ -177,10 +177,17 @@ impl Newsroom {
             return Ok(None);
         };
         Ok(match (token.kind, token.role) {
-            (TokenKind::Read, _) => Some(TokenHolder::ReadKey {
-                token_id: token.id,
-                name: token.name,
-            }),
+            // A read key stands on its maker's authority, checked on every use like a staff
+            // token's: it stops when they are disabled or are no longer an admin.
+            (TokenKind::Read, _)
+                if !account.disabled && account.role.may(Action::ManageAccounts) =>
+            {
+                Some(TokenHolder::ReadKey {
+                    token_id: token.id,
+                    name: token.name,
+                })
+            }
+            (TokenKind::Read, _) => None,
             (TokenKind::Staff, Some(role)) if !account.disabled && account.role.may_grant(role) => {
                 Some(TokenHolder::Staff {
                     account: Account { role, ..account },

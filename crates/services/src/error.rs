@@ -13,6 +13,15 @@ pub enum ServiceError {
     InvalidCredentials,
     #[error("Too many failed sign-ins. Try again in {retry_after_secs} seconds.")]
     Throttled { retry_after_secs: u64 },
+    /// Over a limit on what one address or one mailbox may ask for (sign-ups, resets).
+    #[error("{what} Try again in {retry_after_secs} seconds.")]
+    Limited {
+        what: &'static str,
+        retry_after_secs: u64,
+    },
+    /// Every turn at password hashing stayed taken for as long as a request waits.
+    #[error("The site is busy checking passwords. Try again in {retry_after_secs} seconds.")]
+    Busy { retry_after_secs: u64 },
     /// The role may not do this; the text says what was refused.
     #[error("{0}")]
     Forbidden(String),
@@ -46,6 +55,20 @@ pub enum ServiceError {
     /// The search index failed (logged; readers see the generic apology).
     #[error("search index: {0}")]
     Search(String),
+}
+
+impl ServiceError {
+    /// Seconds to wait before trying again, for refusals that are about timing, not input.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ServiceError::Throttled { retry_after_secs }
+            | ServiceError::Limited {
+                retry_after_secs, ..
+            }
+            | ServiceError::Busy { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
 }
 
 impl From<StoreError> for ServiceError {

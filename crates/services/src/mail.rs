@@ -85,3 +85,41 @@ impl Mailer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use lettre::message::Mailbox;
+    use newsdesk_core::account::normalize_email;
+
+    /// Core's rule is never looser than the mailer: whatever it lets in, lettre can address.
+    #[test]
+    fn every_address_core_accepts_the_mailer_accepts() {
+        let candidates = [
+            "leyla@example.org",
+            "a.b@example.org",
+            "first.last+news@sub.example.co.uk",
+            "o'brien@example.ie",
+            "x_y-z@ex-ample.org",
+            "user@münchen.de",
+            "!#$%&'*+-/=?^_`{|}~@example.org",
+            "a..b@example.org",
+            "a(b)@example.org",
+            "a@[127.0.0.1]",
+            "\"a b\"@example.org",
+            "a@127.0.0.1",
+            "a@example.org.",
+            "a\\b@example.org",
+        ];
+        let mut accepted = 0;
+        for candidate in candidates {
+            if let Ok(email) = normalize_email(candidate) {
+                accepted += 1;
+                assert!(
+                    email.parse::<Mailbox>().is_ok(),
+                    "core accepts {email} but the mailer refuses it"
+                );
+            }
+        }
+        assert_eq!(accepted, 7);
+    }
+}

@@ -30,10 +30,31 @@ pub struct Newsroom {
     /// Wakes the in-process event follower after a write, so pages change at once.
     written: Arc<Notify>,
     /// Mail to readers; None where nothing is ever mailed (benchmarks, imports).
-    mailer: Option<crate::mail::Mailer>,
+    mailer: Option<Arc<crate::mail::Mailer>>,
+    /// Turns at argon2 (19 MiB each): bounds the memory and CPU strangers can spend.
+    hashing: Arc<tokio::sync::Semaphore>,
     /// This instance's search index, once `serve` has checked it; commands that do not
     /// serve pages run without one and related items fall back to shared labels.
     search: std::sync::OnceLock<Arc<crate::search::Search>>,
+}
+
+/// Sends mail from a background task, logging what fails.
+pub(crate) struct MailOut {
+    mailer: Option<Arc<crate::mail::Mailer>>,
+}
+
+impl MailOut {
+    pub(crate) async fn send(&self, mail: crate::mail::Mail) {
+        let sent = match &self.mailer {
+            Some(mailer) => mailer.send(&mail).await,
+            None => Err(crate::ServiceError::Io(std::io::Error::other(
+                "this process has no mailer",
+            ))),
+        };
+        if let Err(e) = sent {
+            tracing::warn!(subject = %mail.subject, "mail not sent: {e}");
+        }
+    }
 }
 
 /// The front page of one language edition.
@@ -98,22 +119,47 @@ impl Newsroom {
             config: std::sync::RwLock::new(config),
             written: Arc::new(Notify::new()),
             mailer: None,
+            hashing: Arc::new(tokio::sync::Semaphore::new(
+                usize::try_from(config.accounts.hashing_at_once).unwrap_or(1),
+            )),
             search: std::sync::OnceLock::new(),
         }
     }
 
     /// Gives the newsroom a way to mail readers.
     pub fn with_mailer(mut self, mailer: crate::mail::Mailer) -> Self {
-        self.mailer = Some(mailer);
+        self.mailer = Some(Arc::new(mailer));
         self
     }
 
-    pub(crate) async fn send_mail(&self, mail: &crate::mail::Mail) -> Result<()> {
-        match &self.mailer {
-            Some(mailer) => mailer.send(mail).await,
-            None => Err(crate::ServiceError::Io(std::io::Error::other(
-                "this process has no mailer",
-            ))),
+    /// Sends a mail off the request path: the request answers at once, and a failure is
+    /// logged (the reader asks again) instead of becoming an error page that would tell
+    /// which addresses have accounts.
+    pub(crate) fn send_mail_later(&self, mail: crate::mail::Mail) {
+        let out = self.mail_out();
+        tokio::spawn(async move { out.send(mail).await });
+    }
+
+    /// What a background task needs to send mail.
+    pub(crate) fn mail_out(&self) -> MailOut {
+        MailOut {
+            mailer: self.mailer.clone(),
+        }
+    }
+
+    /// A turn at password hashing, waiting up to `accounts.hashing_wait_seconds` for one.
+    pub(crate) async fn hashing_turn(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        let wait = u64::from(self.config().accounts.hashing_wait_seconds);
+        match tokio::time::timeout(
+            std::time::Duration::from_secs(wait),
+            self.hashing.clone().acquire_owned(),
+        )
+        .await
+        {
+            Ok(Ok(turn)) => Ok(turn),
+            _ => Err(crate::ServiceError::Busy {
+                retry_after_secs: wait,
+            }),
         }
     }
 

@@ -8,7 +8,7 @@ use newsdesk_core::account::{check_password, normalize_email};
 use newsdesk_core::reader::{Reader, SignUp, validate_display_name};
 use newsdesk_store::ReaderSession;
 
-use crate::accounts::{DECOY_HASH, hash_password, random_token, token_hash, verify_password};
+use crate::accounts::{DECOY_HASH, REQUEST_WINDOW, random_token, token_hash};
 use crate::error::{Result, ServiceError};
 use crate::mail::Mail;
 use crate::newsroom::Newsroom;
@@ -29,15 +29,23 @@ pub struct ReaderSignedIn {
 
 impl Newsroom {
     /// Creates an account and mails its verification link. An address that already has an
-    /// account gets a mail saying so instead, and the answer is the same.
-    pub async fn sign_up(&self, input: &SignUp, links: &str, now: Timestamp) -> Result<()> {
+    /// account gets a mail saying so instead, and the answer is the same. Limited per asking
+    /// address and per mailbox; the mail is sent after the answer.
+    pub async fn sign_up(
+        &self,
+        input: &SignUp,
+        address: &str,
+        links: &str,
+        now: Timestamp,
+    ) -> Result<()> {
         let (email, name) = input.validate()?;
+        self.spend_account_request(address, &email, now).await?;
         let site = self.config().site.name.clone();
-        let hash = hash_password(input.password.clone()).await?;
+        let hash = self.hash_password(input.password.clone()).await?;
         match self.store().create_reader(&email, &name, &hash, now).await {
             Ok(reader) => self.send_verification(&reader, links, now).await,
             Err(newsdesk_store::StoreError::Duplicate { .. }) => {
-                self.send_mail(&Mail {
+                self.send_mail_later(Mail {
                     to: email,
                     subject: format!("Your account at {site}"),
                     text: format!(
@@ -45,11 +53,52 @@ impl Newsroom {
                          which already has one.\n\nSign in: {links}/account/sign-in\n\
                          Forgot your password? {links}/account/reset\n"
                     ),
-                })
-                .await
+                });
+                Ok(())
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Counts a sign-up or reset request against the asking address and the mailbox it
+    /// mails, or refuses it: each one costs a mail (and a sign-up an argon2 hash), so
+    /// neither a flood from one address nor one from many at one mailbox gets through.
+    async fn spend_account_request(&self, address: &str, email: &str, now: Timestamp) -> Result<()> {
+        let limits = self.config().accounts.clone();
+        let by_address = format!("requests from {address}");
+        let by_mailbox = format!("mail to {email}");
+        let since = now - REQUEST_WINDOW;
+        let retry_after_secs = REQUEST_WINDOW.as_secs().unsigned_abs();
+        let store = self.store();
+        if store
+            .reserve_sign_in_attempt(
+                &[(&by_address, u64::from(limits.requests_per_address_per_hour))],
+                since,
+                now,
+            )
+            .await?
+            .is_none()
+        {
+            return Err(ServiceError::Limited {
+                what: "Too many sign-ups and password resets from your address.",
+                retry_after_secs,
+            });
+        }
+        if store
+            .reserve_sign_in_attempt(
+                &[(&by_mailbox, u64::from(limits.mail_per_mailbox_per_hour))],
+                since,
+                now,
+            )
+            .await?
+            .is_none()
+        {
+            return Err(ServiceError::Limited {
+                what: "Too many mails were asked for this address lately.",
+                retry_after_secs,
+            });
+        }
+        Ok(store.prune_sign_in_failures(since).await?)
     }
 
     async fn send_verification(&self, reader: &Reader, links: &str, now: Timestamp) -> Result<()> {
@@ -63,7 +112,7 @@ impl Newsroom {
             )
             .await?;
         let site = self.config().site.name.clone();
-        self.send_mail(&Mail {
+        self.send_mail_later(Mail {
             to: reader.email.clone(),
             subject: format!("Confirm your address for {site}"),
             text: format!(
@@ -73,8 +122,8 @@ impl Newsroom {
                 name = reader.display_name,
                 hours = VERIFY_LINK_LIFETIME.as_hours(),
             ),
-        })
-        .await
+        });
+        Ok(())
     }
 
     /// Uses a verification link.
@@ -102,24 +151,22 @@ impl Newsroom {
         now: Timestamp,
     ) -> Result<ReaderSignedIn> {
         let email = normalize_email(email).map_err(|_| ServiceError::InvalidCredentials)?;
-        let by_reader = format!("reader:{email}");
-        let by_address = format!("address:{address}");
-        self.refuse_if_throttled(&by_reader, &by_address, now)
+        let attempt = self
+            .reserve_sign_in_attempt(&format!("reader:{email}"), address, now)
             .await?;
         let found = self.store().reader_for_sign_in(&email).await?;
         let hash = found
             .as_ref()
             .map_or(DECOY_HASH.to_owned(), |(_, h)| h.clone());
-        let matches = verify_password(password.to_owned(), hash).await;
+        let matches = self.checked_in_turn(&attempt, password, hash).await?;
         let reader = match found {
             Some((reader, _)) if matches => reader,
             _ => {
-                self.record_sign_in_failure(&by_reader, &by_address, now)
-                    .await?;
+                self.sign_in_failed(now).await?;
                 return Err(ServiceError::InvalidCredentials);
             }
         };
-        self.store().clear_sign_in_failures(&by_reader).await?;
+        self.sign_in_succeeded(attempt).await?;
         let token = random_token()?;
         let csrf = random_token()?;
         self.store()
@@ -158,40 +205,55 @@ impl Newsroom {
             .await?)
     }
 
-    /// Mails a reset link when the address has an account; the answer is the same either way.
+    /// Mails a reset link when the address has an account; the answer is the same either
+    /// way, and so is the work done before it: the limits, one lookup, one token made. The
+    /// link is stored and mailed only for a known address, after the answer.
     pub async fn request_password_reset(
         &self,
         email: &str,
+        address: &str,
         links: &str,
         now: Timestamp,
     ) -> Result<()> {
-        let Ok(email) = normalize_email(email) else {
-            return Ok(());
-        };
-        let Some((reader, _)) = self.store().reader_for_sign_in(&email).await? else {
-            return Ok(());
-        };
+        // A malformed address is the asker's typo, said as such; it tells nothing about who
+        // has an account.
+        let email = normalize_email(email)?;
+        self.spend_account_request(address, &email, now).await?;
+        let found = self.store().reader_for_sign_in(&email).await?;
         let token = random_token()?;
-        self.store()
-            .create_reader_token(
-                &token_hash(&token),
-                reader.id,
-                "reset",
-                now + RESET_LINK_LIFETIME,
-            )
-            .await?;
         let site = self.config().site.name.clone();
-        self.send_mail(&Mail {
-            to: reader.email.clone(),
-            subject: format!("Reset your password at {site}"),
-            text: format!(
-                "Hello {name},\n\nchoose a new password here:\n\n{links}/account/reset/{token}\n\n\
-                 The link works for one hour, once. If you did not ask, ignore this mail: your \
-                 password stays as it is.\n",
-                name = reader.display_name,
-            ),
-        })
-        .await
+        let store = self.store().clone();
+        let links = links.to_owned();
+        let out = self.mail_out();
+        tokio::spawn(async move {
+            let Some((reader, _)) = found else {
+                return;
+            };
+            let stored = store
+                .create_reader_token(
+                    &token_hash(&token),
+                    reader.id,
+                    "reset",
+                    now + RESET_LINK_LIFETIME,
+                )
+                .await;
+            if let Err(e) = stored {
+                tracing::warn!("reset link not stored: {e}");
+                return;
+            }
+            out.send(Mail {
+                to: reader.email.clone(),
+                subject: format!("Reset your password at {site}"),
+                text: format!(
+                    "Hello {name},\n\nchoose a new password here:\n\n{links}/account/reset/{token}\n\n\
+                     The link works for one hour, once. If you did not ask, ignore this mail: your \
+                     password stays as it is.\n",
+                    name = reader.display_name,
+                ),
+            })
+            .await;
+        });
+        Ok(())
     }
 
     /// Sets a new password with a reset link; every session of the reader ends. Reading the
@@ -205,7 +267,7 @@ impl Newsroom {
         else {
             return Err(ServiceError::LinkInvalid);
         };
-        let hash = hash_password(password.to_owned()).await?;
+        let hash = self.hash_password(password.to_owned()).await?;
         self.store().set_reader_password(id, &hash).await?;
         self.store().set_reader_verified(id).await?;
         Ok(())
@@ -259,7 +321,7 @@ impl Newsroom {
         let Some((_, hash)) = self.store().reader_for_sign_in(&reader.email).await? else {
             return Err(ServiceError::InvalidCredentials);
         };
-        if !verify_password(password.to_owned(), hash).await {
+        if !self.verify_password(password.to_owned(), hash).await? {
             return Err(ServiceError::InvalidCredentials);
         }
         let remove = self.config().comments.on_account_deletion

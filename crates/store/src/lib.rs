@@ -476,12 +476,14 @@ pub trait Store: Send + Sync + 'static {
         actor: &str,
         now: Timestamp,
     ) -> Result<Account>;
-    /// Replaces the password hash and ends every session but `keep_session`.
+    /// Replaces the password hash, ends every session but `keep_session` and revokes the
+    /// account's staff API tokens (as of `now`).
     async fn set_password_hash(
         &self,
         id: i64,
         hash: &str,
         keep_session: Option<&str>,
+        now: Timestamp,
     ) -> Result<()>;
 
     async fn create_session(
@@ -496,6 +498,18 @@ pub trait Store: Send + Sync + 'static {
     async fn session(&self, token_hash: &str, now: Timestamp) -> Result<Option<Session>>;
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
 
+    /// Holds one sign-in attempt against every `(subject, max)` at once, unless a subject
+    /// already has `max` attempts since `since`: then nothing is recorded and the answer is
+    /// `None`. Counting and recording are one step, so parallel attempts cannot all pass the
+    /// count. A held attempt counts as a failure until released; the ids release it.
+    async fn reserve_sign_in_attempt(
+        &self,
+        limits: &[(&str, u64)],
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<Option<Vec<i64>>>;
+    /// Gives back an attempt held by `reserve_sign_in_attempt` (it was not a failure).
+    async fn release_sign_in_attempt(&self, ids: &[i64]) -> Result<()>;
     async fn record_sign_in_failure(&self, subject: &str, now: Timestamp) -> Result<()>;
     async fn count_sign_in_failures(&self, subject: &str, since: Timestamp) -> Result<u64>;
     async fn clear_sign_in_failures(&self, subject: &str) -> Result<()>;

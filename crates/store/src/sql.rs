@@ -156,6 +156,9 @@ macro_rules! sql_store {
         serialize_events: $serialize_events:literal,
         // Appended to the subquery that picks due webhook deliveries (alias `d`).
         claim_lock: $claim_lock:literal,
+        // Run with a throttling subject bound as `$1` before its attempts are counted; must
+        // block other counters of that subject until commit.
+        lock_subject: $lock_subject:literal,
         migrations: $migrations:expr $(,)?
     ) => {
         mod items {
@@ -1556,6 +1559,7 @@ macro_rules! sql_store {
             id: i64,
             hash: &str,
             keep_session: Option<&str>,
+            now: Timestamp,
         ) -> Result<()> {
             let mut tx = self.write_transaction().await?;
             sqlx::query("UPDATE accounts SET password_hash = $2 WHERE id = $1")
@@ -1563,6 +1567,15 @@ macro_rules! sql_store {
                 .bind(hash)
                 .execute(&mut *tx)
                 .await?;
+            // A staff token acts as the person; whoever learnt the old password may have made one.
+            sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $2
+                 WHERE account_id = $1 AND kind = 'staff' AND revoked_at IS NULL",
+            )
+            .bind(id)
+            .bind(to_micros(now))
+            .execute(&mut *tx)
+            .await?;
             sqlx::query(
                 "DELETE FROM sessions WHERE account_id = $1 AND ($2 IS NULL OR token_hash <> $2)",
             )
@@ -1631,6 +1644,59 @@ macro_rules! sql_store {
                 .bind(to_micros(now))
                 .execute(&self.writer)
                 .await?;
+            Ok(())
+        }
+
+        async fn reserve_sign_in_attempt(
+            &self,
+            limits: &[(&str, u64)],
+            since: Timestamp,
+            now: Timestamp,
+        ) -> Result<Option<Vec<i64>>> {
+            // Locks taken in one order, so two attempts never wait on each other.
+            let mut ordered: Vec<(&str, u64)> = limits.to_vec();
+            ordered.sort_unstable();
+            ordered.dedup_by_key(|(subject, _)| *subject);
+            let mut tx = self.write_transaction().await?;
+            for (subject, _) in &ordered {
+                sqlx::query($lock_subject).bind(*subject).execute(&mut *tx).await?;
+            }
+            for (subject, max) in &ordered {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM sign_in_failures WHERE subject = $1 AND at >= $2",
+                )
+                .bind(*subject)
+                .bind(to_micros(since))
+                .fetch_one(&mut *tx)
+                .await?;
+                if u64::try_from(n).unwrap_or(0) >= *max {
+                    return Ok(None);
+                }
+            }
+            let mut ids = Vec::with_capacity(ordered.len());
+            for (subject, _) in &ordered {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO sign_in_failures (subject, at) VALUES ($1, $2) RETURNING id",
+                )
+                .bind(*subject)
+                .bind(to_micros(now))
+                .fetch_one(&mut *tx)
+                .await?;
+                ids.push(id);
+            }
+            tx.commit().await?;
+            Ok(Some(ids))
+        }
+
+        async fn release_sign_in_attempt(&self, ids: &[i64]) -> Result<()> {
+            let mut tx = self.write_transaction().await?;
+            for id in ids {
+                sqlx::query("DELETE FROM sign_in_failures WHERE id = $1")
+                    .bind(*id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
             Ok(())
         }
 

@@ -71,7 +71,7 @@ async fn accounts_and_sessions_live_and_die_together() {
         );
 
         store
-            .set_password_hash(editor.id, "$argon2id$z", Some("hash-1"))
+            .set_password_hash(editor.id, "$argon2id$z", Some("hash-1"), now)
             .await
             .expect("password");
         assert!(
@@ -153,6 +153,90 @@ async fn sign_in_failures_are_counted_in_a_window_and_cleared() {
                 .expect("count"),
             0
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn parallel_sign_in_attempts_hold_no_more_than_the_budget() {
+    each_backend(|store| async move {
+        let now = Timestamp::now();
+        let since = now - SignedDuration::from_mins(15);
+        let attempts: Vec<_> = (0..40)
+            .map(|i| {
+                let store = store.clone();
+                // Each attempt also names an address of its own: only the shared subject is full.
+                tokio::spawn(async move {
+                    let address = format!("address:192.0.2.{i}");
+                    store
+                        .reserve_sign_in_attempt(
+                            &[("account:a@example.org", 5), (address.as_str(), 20)],
+                            since,
+                            now,
+                        )
+                        .await
+                        .expect("reserve")
+                })
+            })
+            .collect();
+        let mut held = Vec::new();
+        for attempt in attempts {
+            if let Some(ids) = attempt.await.expect("task") {
+                held.push(ids);
+            }
+        }
+        assert_eq!(held.len(), 5, "exactly the budget is held");
+        assert!(held.iter().all(|ids| ids.len() == 2));
+        assert_eq!(
+            store
+                .count_sign_in_failures("account:a@example.org", since)
+                .await
+                .expect("count"),
+            5
+        );
+        let mut recorded_addresses = 0;
+        for i in 0..40 {
+            recorded_addresses += store
+                .count_sign_in_failures(&format!("address:192.0.2.{i}"), since)
+                .await
+                .expect("count");
+        }
+        assert_eq!(recorded_addresses, 5, "a refused attempt records nothing");
+
+        // A released attempt makes room for one more, and counts for nothing.
+        let released = held.pop().expect("one");
+        store
+            .release_sign_in_attempt(&released)
+            .await
+            .expect("release");
+        assert_eq!(
+            store
+                .count_sign_in_failures("account:a@example.org", since)
+                .await
+                .expect("count"),
+            4
+        );
+        let again = store
+            .reserve_sign_in_attempt(&[("account:a@example.org", 5)], since, now)
+            .await
+            .expect("reserve");
+        assert!(again.is_some());
+        let full = store
+            .reserve_sign_in_attempt(&[("account:a@example.org", 5)], since, now)
+            .await
+            .expect("reserve");
+        assert!(full.is_none(), "the budget is spent again");
+        // Attempts older than the window no longer count.
+        let later = now + SignedDuration::from_mins(16);
+        let fresh = store
+            .reserve_sign_in_attempt(
+                &[("account:a@example.org", 5)],
+                later - SignedDuration::from_mins(15),
+                later,
+            )
+            .await
+            .expect("reserve");
+        assert!(fresh.is_some());
     })
     .await;
 }

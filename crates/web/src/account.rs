@@ -144,6 +144,28 @@ fn expired_form(state: &AppState) -> Response {
     )
 }
 
+/// The form again with why it must wait: 429 over a limit, 503 when hashing is busy, and
+/// `Retry-After` either way.
+fn wait_page(state: &AppState, e: &ServiceError, view: &str, extra: minijinja::Value) -> Response {
+    let status = if matches!(e, ServiceError::Busy { .. }) {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::TOO_MANY_REQUESTS
+    };
+    let mut response = form_page(
+        state,
+        status,
+        view,
+        context! { error => e.to_string(), ..extra },
+    );
+    if let Some(secs) = e.retry_after()
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
+}
+
 fn signed_in_response(state: &AppState, token: &str, to: &str) -> Response {
     let mut response = see_other(to);
     response.headers_mut().append(
@@ -186,25 +208,18 @@ pub async fn sign_in(
         .await;
     match outcome {
         Ok(signed_in) => signed_in_response(&state, &signed_in.token, &next),
-        Err(e @ (ServiceError::InvalidCredentials | ServiceError::Throttled { .. })) => {
-            let status = if matches!(e, ServiceError::Throttled { .. }) {
-                StatusCode::TOO_MANY_REQUESTS
-            } else {
-                StatusCode::UNAUTHORIZED
-            };
-            let mut response = form_page(
-                &state,
-                status,
-                "sign_in",
-                context! { next => next, email => field(&form, "email"), error => e.to_string() },
-            );
-            if let ServiceError::Throttled { retry_after_secs } = e
-                && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
-            {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            response
-        }
+        Err(e @ ServiceError::InvalidCredentials) => form_page(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            "sign_in",
+            context! { next => next, email => field(&form, "email"), error => e.to_string() },
+        ),
+        Err(e) if e.retry_after().is_some() => wait_page(
+            &state,
+            &e,
+            "sign_in",
+            context! { next => next, email => field(&form, "email") },
+        ),
         Err(e) => internal(e),
     }
 }
@@ -219,6 +234,7 @@ pub async fn sign_up_form(
 
 pub async fn sign_up(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<Fields>,
 ) -> Response {
@@ -232,7 +248,12 @@ pub async fn sign_up(
     };
     match state
         .newsroom
-        .sign_up(&input, state.links_base(), Timestamp::now())
+        .sign_up(
+            &input,
+            &peer.ip().to_string(),
+            state.links_base(),
+            Timestamp::now(),
+        )
         .await
     {
         Ok(()) => page(
@@ -251,6 +272,16 @@ pub async fn sign_up(
                 email => input.email,
                 display_name => input.display_name,
                 error => format!("{e}."),
+            },
+        ),
+        Err(e) if e.retry_after().is_some() => wait_page(
+            &state,
+            &e,
+            "sign_up",
+            context! {
+                next => safe_return(field(&form, "next")),
+                email => input.email,
+                display_name => input.display_name,
             },
         ),
         Err(e) => internal(e),
@@ -283,6 +314,7 @@ pub async fn reset_form(State(state): State<Arc<AppState>>) -> Response {
 
 pub async fn request_reset(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<Fields>,
 ) -> Response {
@@ -291,7 +323,12 @@ pub async fn request_reset(
     }
     match state
         .newsroom
-        .request_password_reset(field(&form, "email"), state.links_base(), Timestamp::now())
+        .request_password_reset(
+            field(&form, "email"),
+            &peer.ip().to_string(),
+            state.links_base(),
+            Timestamp::now(),
+        )
         .await
     {
         Ok(()) => page(
@@ -300,6 +337,18 @@ pub async fn request_reset(
             "message",
             None,
             context! { message => "If that address has an account, a link to choose a new password is on its way. It works for one hour." },
+        ),
+        Err(ServiceError::Invalid(e)) => form_page(
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reset",
+            context! { email => field(&form, "email"), error => format!("{e}.") },
+        ),
+        Err(e) if e.retry_after().is_some() => wait_page(
+            &state,
+            &e,
+            "reset",
+            context! { email => field(&form, "email") },
         ),
         Err(e) => internal(e),
     }

@@ -237,14 +237,15 @@ pub async fn sign_in(
             &form.email,
             Some(e.to_string()),
         ),
-        Err(e @ ServiceError::Throttled { retry_after_secs }) => {
-            let mut response = sign_in_page(
-                &state,
-                StatusCode::TOO_MANY_REQUESTS,
-                &next,
-                &form.email,
-                Some(e.to_string()),
-            );
+        Err(e) if e.retry_after().is_some() => {
+            let status = if matches!(e, ServiceError::Busy { .. }) {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::TOO_MANY_REQUESTS
+            };
+            let retry_after_secs = e.retry_after().unwrap_or_default();
+            let mut response =
+                sign_in_page(&state, status, &next, &form.email, Some(e.to_string()));
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
             }
@@ -595,6 +596,9 @@ pub async fn change_password(
         ),
         Err(e @ ServiceError::Invalid(_)) => {
             (StatusCode::UNPROCESSABLE_ENTITY, Some(e.to_string()), false)
+        }
+        Err(e @ ServiceError::Busy { .. }) => {
+            (StatusCode::SERVICE_UNAVAILABLE, Some(e.to_string()), false)
         }
         Err(e) => return no_store(internal(e), "desk"),
     };

@@ -110,5 +110,7 @@ sql_store! {
     serialize_events: "SELECT pg_advisory_xact_lock(7369702), pg_notify('newsdesk_events', '')",
     // Concurrent claimers skip each other's rows instead of queueing behind them.
     claim_lock: " FOR UPDATE OF d SKIP LOCKED",
+    // One lock per subject, so attempts on unrelated accounts and addresses do not queue.
+    lock_subject: "SELECT pg_advisory_xact_lock(hashtextextended($1, 7369703))",
     migrations: MIGRATIONS,
 }

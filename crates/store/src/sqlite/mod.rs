@@ -97,6 +97,7 @@ sql_store! {
     serialize_events: "SELECT 1",
     // One writer: a claim's UPDATE cannot interleave with another's.
     claim_lock: "",
+    lock_subject: "SELECT $1",
     migrations: MIGRATIONS,
 }
 

@@ -150,15 +150,26 @@ async fn admit(
     let config = state.config();
     let address = peer.ip().to_string();
     let holder = match presented_token(headers)? {
-        Some(token) => Some(
+        Some(token) => {
+            // Each token presented costs a database lookup, so a flood of forged ones is
+            // counted per address before the lookup; a token that turns out good is refunded.
+            let unknown_tokens = format!("unknown tokens:{address}");
+            let budget = config.api.per_address_per_minute;
             state
+                .api
+                .limiter
+                .check(&unknown_tokens, budget, Instant::now())
+                .map_err(ApiError::rate_limited)?;
+            let holder = state
                 .newsroom
                 .token_holder(token, Timestamp::now())
                 .await?
                 .ok_or_else(|| {
                     ApiError::unauthorized("This token is unknown, revoked or expired.")
-                })?,
-        ),
+                })?;
+            state.api.limiter.refund(&unknown_tokens, budget);
+            Some(holder)
+        }
         None => None,
     };
     let (key, budget) = match &holder {

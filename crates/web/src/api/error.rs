@@ -146,9 +146,13 @@ impl From<ServiceError> for ApiError {
             ServiceError::InvalidCredentials => {
                 ApiError::unauthorized(ServiceError::InvalidCredentials.to_string())
             }
-            e @ ServiceError::Throttled { retry_after_secs } => ApiError {
-                retry_after: Some(retry_after_secs),
+            e @ (ServiceError::Throttled { .. } | ServiceError::Limited { .. }) => ApiError {
+                retry_after: e.retry_after(),
                 ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", e.to_string())
+            },
+            e @ ServiceError::Busy { .. } => ApiError {
+                retry_after: e.retry_after(),
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
             },
             ServiceError::Forbidden(why) => ApiError::forbidden(why),
             e @ (ServiceError::LinkInvalid | ServiceError::SetupLinkInvalid) => {

@@ -39,11 +39,37 @@ impl RateLimiter {
         map.insert(key.to_owned(), whole_at + interval);
         Ok(())
     }
+
+    /// Gives back one request `check` counted against `key` (it turned out not to be one the
+    /// budget is for).
+    pub fn refund(&self, key: &str, per_minute: u32) {
+        let interval = WINDOW / per_minute.max(1);
+        if let Ok(mut map) = self.whole_at.lock()
+            && let Some(whole_at) = map.get_mut(key)
+        {
+            *whole_at = whole_at.checked_sub(interval).unwrap_or(*whole_at);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refunded_request_leaves_the_budget_whole() {
+        let limiter = RateLimiter::default();
+        let start = Instant::now();
+        for _ in 0..100 {
+            assert!(limiter.check("k", 10, start).is_ok());
+            limiter.refund("k", 10);
+        }
+        for i in 0..10 {
+            assert!(limiter.check("k", 10, start).is_ok(), "request {i}");
+        }
+        assert!(limiter.check("k", 10, start).is_err(), "the 11th kept one");
+        limiter.refund("unknown", 10);
+    }
 
     #[test]
     fn a_budget_is_spent_to_its_edge_then_refills() {
