@@ -113,15 +113,14 @@ pub struct ListingPage {
 
 impl Newsroom {
     pub fn new(store: Arc<dyn Store>, media: Arc<dyn MediaStore>, config: Arc<Config>) -> Self {
+        let hashing_at_once = usize::try_from(config.accounts.hashing_at_once).unwrap_or(1);
         Newsroom {
             store,
             media,
             config: std::sync::RwLock::new(config),
             written: Arc::new(Notify::new()),
             mailer: None,
-            hashing: Arc::new(tokio::sync::Semaphore::new(
-                usize::try_from(config.accounts.hashing_at_once).unwrap_or(1),
-            )),
+            hashing: Arc::new(tokio::sync::Semaphore::new(hashing_at_once)),
             search: std::sync::OnceLock::new(),
         }
     }
