@@ -86,9 +86,74 @@ pub struct Config {
     #[serde(default)]
     pub live: Live,
     #[serde(default)]
+    pub housekeeping: Housekeeping,
+    #[serde(default)]
     pub webhooks: Webhooks,
     #[serde(default)]
     pub api: Api,
+}
+
+/// The periodic pruning of what has expired or served its time (sessions, one-time tokens,
+/// revoked API tokens, old autosaves, delivered webhooks): how often, and how long to keep.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Housekeeping {
+    /// Seconds between runs; one instance runs each (claimed in the database).
+    pub interval_seconds: u64,
+    /// Autosave slots not written for this many days are deleted.
+    pub autosave_retention_days: u32,
+    /// Delivered webhook deliveries (with their attempts) are deleted after this many days;
+    /// failed ones stay for an admin to replay.
+    pub webhook_delivery_retention_days: u32,
+    /// Revoked API tokens stay listed this many days after revocation (the audit log keeps
+    /// their story after that).
+    pub revoked_token_retention_days: u32,
+}
+
+impl Default for Housekeeping {
+    fn default() -> Self {
+        Housekeeping {
+            interval_seconds: 3600,
+            autosave_retention_days: 30,
+            webhook_delivery_retention_days: 30,
+            revoked_token_retention_days: 90,
+        }
+    }
+}
+
+/// Longest housekeeping interval: a week, so expired rows never pile up for long.
+pub const HOUSEKEEPING_INTERVAL_MAX: u64 = 7 * 24 * 3600;
+/// Longest retention: ten years.
+pub const RETENTION_DAYS_MAX: u32 = 3650;
+
+impl Housekeeping {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=HOUSEKEEPING_INTERVAL_MAX).contains(&self.interval_seconds) {
+            return Err(ConfigError::new(
+                "housekeeping.interval_seconds",
+                format!("must be between 1 and {HOUSEKEEPING_INTERVAL_MAX}"),
+            ));
+        }
+        for (key, days) in [
+            ("housekeeping.autosave_retention_days", self.autosave_retention_days),
+            (
+                "housekeeping.webhook_delivery_retention_days",
+                self.webhook_delivery_retention_days,
+            ),
+            (
+                "housekeeping.revoked_token_retention_days",
+                self.revoked_token_retention_days,
+            ),
+        ] {
+            if !(1..=RETENTION_DAYS_MAX).contains(&days) {
+                return Err(ConfigError::new(
+                    key,
+                    format!("must be between 1 and {RETENTION_DAYS_MAX} days"),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The live stream of published items (`/api/v1/live`, Server-Sent Events).
@@ -875,6 +940,7 @@ impl Config {
         self.api.validate()?;
         self.webhooks.validate()?;
         self.live.validate()?;
+        self.housekeeping.validate()?;
         Ok(())
     }
 
