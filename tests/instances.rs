@@ -460,9 +460,15 @@ async fn migrate_data_copies_the_media_into_the_targets_bucket() {
         .output()
         .expect("run migrate-data");
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(
-        said.contains(&format!("copied {files} media file(s) to the bucket newsdesk-moved")),
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains(&format!(
+            "copied {files} media file(s) to the bucket newsdesk-moved"
+        )),
         "{said}"
     );
 
@@ -518,10 +524,16 @@ async fn two_instances_run_housekeeping_once_per_period_and_it_removes_only_what
     .expect("expired session");
     let b = TestSite::start_with(demo_config_text(), &[], &env);
 
-    let runs = || a.log().matches("housekeeping ran").count() + b.log().matches("housekeeping ran").count();
+    let runs = || {
+        a.log().matches("housekeeping ran").count() + b.log().matches("housekeeping ran").count()
+    };
     let started = Instant::now();
     while runs() < 3 {
-        assert!(started.elapsed() < Duration::from_secs(30), "housekeeping did not run: {}", a.log());
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "housekeeping did not run: {}",
+            a.log()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let elapsed = started.elapsed().as_secs_f64();

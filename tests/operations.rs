@@ -95,7 +95,11 @@ async fn a_database_migrated_by_a_newer_newsdesk_is_refused_unless_allowed() {
     std::fs::write(&config, demo_config_text()).expect("config");
     let site = TestSite::start_in(dir, config, &["--allow-newer-schema"], &[]);
     assert_eq!(site.get("/").await.status(), 200);
-    assert!(site.log().contains("9999_from_the_future"), "{}", site.log());
+    assert!(
+        site.log().contains("9999_from_the_future"),
+        "{}",
+        site.log()
+    );
 }
 
 /// Starts a server and reports, once it has either listened or ended, which it did.
@@ -157,7 +161,10 @@ fn two_servers_started_at_once_on_one_empty_directory_one_refuses_with_a_sentenc
         .recv_timeout(Duration::from_secs(60))
         .expect("the other server serves");
     assert!(line.starts_with("listening on http://127.0.0.1:"), "{line}");
-    assert!(matches!(winner.try_wait(), Ok(None)), "the first server still runs");
+    assert!(
+        matches!(winner.try_wait(), Ok(None)),
+        "the first server still runs"
+    );
     let _ = winner.kill();
     let _ = winner.wait();
 
@@ -226,7 +233,10 @@ async fn a_backup_taken_while_readers_comment_restores_every_comment_acknowledge
     let backup = async {
         let started = Instant::now();
         while count() < 30 {
-            assert!(started.elapsed() < Duration::from_secs(60), "readers could not comment");
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "readers could not comment"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let backup_started = Instant::now();
@@ -244,7 +254,10 @@ async fn a_backup_taken_while_readers_comment_restores_every_comment_acknowledge
         let after = count();
         let started = Instant::now();
         while count() < after + 10 {
-            assert!(started.elapsed() < Duration::from_secs(60), "commenting stopped");
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "commenting stopped"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         stop.store(true, Ordering::Relaxed);
@@ -252,7 +265,11 @@ async fn a_backup_taken_while_readers_comment_restores_every_comment_acknowledge
     };
     let (_, (output, backup_started, backup_ended)) = tokio::join!(writers, backup);
     assert!(output.status.success(), "{}", text(&output.stderr));
-    assert!(text(&output.stdout).contains("backed up to"), "{}", text(&output.stdout));
+    assert!(
+        text(&output.stdout).contains("backed up to"),
+        "{}",
+        text(&output.stdout)
+    );
     let acknowledged = acknowledged.into_inner().expect("lock");
     let before: Vec<&Acknowledged> = acknowledged
         .iter()
@@ -274,7 +291,11 @@ async fn a_backup_taken_while_readers_comment_restores_every_comment_acknowledge
         Duration::from_secs(60),
     );
     assert!(!refused.status.success());
-    assert!(text(&refused.stderr).contains("is not empty (it holds notes.txt)"), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("is not empty (it holds notes.txt)"),
+        "{}",
+        text(&refused.stderr)
+    );
     std::fs::remove_file(data.join("notes.txt")).expect("remove");
     let done = run_to_exit(
         newsdesk(&["restore", archive.to_str().expect("path")], &data),
@@ -282,8 +303,14 @@ async fn a_backup_taken_while_readers_comment_restores_every_comment_acknowledge
     );
     let said = text(&done.stdout);
     assert!(done.status.success(), "{}", text(&done.stderr));
-    assert!(said.contains("checksums verified") && said.contains("integrity ok"), "{said}");
-    assert!(!data.join("search").exists(), "the index is not in the backup");
+    assert!(
+        said.contains("checksums verified") && said.contains("integrity ok"),
+        "{said}"
+    );
+    assert!(
+        !data.join("search").exists(),
+        "the index is not in the backup"
+    );
 
     // Every comment acknowledged before the backup began is in the restored database.
     let mut db = sqlite(&data.join("newsdesk.sqlite3")).await;
@@ -296,11 +323,20 @@ async fn a_backup_taken_while_readers_comment_restores_every_comment_acknowledge
             .collect();
     db.close().await.expect("close");
     for a in &before {
-        assert_eq!(stored.get(&a.id), Some(&a.body), "comment {} was lost", a.id);
+        assert_eq!(
+            stored.get(&a.id),
+            Some(&a.body),
+            "comment {} was lost",
+            a.id
+        );
     }
     // Nothing acknowledged after the backup ended can be in it.
     for a in &after {
-        assert!(!stored.contains_key(&a.id), "comment {} is from after the backup", a.id);
+        assert!(
+            !stored.contains_key(&a.id),
+            "comment {} is from after the backup",
+            a.id
+        );
     }
 
     // The media came along, byte for byte.
@@ -318,8 +354,17 @@ async fn a_backup_taken_while_readers_comment_restores_every_comment_acknowledge
         demo_config_text()
     );
     let smtp_url = smtp.url();
-    let again = TestSite::start_in(restored, config, &[], &[("NEWSDESK_MAIL__SMTP_URL", &smtp_url)]);
-    assert!(again.log().contains("rebuilt from the database"), "{}", again.log());
+    let again = TestSite::start_in(
+        restored,
+        config,
+        &[],
+        &[("NEWSDESK_MAIL__SMTP_URL", &smtp_url)],
+    );
+    assert!(
+        again.log().contains("rebuilt from the database"),
+        "{}",
+        again.log()
+    );
     let lead = again.ok(LEAD).await;
     assert_eq!(lead.status, 200);
     let found = again.ok("/search?q=tidal+barrier").await;
@@ -327,7 +372,13 @@ async fn a_backup_taken_while_readers_comment_restores_every_comment_acknowledge
     let (first_id, first_body) = (before[0].id, &before[0].body);
     let shown = again.get(&format!("/api/v1/comments/{first_id}")).await;
     assert_eq!(shown.status(), 200);
-    assert!(shown.text().await.expect("body").contains(first_body.as_str()));
+    assert!(
+        shown
+            .text()
+            .await
+            .expect("body")
+            .contains(first_body.as_str())
+    );
 }
 
 /// Files under `dir` with their contents, sorted by path.

@@ -107,7 +107,10 @@ async fn write_backup(
                 .await
                 .context("reading the database copy")?;
             if check.integrity != "ok" {
-                bail!("the database copy fails its integrity check: {}", check.integrity);
+                bail!(
+                    "the database copy fails its integrity check: {}",
+                    check.integrity
+                );
             }
             files.push((DATABASE_ENTRY.to_owned(), snapshot));
             DatabasePart {
@@ -381,7 +384,10 @@ async fn unpack_and_check(archive: &Path, staging: &Path) -> Result<Manifest> {
         unpacked.insert(name, (bytes, hashing.finish()));
     }
     let manifest_text = manifest_text.with_context(|| {
-        format!("{} has no manifest: it is not a newsdesk backup, or it was cut short", archive.display())
+        format!(
+            "{} has no manifest: it is not a newsdesk backup, or it was cut short",
+            archive.display()
+        )
     })?;
     let manifest: Manifest =
         serde_json::from_slice(&manifest_text).context("the backup's manifest is unreadable")?;
@@ -395,7 +401,10 @@ async fn unpack_and_check(archive: &Path, staging: &Path) -> Result<Manifest> {
     for sum in &manifest.files {
         match unpacked.remove(&sum.path) {
             Some((bytes, sha256)) if bytes == sum.bytes && sha256 == sum.sha256 => {}
-            Some(_) => bail!("{} does not match its checksum: the archive is damaged", sum.path),
+            Some(_) => bail!(
+                "{} does not match its checksum: the archive is damaged",
+                sum.path
+            ),
             None => bail!("{} is missing from the archive", sum.path),
         }
     }
@@ -407,7 +416,10 @@ async fn unpack_and_check(archive: &Path, staging: &Path) -> Result<Manifest> {
             .await
             .context("reading the restored database")?;
         if check.integrity != "ok" {
-            bail!("the restored database fails its integrity check: {}", check.integrity);
+            bail!(
+                "the restored database fails its integrity check: {}",
+                check.integrity
+            );
         }
         if !check.unknown_migrations.is_empty() {
             bail!(
@@ -488,7 +500,11 @@ pub async fn copy_media(
         let bytes = std::fs::read(root.join(relative))
             .with_context(|| format!("cannot read media file {relative}"))?;
         target
-            .put(relative, &bytes, newsdesk_store::media::content_type_of(relative))
+            .put(
+                relative,
+                &bytes,
+                newsdesk_store::media::content_type_of(relative),
+            )
             .await
             .with_context(|| format!("copying media file {relative}"))?;
         let back = target
@@ -518,8 +534,7 @@ fn tempfile_dir(to: &Path) -> Result<Staging> {
     };
     let dir = parent.join(format!(".newsdesk-backup-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(Staging(dir))
 }
 

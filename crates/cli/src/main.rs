@@ -15,10 +15,10 @@ use newsdesk_core::{AccountInput, Config, Role};
 use newsdesk_services::demo::DemoOutcome;
 use newsdesk_services::import::ImportFile;
 use newsdesk_services::{Newsroom, Store};
+use newsdesk_store::NewerSchema;
 use newsdesk_store::media::{LocalMedia, MediaStore, S3Media, S3Settings};
 use newsdesk_store::postgres::PgStore;
 use newsdesk_store::sqlite::SqliteStore;
-use newsdesk_store::NewerSchema;
 use newsdesk_web::{AppState, Theme};
 use tokio::sync::Notify;
 
@@ -267,7 +267,10 @@ async fn run(cli: Cli) -> Result<()> {
             // Media first: putting a file twice is harmless, so a failure here leaves the
             // database untouched and the command can simply be run again.
             let media_target = match (&target_config.media.s3, &to_data_dir) {
-                (Some(s3), _) => Some((media_store(&target_config, &from)?, format!("the bucket {}", s3.bucket))),
+                (Some(s3), _) => Some((
+                    media_store(&target_config, &from)?,
+                    format!("the bucket {}", s3.bucket),
+                )),
                 (None, Some(dir)) if dir != &from => Some((
                     media_store(&target_config, dir)?,
                     dir.join("media").display().to_string(),
@@ -275,7 +278,9 @@ async fn run(cli: Cli) -> Result<()> {
                 _ => None,
             };
             let media_copied = match &media_target {
-                Some((media, _)) => Some(backup::copy_media(&from.join("media"), media.as_ref()).await?),
+                Some((media, _)) => {
+                    Some(backup::copy_media(&from.join("media"), media.as_ref()).await?)
+                }
                 None => None,
             };
             let copied = newsdesk_store::copy::copy_site(&source, &target).await?;
@@ -459,9 +464,12 @@ async fn open_store(
 
 fn print_backup(to: &Path, manifest: &backup::Manifest) {
     let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
-    println!("backed up to {} ({bytes} bytes in {} files):", to.display(), manifest.files.len());
-    if let (Some(items), Some(comments)) = (&manifest.database.items, &manifest.database.comments)
-    {
+    println!(
+        "backed up to {} ({bytes} bytes in {} files):",
+        to.display(),
+        manifest.files.len()
+    );
+    if let (Some(items), Some(comments)) = (&manifest.database.items, &manifest.database.comments) {
         println!(
             "  database: {items} item(s), {comments} comment(s), {} migration(s) applied",
             manifest.database.migrations.len()

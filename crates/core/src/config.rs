@@ -135,7 +135,10 @@ impl Housekeeping {
             ));
         }
         for (key, days) in [
-            ("housekeeping.autosave_retention_days", self.autosave_retention_days),
+            (
+                "housekeeping.autosave_retention_days",
+                self.autosave_retention_days,
+            ),
             (
                 "housekeeping.webhook_delivery_retention_days",
                 self.webhook_delivery_retention_days,

@@ -37,7 +37,9 @@ impl Newsroom {
         };
         self.store().put_autosave(&slot).await?;
         self.store()
-            .prune_autosaves(now - crate::housekeeping::days(self.config().housekeeping.autosave_retention_days))
+            .prune_autosaves(
+                now - crate::housekeeping::days(self.config().housekeeping.autosave_retention_days),
+            )
             .await?;
         Ok(slot)
     }

@@ -51,7 +51,9 @@ pub fn run_housekeeping(newsroom: Arc<Newsroom>, stop: Arc<Notify>) {
                     webhook_deliveries = pruned.webhook_deliveries,
                     "housekeeping ran"
                 ),
-                Err(e) => tracing::warn!(error = %e, "housekeeping failed; retrying at the next interval"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "housekeeping failed; retrying at the next interval")
+                }
             }
             let wait = Duration::from_secs(interval).min(LOOK_EVERY_MAX);
             tokio::select! {
@@ -67,9 +69,8 @@ impl Newsroom {
     /// returns what it deleted, or None when there was nothing to run.
     pub async fn housekeeping_if_due(&self, now: Timestamp) -> crate::Result<Option<Pruned>> {
         let settings = self.config().housekeeping.clone();
-        let interval = SignedDuration::from_secs(
-            i64::try_from(settings.interval_seconds).unwrap_or(i64::MAX),
-        );
+        let interval =
+            SignedDuration::from_secs(i64::try_from(settings.interval_seconds).unwrap_or(i64::MAX));
         // Saturating: a next run past the end of time is "never again", not an error.
         let next_run = now.checked_add(interval).unwrap_or(Timestamp::MAX);
         if !self

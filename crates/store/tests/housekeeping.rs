@@ -20,14 +20,23 @@ async fn the_housekeeping_run_is_claimed_once_by_dozens_of_concurrent_claimers()
         let early = next - SignedDuration::from_micros(1);
         assert!(
             !store
-                .claim_job("housekeeping", early, early + SignedDuration::from_secs(3600))
+                .claim_job(
+                    "housekeeping",
+                    early,
+                    early + SignedDuration::from_secs(3600)
+                )
                 .await
                 .expect("claim")
         );
         let claims = futures_claims(&store, next, next + SignedDuration::from_secs(3600), 32).await;
         assert_eq!(claims.iter().filter(|c| **c).count(), 1, "{claims:?}");
         // A job without a row is never claimed.
-        assert!(!store.claim_job("no-such-job", now, next).await.expect("claim"));
+        assert!(
+            !store
+                .claim_job("no-such-job", now, next)
+                .await
+                .expect("claim")
+        );
     })
     .await;
 }
@@ -67,7 +76,11 @@ async fn expired_sessions_and_tokens_are_pruned_and_live_ones_stay() {
             .create_reader("ayse@example.org", "Ayşe", "$x", now)
             .await
             .expect("reader");
-        for (hash, expires) in [("staff-old", past), ("staff-edge", now), ("staff-live", future)] {
+        for (hash, expires) in [
+            ("staff-old", past),
+            ("staff-edge", now),
+            ("staff-live", future),
+        ] {
             store
                 .create_session(hash, editor.id, "csrf", past, expires)
                 .await
@@ -87,12 +100,27 @@ async fn expired_sessions_and_tokens_are_pruned_and_live_ones_stay() {
         }
         // A session expiring exactly now is already refused, so it goes too.
         assert_eq!(store.prune_expired_sessions(now).await.expect("prune"), 2);
-        assert_eq!(store.prune_expired_reader_sessions(now).await.expect("prune"), 2);
         assert_eq!(
-            store.prune_expired_one_time_tokens(now).await.expect("prune"),
+            store
+                .prune_expired_reader_sessions(now)
+                .await
+                .expect("prune"),
+            2
+        );
+        assert_eq!(
+            store
+                .prune_expired_one_time_tokens(now)
+                .await
+                .expect("prune"),
             4
         );
-        assert!(store.session("staff-live", now).await.expect("get").is_some());
+        assert!(
+            store
+                .session("staff-live", now)
+                .await
+                .expect("get")
+                .is_some()
+        );
         assert!(
             store
                 .reader_session("staff-live", now)
@@ -107,7 +135,12 @@ async fn expired_sessions_and_tokens_are_pruned_and_live_ones_stay() {
                 .expect("take"),
             Some(reader.id)
         );
-        assert!(store.take_setup_token("staff-live", now).await.expect("take"));
+        assert!(
+            store
+                .take_setup_token("staff-live", now)
+                .await
+                .expect("take")
+        );
         // Nothing left to prune.
         assert_eq!(store.prune_expired_sessions(now).await.expect("prune"), 0);
     })
@@ -142,14 +175,21 @@ async fn revoked_api_tokens_are_pruned_after_their_retention_and_live_ones_stay(
         }
         let cutoff = now - SignedDuration::from_hours(24 * 90);
         store
-            .revoke_api_token(ids[0], &admin.email, cutoff - SignedDuration::from_micros(1))
+            .revoke_api_token(
+                ids[0],
+                &admin.email,
+                cutoff - SignedDuration::from_micros(1),
+            )
             .await
             .expect("revoke");
         store
             .revoke_api_token(ids[1], &admin.email, cutoff)
             .await
             .expect("revoke");
-        assert_eq!(store.prune_revoked_api_tokens(cutoff).await.expect("prune"), 1);
+        assert_eq!(
+            store.prune_revoked_api_tokens(cutoff).await.expect("prune"),
+            1
+        );
         let left: Vec<i64> = store
             .api_tokens(None)
             .await

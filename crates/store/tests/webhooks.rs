@@ -554,11 +554,17 @@ async fn delivered_webhooks_past_their_retention_are_pruned_and_the_rest_stay() 
         );
 
         let cutoff = now - SignedDuration::from_hours(24 * 30);
-        assert_eq!(store.prune_delivered_webhooks(cutoff).await.expect("prune"), 1);
+        assert_eq!(
+            store.prune_delivered_webhooks(cutoff).await.expect("prune"),
+            1
+        );
         let (log, total) = store.webhook_deliveries(hook.id, 10, 0).await.expect("log");
         assert_eq!(total, 4);
         assert!(log.iter().all(|d| d.id != claims[0].id));
-        assert_eq!(store.prune_delivered_webhooks(cutoff).await.expect("prune"), 0);
+        assert_eq!(
+            store.prune_delivered_webhooks(cutoff).await.expect("prune"),
+            0
+        );
     })
     .await;
 }
