@@ -86,7 +86,7 @@ enum Command {
         #[arg(long)]
         data_dir: PathBuf,
         /// Restore into a directory that is not empty: its database, media and search index
-        /// are deleted first (anything else in it is left alone).
+        /// are deleted first and its site.toml replaced by the backup's (nothing else).
         #[arg(long)]
         force: bool,
     },

@@ -1212,6 +1212,38 @@ mod tests {
     }
 
     #[test]
+    fn housekeeping_settings_are_checked_at_their_edges() {
+        let with = |key: &str, value: &str| {
+            Config::parse(
+                DEFAULT_TOML,
+                "t",
+                env(&[(&format!("NEWSDESK_HOUSEKEEPING__{}", key.to_uppercase()), value)]),
+            )
+        };
+        for (key, good, bad) in [
+            (
+                "interval_seconds",
+                ["1", "604800"].as_slice(),
+                ["0", "604801"].as_slice(),
+            ),
+            ("autosave_retention_days", &["1", "3650"], &["0", "3651"]),
+            ("webhook_delivery_retention_days", &["1", "3650"], &["0", "3651"]),
+            ("revoked_token_retention_days", &["1", "3650"], &["0", "3651"]),
+        ] {
+            for v in good {
+                assert!(with(key, v).is_ok(), "housekeeping.{key} = {v}");
+            }
+            for v in bad {
+                let e = with(key, v).expect_err(v);
+                assert_eq!(e.key, format!("housekeeping.{key}"), "{e}");
+            }
+        }
+        let defaults = Config::parse(DEFAULT_TOML, "t", env(&[])).expect("defaults");
+        assert_eq!(defaults.housekeeping, Housekeeping::default());
+        assert_eq!(defaults.housekeeping.interval_seconds, 3600);
+    }
+
+    #[test]
     fn comment_word_lists_must_hold_words() {
         let with = |list: &str| {
             Config::parse(
