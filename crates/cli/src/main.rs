@@ -2,6 +2,9 @@
 //! and wires the services to the web faces. Everything here is plumbing; behaviour lives
 //! in the library crates.
 
+mod backup;
+mod data_dir;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,6 +15,7 @@ use newsdesk_core::{AccountInput, Config, Role};
 use newsdesk_services::demo::DemoOutcome;
 use newsdesk_services::import::ImportFile;
 use newsdesk_services::{Newsroom, Store};
+use newsdesk_store::NewerSchema;
 use newsdesk_store::media::{LocalMedia, MediaStore, S3Media, S3Settings};
 use newsdesk_store::postgres::PgStore;
 use newsdesk_store::sqlite::SqliteStore;
@@ -44,6 +48,14 @@ enum Command {
         /// The PostgreSQL database (`postgres://…`); it must hold no site yet.
         #[arg(long)]
         to: String,
+        /// The configuration the PostgreSQL instances will run with: with `[media.s3]`, the
+        /// media files are copied into that bucket.
+        #[arg(long, env = "NEWSDESK_CONFIG")]
+        config: Option<PathBuf>,
+        /// The data directory the PostgreSQL instances will keep media in (without
+        /// `[media.s3]`); by default the source's own, where the media already are.
+        #[arg(long)]
+        to_data_dir: Option<PathBuf>,
     },
     /// Manage staff accounts.
     User {
@@ -55,6 +67,29 @@ enum Command {
     /// Rebuild this instance's search index (in the data directory) from the database.
     /// Stop the server on this data directory first; a server also checks its index at start.
     Reindex(SiteArgs),
+    /// Write a consistent backup of a running site to one archive: the SQLite database
+    /// (copied with VACUUM INTO while the server keeps writing), the media, the configuration
+    /// file and a manifest with checksums. PostgreSQL is backed up with pg_dump beside it.
+    Backup {
+        #[command(flatten)]
+        site: SiteArgs,
+        /// The archive to write (tar; gzipped when the name ends in .gz or .tgz).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a backup into an empty data directory, after checking its checksums, the
+    /// database's integrity and its migrations. The search index is rebuilt at the next start.
+    Restore {
+        /// The archive `newsdesk backup` wrote.
+        file: PathBuf,
+        /// The data directory to restore into; it must be empty, and no server may use it.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Restore into a directory that is not empty: its database, media and search index
+        /// are deleted first and its site.toml replaced by the backup's (nothing else).
+        #[arg(long)]
+        force: bool,
+    },
     /// Import authors and items from a TOML or JSON file (same language and slug replaces).
     Import {
         #[command(flatten)]
@@ -125,6 +160,10 @@ struct SiteArgs {
     /// same as `database.url` in the config, which it overrides.
     #[arg(long, env = "NEWSDESK_DATABASE_URL", global = true)]
     database_url: Option<String>,
+    /// Open a database that a newer newsdesk has migrated; refused by default, because this
+    /// binary would serve tables and rules it does not know. Meant for a rollback you chose.
+    #[arg(long, env = "NEWSDESK_ALLOW_NEWER_SCHEMA", global = true)]
+    allow_newer_schema: bool,
 }
 
 impl SiteArgs {
@@ -137,6 +176,14 @@ impl SiteArgs {
             Arc::make_mut(&mut config).database.url = Some(url.clone());
         }
         Ok(config)
+    }
+
+    fn newer_schema(&self) -> NewerSchema {
+        if self.allow_newer_schema {
+            NewerSchema::Allow
+        } else {
+            NewerSchema::Refuse
+        }
     }
 }
 
@@ -194,11 +241,16 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(site) => {
             let config = site.config(false)?;
-            let (store, _) = open_store(&site.data_dir, config).await?;
+            let (store, _) = open_store(&site.data_dir, config, site.newer_schema()).await?;
             drop(store);
             Ok(())
         }
-        Command::MigrateData { from, to } => {
+        Command::MigrateData {
+            from,
+            to,
+            config,
+            to_data_dir,
+        } => {
             if !from.join(newsdesk_store::sqlite::DATABASE_FILE).is_file() {
                 bail!("--from {}: no newsdesk database there", from.display());
             }
@@ -211,7 +263,37 @@ async fn run(cli: Cli) -> Result<()> {
             let target = PgStore::connect(&to)
                 .await
                 .with_context(|| format!("cannot connect to {}", redact(&to)))?;
+            let target_config = load_config(config.as_deref(), false)?;
+            // Media first: putting a file twice is harmless, so a failure here leaves the
+            // database untouched and the command can simply be run again.
+            let media_target = match (&target_config.media.s3, &to_data_dir) {
+                (Some(s3), _) => Some((
+                    media_store(&target_config, &from)?,
+                    format!("the bucket {}", s3.bucket),
+                )),
+                (None, Some(dir)) if dir != &from => Some((
+                    media_store(&target_config, dir)?,
+                    dir.join("media").display().to_string(),
+                )),
+                _ => None,
+            };
+            let media_copied = match &media_target {
+                Some((media, _)) => {
+                    Some(backup::copy_media(&from.join("media"), media.as_ref()).await?)
+                }
+                None => None,
+            };
             let copied = newsdesk_store::copy::copy_site(&source, &target).await?;
+            match (&media_target, media_copied) {
+                (Some((_, place)), Some(files)) => {
+                    println!("copied {files} media file(s) to {place}, read back and compared")
+                }
+                _ => println!(
+                    "media stay in {}: serve with --data-dir {} or configure [media.s3] and run again with --config",
+                    from.join("media").display(),
+                    from.display()
+                ),
+            }
             println!("copied {} to {}, verified:", from.display(), redact(&to));
             for table in copied {
                 println!(
@@ -223,7 +305,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::User { site, action } => {
             let config = site.config(false)?;
-            let (_, newsroom) = open_store(&site.data_dir, config).await?;
+            let (_, newsroom) = open_store(&site.data_dir, config, site.newer_schema()).await?;
             let now = jiff::Timestamp::now();
             match action {
                 UserAction::Add { email, name, role } => {
@@ -270,7 +352,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Reindex(site) => {
             let config = site.config(false)?;
-            let (store, _) = open_store(&site.data_dir, config).await?;
+            let (store, _) = open_store(&site.data_dir, config, site.newer_schema()).await?;
             let started = std::time::Instant::now();
             let (search, items) = newsdesk_services::search::Search::rebuild(&site.data_dir, store)
                 .await
@@ -284,11 +366,29 @@ async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Backup { site, to } => {
+            let config = site.config(false)?;
+            let manifest =
+                backup::backup(&site.data_dir, &config, site.config.as_deref(), &to).await?;
+            print_backup(&to, &manifest);
+            Ok(())
+        }
+        Command::Restore {
+            file,
+            data_dir,
+            force,
+        } => {
+            // Held to the end: no server may start on the directory while it is filled.
+            let _lock = data_dir::lock(&data_dir)?;
+            let restored = backup::restore(&file, &data_dir, force).await?;
+            print_restored(&data_dir, &restored);
+            Ok(())
+        }
         Command::Import { site, file } => {
             let config = site.config(false)?;
             let contents =
                 ImportFile::read(&file).with_context(|| format!("import {}", file.display()))?;
-            let (_, newsroom) = open_store(&site.data_dir, config).await?;
+            let (_, newsroom) = open_store(&site.data_dir, config, site.newer_schema()).await?;
             let report = newsroom
                 .import(&contents, "import")
                 .await
@@ -327,6 +427,7 @@ fn load_config(path: Option<&Path>, demo: bool) -> Result<Arc<Config>> {
 async fn open_store(
     data_dir: &Path,
     config: Arc<Config>,
+    newer: NewerSchema,
 ) -> Result<(Arc<dyn Store>, Arc<Newsroom>)> {
     let store: Arc<dyn Store> = match &config.database.url {
         Some(url) => Arc::new(
@@ -342,11 +443,88 @@ async fn open_store(
                 .with_context(|| format!("cannot open the database in {}", data_dir.display()))?
         }),
     };
-    let applied = store.migrate().await.context("migrating the database")?;
+    let applied = store
+        .migrate_with(newer)
+        .await
+        .context("migrating the database")?;
     for m in &applied {
         tracing::info!(version = m.version, name = m.name, "migration applied");
     }
-    let media: Arc<dyn MediaStore> = match &config.media.s3 {
+    let media = media_store(&config, data_dir)?;
+    let mailer = newsdesk_services::mail::Mailer::new(&config.mail, data_dir)
+        .context("setting up mail to readers")?;
+    tracing::debug!(to = %mailer.describe(), "mail to readers");
+    let newsroom = Arc::new(Newsroom::new(store.clone(), media, config).with_mailer(mailer));
+    newsroom
+        .load_sections()
+        .await
+        .context("loading the site's sections")?;
+    Ok((store, newsroom))
+}
+
+fn print_backup(to: &Path, manifest: &backup::Manifest) {
+    let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
+    println!(
+        "backed up to {} ({bytes} bytes in {} files):",
+        to.display(),
+        manifest.files.len()
+    );
+    if let (Some(items), Some(comments)) = (&manifest.database.items, &manifest.database.comments) {
+        println!(
+            "  database: {items} item(s), {comments} comment(s), {} migration(s) applied",
+            manifest.database.migrations.len()
+        );
+    }
+    if let Some(note) = &manifest.database.note {
+        println!("  database: {note}");
+    }
+    match &manifest.media.note {
+        Some(note) => println!("  media: {note}"),
+        None => println!("  media: {} file(s)", manifest.media.files),
+    }
+    if manifest.config.is_some() {
+        println!("  configuration file included");
+    }
+}
+
+fn print_restored(data_dir: &Path, restored: &backup::Restored) {
+    let manifest = &restored.manifest;
+    println!(
+        "restored the backup of {} into {}, checksums verified:",
+        manifest.created_at,
+        data_dir.display()
+    );
+    match (&manifest.database.items, &manifest.database.comments) {
+        (Some(items), Some(comments)) => println!(
+            "  database: {items} item(s), {comments} comment(s), integrity ok, migrations up to {}",
+            manifest
+                .database
+                .migrations
+                .last()
+                .map_or("none", |m| m.name.as_str())
+        ),
+        _ => println!(
+            "  database: not in this backup ({}); restore it with pg_restore",
+            manifest.database.note.as_deref().unwrap_or("PostgreSQL")
+        ),
+    }
+    match &manifest.media.note {
+        Some(note) => println!("  media: {note}"),
+        None => println!("  media: {} file(s)", manifest.media.files),
+    }
+    if let Some(config) = &restored.config_file {
+        println!(
+            "  configuration: {} (start with --config {})",
+            config.display(),
+            config.display()
+        );
+    }
+    println!("  search index: rebuilt from the database at the first start");
+}
+
+/// The configured media store: the `[media.s3]` bucket, or `data_dir/media`.
+fn media_store(config: &Config, data_dir: &Path) -> Result<Arc<dyn MediaStore>> {
+    Ok(match &config.media.s3 {
         Some(s3) => Arc::new(
             S3Media::new(&S3Settings {
                 endpoint: s3.endpoint.clone(),
@@ -359,16 +537,7 @@ async fn open_store(
             .context("config key `media.s3`")?,
         ),
         None => Arc::new(LocalMedia::new(data_dir.join("media"))),
-    };
-    let mailer = newsdesk_services::mail::Mailer::new(&config.mail, data_dir)
-        .context("setting up mail to readers")?;
-    tracing::debug!(to = %mailer.describe(), "mail to readers");
-    let newsroom = Arc::new(Newsroom::new(store.clone(), media, config).with_mailer(mailer));
-    newsroom
-        .load_sections()
-        .await
-        .context("loading the site's sections")?;
-    Ok((store, newsroom))
+    })
 }
 
 /// A database URL without its password, for messages and logs.
@@ -390,7 +559,14 @@ async fn serve(args: ServeArgs) -> Result<()> {
         config.site.logo.as_deref(),
     )
     .context("loading the theme")?;
-    let (store, newsroom) = open_store(&args.site.data_dir, config.clone()).await?;
+    // Before anything touches the directory: a second server on it gets one clear sentence.
+    let _lock = data_dir::lock(&args.site.data_dir)?;
+    let (store, newsroom) = open_store(
+        &args.site.data_dir,
+        config.clone(),
+        args.site.newer_schema(),
+    )
+    .await?;
 
     if args.demo {
         match newsroom.load_demo(jiff::Timestamp::now()).await? {
@@ -435,6 +611,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         newsdesk_services::follow::follow(store.clone(), cursor, newsroom.written(), stop.clone());
     search.follow(&feed);
     newsdesk_services::schedule::run_scheduler(newsroom.clone(), stop.clone());
+    newsdesk_services::housekeeping::run_housekeeping(newsroom.clone(), stop.clone());
     let state = Arc::new(AppState::new(newsroom, theme, base_url.clone()));
     newsdesk_web::follow_events(state.clone(), &feed);
     newsdesk_web::follow_for_websub(state.clone(), &feed);

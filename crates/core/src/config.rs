@@ -86,6 +86,8 @@ pub struct Config {
     #[serde(default)]
     pub live: Live,
     #[serde(default)]
+    pub housekeeping: Housekeeping,
+    #[serde(default)]
     pub webhooks: Webhooks,
     #[serde(default)]
     pub api: Api,
@@ -164,6 +166,72 @@ impl Accounts {
                 return Err(ConfigError::new(
                     key,
                     format!("must be between 1 and {max}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The periodic pruning of what has expired or served its time (sessions, one-time tokens,
+/// revoked API tokens, old autosaves, delivered webhooks): how often, and how long to keep.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Housekeeping {
+    /// Seconds between runs; one instance runs each (claimed in the database).
+    pub interval_seconds: u64,
+    /// Autosave slots not written for this many days are deleted.
+    pub autosave_retention_days: u32,
+    /// Delivered webhook deliveries (with their attempts) are deleted after this many days;
+    /// failed ones stay for an admin to replay.
+    pub webhook_delivery_retention_days: u32,
+    /// Revoked API tokens stay listed this many days after revocation (the audit log keeps
+    /// their story after that).
+    pub revoked_token_retention_days: u32,
+}
+
+impl Default for Housekeeping {
+    fn default() -> Self {
+        Housekeeping {
+            interval_seconds: 3600,
+            autosave_retention_days: 30,
+            webhook_delivery_retention_days: 30,
+            revoked_token_retention_days: 90,
+        }
+    }
+}
+
+/// Longest housekeeping interval: a week, so expired rows never pile up for long.
+pub const HOUSEKEEPING_INTERVAL_MAX: u64 = 7 * 24 * 3600;
+/// Longest retention: ten years.
+pub const RETENTION_DAYS_MAX: u32 = 3650;
+
+impl Housekeeping {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=HOUSEKEEPING_INTERVAL_MAX).contains(&self.interval_seconds) {
+            return Err(ConfigError::new(
+                "housekeeping.interval_seconds",
+                format!("must be between 1 and {HOUSEKEEPING_INTERVAL_MAX}"),
+            ));
+        }
+        for (key, days) in [
+            (
+                "housekeeping.autosave_retention_days",
+                self.autosave_retention_days,
+            ),
+            (
+                "housekeeping.webhook_delivery_retention_days",
+                self.webhook_delivery_retention_days,
+            ),
+            (
+                "housekeeping.revoked_token_retention_days",
+                self.revoked_token_retention_days,
+            ),
+        ] {
+            if !(1..=RETENTION_DAYS_MAX).contains(&days) {
+                return Err(ConfigError::new(
+                    key,
+                    format!("must be between 1 and {RETENTION_DAYS_MAX} days"),
                 ));
             }
         }
@@ -956,6 +1024,7 @@ impl Config {
         self.webhooks.validate()?;
         self.live.validate()?;
         self.accounts.validate()?;
+        self.housekeeping.validate()?;
         Ok(())
     }
 
@@ -1221,6 +1290,38 @@ mod tests {
         assert_eq!(c.comments.on_account_deletion, OnAccountDeletion::Remove);
         let e = with("premoderaton", "true").expect_err("typo");
         assert_eq!(e.key, "comments.premoderaton", "{e}");
+    }
+
+    #[test]
+    fn housekeeping_settings_are_checked_at_their_edges() {
+        let with = |key: &str, value: &str| {
+            Config::parse(
+                DEFAULT_TOML,
+                "t",
+                env(&[(&format!("NEWSDESK_HOUSEKEEPING__{}", key.to_uppercase()), value)]),
+            )
+        };
+        for (key, good, bad) in [
+            (
+                "interval_seconds",
+                ["1", "604800"].as_slice(),
+                ["0", "604801"].as_slice(),
+            ),
+            ("autosave_retention_days", &["1", "3650"], &["0", "3651"]),
+            ("webhook_delivery_retention_days", &["1", "3650"], &["0", "3651"]),
+            ("revoked_token_retention_days", &["1", "3650"], &["0", "3651"]),
+        ] {
+            for v in good {
+                assert!(with(key, v).is_ok(), "housekeeping.{key} = {v}");
+            }
+            for v in bad {
+                let e = with(key, v).expect_err(v);
+                assert_eq!(e.key, format!("housekeeping.{key}"), "{e}");
+            }
+        }
+        let defaults = Config::parse(DEFAULT_TOML, "t", env(&[])).expect("defaults");
+        assert_eq!(defaults.housekeeping, Housekeeping::default());
+        assert_eq!(defaults.housekeeping.interval_seconds, 3600);
     }
 
     #[test]

@@ -10,8 +10,9 @@ use newsdesk_store::Autosave;
 use crate::error::{Result, ServiceError};
 use crate::newsroom::Newsroom;
 
-/// Slots not written for this long are forgotten (pruned on each autosave): a month covers a
-/// holiday, and nobody means to come back to a half-written story after that.
+/// Slots not written for this long are forgotten by default (`housekeeping.
+/// autosave_retention_days`; pruned on each autosave and by the housekeeping job): a month
+/// covers a holiday, and nobody means to come back to a half-written story after that.
 pub const AUTOSAVE_RETENTION: SignedDuration = SignedDuration::from_hours(30 * 24);
 
 impl Newsroom {
@@ -36,7 +37,9 @@ impl Newsroom {
         };
         self.store().put_autosave(&slot).await?;
         self.store()
-            .prune_autosaves(now - AUTOSAVE_RETENTION)
+            .prune_autosaves(
+                now - crate::housekeeping::days(self.config().housekeeping.autosave_retention_days),
+            )
             .await?;
         Ok(slot)
     }

@@ -29,6 +29,11 @@ pub enum StoreError {
         name: String,
         reason: String,
     },
+    /// The database was migrated by a newer newsdesk.
+    #[error(
+        "the database has migrations this newsdesk does not know: {names}. A newer newsdesk has run on it; start that version, or pass --allow-newer-schema if you are sure this one may serve it"
+    )]
+    UnknownMigrations { names: String },
     /// `migrate-data` copies only into an empty database.
     #[error(
         "the target database already holds data ({table}: {rows} rows); migrate-data copies a site only into an empty database"

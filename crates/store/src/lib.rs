@@ -342,12 +342,26 @@ pub struct WebhookChange<'a> {
     pub now: Timestamp,
 }
 
+/// What to do with a database that holds migrations this binary does not know: they mean a
+/// newer newsdesk ran on it, whose tables and rules this one would serve wrongly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewerSchema {
+    Refuse,
+    /// The operator said so at start (`--allow-newer-schema`), e.g. for a quick rollback.
+    Allow,
+}
+
 /// Everything the services need from a database. Writes run in one transaction each, append
 /// their event in it, and return only after commit.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Applies pending migrations; returns those applied now.
-    async fn migrate(&self) -> Result<Vec<Migration>>;
+    /// Applies pending migrations; returns those applied now. A database that holds a
+    /// migration this binary does not know (a newer newsdesk wrote it) is refused.
+    async fn migrate(&self) -> Result<Vec<Migration>> {
+        self.migrate_with(NewerSchema::Refuse).await
+    }
+    /// Applies pending migrations, refusing or allowing a newer binary's migrations.
+    async fn migrate_with(&self, newer: NewerSchema) -> Result<Vec<Migration>>;
 
     async fn upsert_author(&self, author: &Author) -> Result<()>;
     async fn author(&self, slug: &str) -> Result<Option<Author>>;
@@ -545,6 +559,21 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_autosave(&self, account_id: i64, item_id: Option<i64>) -> Result<()>;
     /// Forgets slots saved before `before`; returns how many.
     async fn prune_autosaves(&self, before: Timestamp) -> Result<u64>;
+
+    // ---- Housekeeping: periodic pruning (0016_jobs). Each returns the rows it deleted.
+    /// Claims the run of job `name` due at `now` and sets its next run; true for the one
+    /// caller, on any instance, whose claim took.
+    async fn claim_job(&self, name: &str, now: Timestamp, next_run: Timestamp) -> Result<bool>;
+    /// Staff sessions past their expiry.
+    async fn prune_expired_sessions(&self, now: Timestamp) -> Result<u64>;
+    /// Reader sessions past their expiry.
+    async fn prune_expired_reader_sessions(&self, now: Timestamp) -> Result<u64>;
+    /// Mailed verification and reset tokens, and set-up links, past their expiry.
+    async fn prune_expired_one_time_tokens(&self, now: Timestamp) -> Result<u64>;
+    /// API tokens revoked before `revoked_before` (the audit log keeps their story).
+    async fn prune_revoked_api_tokens(&self, revoked_before: Timestamp) -> Result<u64>;
+    /// Webhook deliveries that arrived, made before `created_before`, with their attempts.
+    async fn prune_delivered_webhooks(&self, created_before: Timestamp) -> Result<u64>;
 
     // The media library.
     /// Adds an image; one already in the library (the same bytes uploaded again) keeps its

@@ -715,7 +715,7 @@ macro_rules! sql_store {
 
     #[async_trait]
     impl Store for $Store {
-        async fn migrate(&self) -> Result<Vec<Migration>> {
+        async fn migrate_with(&self, newer: crate::NewerSchema) -> Result<Vec<Migration>> {
             let mut tx = self.write_transaction().await?;
             sqlx::query($lock_migrations).execute(&mut *tx).await?;
             sqlx::query(
@@ -729,16 +729,32 @@ macro_rules! sql_store {
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
-            let applied: Vec<(i64, String)> =
-                sqlx::query("SELECT version, checksum FROM schema_migrations ORDER BY version")
+            let applied: Vec<(i64, String, String)> =
+                sqlx::query("SELECT version, name, checksum FROM schema_migrations ORDER BY version")
                     .fetch_all(&self.writer)
                     .await?
                     .iter()
-                    .map(|r| Ok((r.try_get("version")?, r.try_get("checksum")?)))
+                    .map(|r| Ok((r.try_get("version")?, r.try_get("name")?, r.try_get("checksum")?)))
                     .collect::<Result<_>>()?;
+            let unknown: Vec<&str> = applied
+                .iter()
+                .filter(|(version, _, _)| !$migrations.iter().any(|m| m.version == *version))
+                .map(|(_, name, _)| name.as_str())
+                .collect();
+            if !unknown.is_empty() {
+                match newer {
+                    crate::NewerSchema::Refuse => {
+                        return Err(StoreError::UnknownMigrations { names: unknown.join(", ") })
+                    }
+                    crate::NewerSchema::Allow => tracing::warn!(
+                        migrations = %unknown.join(", "),
+                        "the database has migrations this binary does not know (a newer newsdesk's); serving anyway as asked"
+                    ),
+                }
+            }
             let mut done = Vec::new();
             for m in $migrations {
-                if let Some((_, checksum)) = applied.iter().find(|(v, _)| *v == m.version) {
+                if let Some((_, _, checksum)) = applied.iter().find(|(v, _, _)| *v == m.version) {
                     if *checksum != m.checksum() {
                         return Err(StoreError::Migration {
                             version: m.version,
@@ -1877,6 +1893,76 @@ macro_rules! sql_store {
                 .execute(&self.writer)
                 .await?
                 .rows_affected())
+        }
+
+        // ---- Housekeeping (0016_jobs): pruning what has expired, once across instances.
+
+        async fn claim_job(&self, name: &str, now: Timestamp, next_run: Timestamp) -> Result<bool> {
+            // The row moves on for exactly one claimer: every other sees `next_run` in the
+            // future already (on PostgreSQL the second UPDATE waits for the first's commit
+            // and then re-checks the condition).
+            Ok(sqlx::query("UPDATE jobs SET next_run = $1, last_run_at = $2 WHERE name = $3 AND next_run <= $2")
+                .bind(to_micros(next_run))
+                .bind(to_micros(now))
+                .bind(name)
+                .execute(&self.writer)
+                .await?
+                .rows_affected()
+                == 1)
+        }
+
+        async fn prune_expired_sessions(&self, now: Timestamp) -> Result<u64> {
+            Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+                .bind(to_micros(now))
+                .execute(&self.writer)
+                .await?
+                .rows_affected())
+        }
+
+        async fn prune_expired_reader_sessions(&self, now: Timestamp) -> Result<u64> {
+            Ok(sqlx::query("DELETE FROM reader_sessions WHERE expires_at <= $1")
+                .bind(to_micros(now))
+                .execute(&self.writer)
+                .await?
+                .rows_affected())
+        }
+
+        async fn prune_expired_one_time_tokens(&self, now: Timestamp) -> Result<u64> {
+            let mut tx = self.write_transaction().await?;
+            let readers = sqlx::query("DELETE FROM reader_tokens WHERE expires_at <= $1")
+                .bind(to_micros(now))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let setup = sqlx::query("DELETE FROM setup_tokens WHERE expires_at <= $1")
+                .bind(to_micros(now))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            Ok(readers + setup)
+        }
+
+        async fn prune_revoked_api_tokens(&self, revoked_before: Timestamp) -> Result<u64> {
+            Ok(sqlx::query("DELETE FROM api_tokens WHERE revoked_at IS NOT NULL AND revoked_at < $1")
+                .bind(to_micros(revoked_before))
+                .execute(&self.writer)
+                .await?
+                .rows_affected())
+        }
+
+        async fn prune_delivered_webhooks(&self, created_before: Timestamp) -> Result<u64> {
+            // A replay waiting to be sent would go with its original (ON DELETE CASCADE):
+            // such an original stays until its replay is settled.
+            Ok(sqlx::query(
+                "DELETE FROM webhook_deliveries WHERE state = 'delivered' AND created_at < $1
+                 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries AS r
+                                 WHERE r.replay_of = webhook_deliveries.id AND r.state = 'pending')",
+            )
+            .bind(to_micros(created_before))
+            .execute(&self.writer)
+            .await?
+            .rows_affected())
         }
 
         // ---- The media library (0008_media_library).

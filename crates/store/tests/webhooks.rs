@@ -504,3 +504,67 @@ async fn outcomes_schedule_retries_mark_the_end_and_replays_send_the_same_body()
     })
     .await;
 }
+
+#[tokio::test]
+async fn delivered_webhooks_past_their_retention_are_pruned_and_the_rest_stay() {
+    each_backend(|store| async move {
+        let now = Timestamp::now();
+        let old = now - SignedDuration::from_hours(24 * 40);
+        let hook = store
+            .create_webhook(
+                &endpoint("https://a.example.org/in", &[WebhookEvent::ItemPublished]),
+                "whsec_a",
+                50,
+                change(old),
+            )
+            .await
+            .expect("create");
+        for slug in ["delivered-old", "failed-old", "replayed-old"] {
+            publish(&*store, slug, old).await;
+        }
+        assert_eq!(enqueue_all(&*store, old).await, Some(3));
+        let claims = claim(&*store, old, 10).await;
+        for (claimed, status, outcome) in [
+            (&claims[0], 200, DeliveryOutcome::Delivered),
+            (&claims[1], 500, DeliveryOutcome::Failed),
+            (&claims[2], 200, DeliveryOutcome::Delivered),
+        ] {
+            assert!(
+                store
+                    .record_webhook_attempt(claimed, &answered(status, old), outcome)
+                    .await
+                    .expect("record")
+            );
+        }
+        // A replay still waiting keeps its delivered original.
+        let replay = store
+            .replay_webhook_delivery(hook.id, claims[2].id, change(now))
+            .await
+            .expect("replay");
+        // One delivered now, within the retention.
+        publish(&*store, "delivered-lately", now).await;
+        assert_eq!(enqueue_all(&*store, now).await, Some(1));
+        let lately = claim(&*store, now, 10).await;
+        let lately = lately.iter().find(|c| c.id != replay).expect("new");
+        assert!(
+            store
+                .record_webhook_attempt(lately, &answered(200, now), DeliveryOutcome::Delivered)
+                .await
+                .expect("record")
+        );
+
+        let cutoff = now - SignedDuration::from_hours(24 * 30);
+        assert_eq!(
+            store.prune_delivered_webhooks(cutoff).await.expect("prune"),
+            1
+        );
+        let (log, total) = store.webhook_deliveries(hook.id, 10, 0).await.expect("log");
+        assert_eq!(total, 4);
+        assert!(log.iter().all(|d| d.id != claims[0].id));
+        assert_eq!(
+            store.prune_delivered_webhooks(cutoff).await.expect("prune"),
+            0
+        );
+    })
+    .await;
+}

@@ -36,6 +36,7 @@ const MIGRATIONS: &[Migration] = migrations!("sqlite":
     10 "0010_related",
     11 "0011_api_tokens",
     12 "0012_webhooks",
+    16 "0016_jobs",
 );
 
 /// Name of the database file inside the data directory.
@@ -85,6 +86,80 @@ impl SqliteStore {
     /// Nothing to do: writes from this process wake the follower directly, and writes from
     /// other processes (the CLI beside a server) are found by its poll of the table.
     fn announce(&self, _wake: std::sync::Arc<tokio::sync::Notify>) {}
+}
+
+/// Writes a consistent copy of the database in `data_dir` to `to` (a new file) while servers
+/// keep reading and writing it. `VACUUM INTO` copies one read transaction's view, and in WAL
+/// mode a reader never blocks the writer, so the site keeps publishing meanwhile; the copy is
+/// self-contained (nothing is left in a WAL beside it). It runs on a connection of its own,
+/// never on the store's single writer.
+pub async fn snapshot(data_dir: &Path, to: &Path) -> Result<()> {
+    use sqlx::Connection;
+    let target = to
+        .to_str()
+        .ok_or_else(|| StoreError::Corrupt(format!("{} is not a UTF-8 path", to.display())))?;
+    let options = SqliteConnectOptions::new()
+        .filename(data_dir.join(DATABASE_FILE))
+        .busy_timeout(Duration::from_secs(10));
+    let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
+    sqlx::query("VACUUM INTO $1")
+        .bind(target)
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(())
+}
+
+/// What a database file holds and whether it is sound, for backup manifests and restores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseCheck {
+    /// `PRAGMA integrity_check`'s verdict: `ok`, or the problems it found.
+    pub integrity: String,
+    /// Applied migrations, by version.
+    pub migrations: Vec<(i64, String)>,
+    /// Applied migrations this binary does not know (a newer newsdesk's).
+    pub unknown_migrations: Vec<String>,
+    pub items: i64,
+    pub comments: i64,
+}
+
+/// Checks the database file at `path` (not a live one: it is opened for writing, so that a
+/// copy left in WAL mode can be read without its server).
+pub async fn inspect(path: &Path) -> Result<DatabaseCheck> {
+    use sqlx::Connection;
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .busy_timeout(Duration::from_secs(10));
+    let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
+    let verdicts: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_all(&mut conn)
+        .await?;
+    let migrations: Vec<(i64, String)> =
+        sqlx::query("SELECT version, name FROM schema_migrations ORDER BY version")
+            .fetch_all(&mut conn)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("version")?, r.try_get("name")?)))
+            .collect::<Result<_>>()?;
+    let items: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM items")
+        .fetch_one(&mut conn)
+        .await?;
+    let comments: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM comments")
+        .fetch_one(&mut conn)
+        .await?;
+    conn.close().await?;
+    let unknown_migrations = migrations
+        .iter()
+        .filter(|(version, _)| !MIGRATIONS.iter().any(|m| m.version == *version))
+        .map(|(_, name)| name.clone())
+        .collect();
+    Ok(DatabaseCheck {
+        integrity: verdicts.join("; "),
+        migrations,
+        unknown_migrations,
+        items,
+        comments,
+    })
 }
 
 sql_store! {
