@@ -94,7 +94,9 @@ async fn addresses_the_mailer_refuses_get_422_and_nothing_is_written() {
         let signed_up = sign_up_with(client, &site, bad).await;
         assert_eq!(signed_up.status, 422, "sign-up with {bad}");
         assert!(
-            signed_up.text_of(".form-error").contains("email is invalid"),
+            signed_up
+                .text_of(".form-error")
+                .contains("email is invalid"),
             "{bad}: {}",
             signed_up.text_of(".form-error")
         );
@@ -156,7 +158,10 @@ async fn sign_ups_and_resets_over_the_address_limit_get_429() {
 #[tokio::test]
 async fn the_mailbox_limit_holds_across_addresses() {
     let smtp = SmtpListener::start();
-    let site = readers::start(&smtp, &[("NEWSDESK_ACCOUNTS__MAIL_PER_MAILBOX_PER_HOUR", "3")]);
+    let site = readers::start(
+        &smtp,
+        &[("NEWSDESK_ACCOUNTS__MAIL_PER_MAILBOX_PER_HOUR", "3")],
+    );
     new_reader(&site, &smtp, "mira@example.org", "Mira").await;
     // The sign-up spent one of Mira's three; eight resets at once from eight addresses get
     // two more.
@@ -250,11 +255,17 @@ async fn hashing_beyond_its_turns_waits_then_gets_503() {
     });
     let pages = futures_util::future::join_all(attempts).await;
     let busy = statuses(&pages, 503);
-    assert!(busy > 0, "one turn cannot hash 60 passwords within a second");
+    assert!(
+        busy > 0,
+        "one turn cannot hash 60 passwords within a second"
+    );
     assert_eq!(statuses(&pages, 200) + busy, 60);
     for page in pages.iter().filter(|p| p.status == 503) {
         assert_eq!(page.header("retry-after"), "1");
-        assert!(page.text_of(".form-error").contains("busy checking passwords"));
+        assert!(
+            page.text_of(".form-error")
+                .contains("busy checking passwords")
+        );
     }
     assert_eq!(
         readers_in_database(&site).await,

@@ -522,9 +522,23 @@ async fn a_desk_password_change_revokes_that_persons_staff_tokens() {
         .await
         .expect("post");
     assert_eq!(changed.status(), 200);
-    assert!(changed.text().await.expect("body").contains("API tokens revoked"));
-    assert_eq!(me(&site, &mine).await, 401, "the old password's tokens stop");
-    assert_eq!(me(&site, &theirs).await, 200, "a colleague's token works on");
+    assert!(
+        changed
+            .text()
+            .await
+            .expect("body")
+            .contains("API tokens revoked")
+    );
+    assert_eq!(
+        me(&site, &mine).await,
+        401,
+        "the old password's tokens stop"
+    );
+    assert_eq!(
+        me(&site, &theirs).await,
+        200,
+        "a colleague's token works on"
+    );
 }
 
 #[tokio::test]
@@ -543,10 +557,18 @@ async fn read_keys_stop_when_their_maker_is_disabled_or_no_longer_an_admin() {
     }
     assert_eq!(with(&site, &key).await, 200);
     let out = site.command(&["user", "disable", "--email", "maker@example.org"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(with(&site, &key).await, 401, "the maker is disabled");
     let out = site.command(&["user", "enable", "--email", "maker@example.org"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(with(&site, &key).await, 200, "and enabled again");
     // Demoted to editor by the other admin: the key no longer stands on an admin.
     let admin = site
@@ -569,7 +591,11 @@ async fn read_keys_stop_when_their_maker_is_disabled_or_no_longer_an_admin() {
         .await
         .expect("post");
     assert!(demoted.status().is_redirection(), "{}", demoted.status());
-    assert_eq!(with(&site, &key).await, 401, "the maker is no longer an admin");
+    assert_eq!(
+        with(&site, &key).await,
+        401,
+        "the maker is no longer an admin"
+    );
 }
 
 #[tokio::test]

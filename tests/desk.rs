@@ -286,11 +286,7 @@ async fn a_strangers_guesses_stop_the_stranger_not_the_owner() {
 }
 
 /// Statuses of wrong passwords for one account, all sent at once, one from each client.
-async fn guesses_at_once(
-    site: &TestSite,
-    clients: &[reqwest::Client],
-    email: &str,
-) -> Vec<u16> {
+async fn guesses_at_once(site: &TestSite, clients: &[reqwest::Client], email: &str) -> Vec<u16> {
     let form = sign_in_form(site).await;
     let guesses = clients.iter().enumerate().map(|(i, client)| {
         let form = &form;

@@ -160,7 +160,11 @@ impl Accounts {
                 1000,
             ),
             ("accounts.hashing_at_once", self.hashing_at_once, 256),
-            ("accounts.hashing_wait_seconds", self.hashing_wait_seconds, 60),
+            (
+                "accounts.hashing_wait_seconds",
+                self.hashing_wait_seconds,
+                60,
+            ),
         ] {
             if !(1..=max).contains(&value) {
                 return Err(ConfigError::new(

@@ -170,7 +170,10 @@ impl Newsroom {
     /// this address are forgiven.
     pub(crate) async fn sign_in_succeeded(&self, attempt: SignInAttempt) -> Result<()> {
         self.store().release_sign_in_attempt(&attempt.held).await?;
-        Ok(self.store().clear_sign_in_failures(&attempt.by_pair).await?)
+        Ok(self
+            .store()
+            .clear_sign_in_failures(&attempt.by_pair)
+            .await?)
     }
 
     /// Checks the password of a held attempt; an attempt that never got its turn at

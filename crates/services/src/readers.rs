@@ -63,7 +63,12 @@ impl Newsroom {
     /// Counts a sign-up or reset request against the asking address and the mailbox it
     /// mails, or refuses it: each one costs a mail (and a sign-up an argon2 hash), so
     /// neither a flood from one address nor one from many at one mailbox gets through.
-    async fn spend_account_request(&self, address: &str, email: &str, now: Timestamp) -> Result<()> {
+    async fn spend_account_request(
+        &self,
+        address: &str,
+        email: &str,
+        now: Timestamp,
+    ) -> Result<()> {
         let limits = self.config().accounts.clone();
         let by_address = format!("requests from {address}");
         let by_mailbox = format!("mail to {email}");
