@@ -1302,7 +1302,10 @@ mod tests {
             Config::parse(
                 DEFAULT_TOML,
                 "t",
-                env(&[(&format!("NEWSDESK_HOUSEKEEPING__{}", key.to_uppercase()), value)]),
+                env(&[(
+                    &format!("NEWSDESK_HOUSEKEEPING__{}", key.to_uppercase()),
+                    value,
+                )]),
             )
         };
         for (key, good, bad) in [
@@ -1312,8 +1315,16 @@ mod tests {
                 ["0", "604801"].as_slice(),
             ),
             ("autosave_retention_days", &["1", "3650"], &["0", "3651"]),
-            ("webhook_delivery_retention_days", &["1", "3650"], &["0", "3651"]),
-            ("revoked_token_retention_days", &["1", "3650"], &["0", "3651"]),
+            (
+                "webhook_delivery_retention_days",
+                &["1", "3650"],
+                &["0", "3651"],
+            ),
+            (
+                "revoked_token_retention_days",
+                &["1", "3650"],
+                &["0", "3651"],
+            ),
         ] {
             for v in good {
                 assert!(with(key, v).is_ok(), "housekeeping.{key} = {v}");
