@@ -13,6 +13,9 @@ pub enum ServiceError {
     InvalidCredentials,
     #[error("Too many failed sign-ins. Try again in {retry_after_secs} seconds.")]
     Throttled { retry_after_secs: u64 },
+    /// Done as often as a limit allows (likes, reports); the text says when to try again.
+    #[error("You are doing that too often. Try again in {retry_after_secs} seconds.")]
+    RateLimited { retry_after_secs: u64 },
     /// The role may not do this; the text says what was refused.
     #[error("{0}")]
     Forbidden(String),
@@ -52,6 +55,9 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ServiceError::NotFound("record".into()),
+            StoreError::RateLimited { retry_after_secs } => {
+                ServiceError::RateLimited { retry_after_secs }
+            }
             StoreError::Conflict { current } => ServiceError::Conflict { current },
             StoreError::Duplicate { field } => ServiceError::Duplicate { field },
             e @ (StoreError::InUse { .. }

@@ -356,6 +356,7 @@ const TABLES: &[Table] = &[
             ("reader_id", Int),
             ("reason", Text),
             ("created_at", Int),
+            ("answered", Bool),
         ],
         order_by: "comment_id, reader_id",
         identity: false,
@@ -560,7 +561,12 @@ mod tests {
         .expect("tables");
         let mut copied: Vec<&str> = TABLES.iter().map(|t| t.name).collect();
         // Deliberately left behind: short-lived records that mean nothing on a new database.
-        copied.extend(["setup_tokens", "sign_in_failures", "reader_tokens"]);
+        copied.extend([
+            "setup_tokens",
+            "sign_in_failures",
+            "reader_tokens",
+            "reader_actions",
+        ]);
         copied.sort_unstable();
         assert_eq!(names, copied, "migrate-data must copy every table");
     }

@@ -146,7 +146,8 @@ impl From<ServiceError> for ApiError {
             ServiceError::InvalidCredentials => {
                 ApiError::unauthorized(ServiceError::InvalidCredentials.to_string())
             }
-            e @ ServiceError::Throttled { retry_after_secs } => ApiError {
+            e @ (ServiceError::Throttled { retry_after_secs }
+            | ServiceError::RateLimited { retry_after_secs }) => ApiError {
                 retry_after: Some(retry_after_secs),
                 ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", e.to_string())
             },
