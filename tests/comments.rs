@@ -1225,7 +1225,10 @@ async fn public_status(site: &TestSite, comment: i64) -> u16 {
 #[tokio::test]
 async fn only_confirmed_readers_in_good_standing_like_and_report_and_an_approval_raises_the_bar() {
     let smtp = SmtpListener::start();
-    let site = start(&smtp, &[TRUSTED, ("NEWSDESK_COMMENTS__REPORTS_TO_HOLD", "2")]);
+    let site = start(
+        &smtp,
+        &[TRUSTED, ("NEWSDESK_COMMENTS__REPORTS_TO_HOLD", "2")],
+    );
     site.add_user("mod@example.org", "moderator", "correct horse battery");
     let moderator = site
         .desk_cookie("mod@example.org", "correct horse battery")
@@ -1257,15 +1260,25 @@ async fn only_confirmed_readers_in_good_standing_like_and_report_and_an_approval
     }
     assert_eq!(public_status(&site, target).await, 200, "still public");
     let likes = page_as(&site, &format!("/comments/{item}"), &ana).await;
-    assert_eq!(likes.text_of(&format!("#c{target} > article .likes")), "0 likes");
+    assert_eq!(
+        likes.text_of(&format!("#c{target} > article .likes")),
+        "0 likes"
+    );
 
     // Two confirmed readers hold it; a moderator approves it again.
     let ben = new_reader(&site, &smtp, "ben@example.org", "Ben").await;
     let cleo = new_reader(&site, &smtp, "cleo@example.org", "Cleo").await;
     for reader in [&ben, &cleo] {
-        assert_eq!(site_act(&site, reader, item, target, "report").await.status, 303);
+        assert_eq!(
+            site_act(&site, reader, item, target, "report").await.status,
+            303
+        );
     }
-    assert_eq!(public_status(&site, target).await, 404, "held by two reports");
+    assert_eq!(
+        public_status(&site, target).await,
+        404,
+        "held by two reports"
+    );
     let approve = |id: i64| {
         let (site, moderator, desk) = (&site, &moderator, &desk);
         async move {
@@ -1285,13 +1298,22 @@ async fn only_confirmed_readers_in_good_standing_like_and_report_and_an_approval
     // The approval answered those reports: reporting again does not hide it, and neither
     // does one new reader; as many new readers as it took the first time do.
     for reader in [&ben, &cleo] {
-        assert_eq!(site_act(&site, reader, item, target, "report").await.status, 303);
+        assert_eq!(
+            site_act(&site, reader, item, target, "report").await.status,
+            303
+        );
     }
     let dora = new_reader(&site, &smtp, "dora@example.org", "Dora").await;
-    assert_eq!(site_act(&site, &dora, item, target, "report").await.status, 303);
+    assert_eq!(
+        site_act(&site, &dora, item, target, "report").await.status,
+        303
+    );
     assert_eq!(public_status(&site, target).await, 200, "one new report");
     let emil = new_reader(&site, &smtp, "emil@example.org", "Emil").await;
-    assert_eq!(site_act(&site, &emil, item, target, "report").await.status, 303);
+    assert_eq!(
+        site_act(&site, &emil, item, target, "report").await.status,
+        303
+    );
     assert_eq!(public_status(&site, target).await, 404, "two new reports");
 
     // Suspended and banned readers neither like nor report.
@@ -1325,7 +1347,10 @@ async fn only_confirmed_readers_in_good_standing_like_and_report_and_an_approval
         }
     }
     let likes = page_as(&site, &format!("/comments/{item}"), &ana).await;
-    assert_eq!(likes.text_of(&format!("#c{other} > article .likes")), "0 likes");
+    assert_eq!(
+        likes.text_of(&format!("#c{other} > article .likes")),
+        "0 likes"
+    );
 }
 
 /// Rows in the site's events table, read beside the running server.
@@ -1370,7 +1395,10 @@ async fn likes_purge_no_page_and_likes_and_reports_are_limited_per_reader() {
     let events = event_count(&site).await;
 
     // The uncached discussion page shows a like at once.
-    assert_eq!(site_act(&site, &ben, item, ids[0], "like").await.status, 303);
+    assert_eq!(
+        site_act(&site, &ben, item, ids[0], "like").await.status,
+        303
+    );
     let discussion = page_as(&site, &format!("/comments/{item}"), &ben).await;
     assert_eq!(
         discussion.text_of(&format!("#c{} > article .likes", ids[0])),
@@ -1400,17 +1428,22 @@ async fn likes_purge_no_page_and_likes_and_reports_are_limited_per_reader() {
     // Sixty likes at once from one reader: exactly the limit gets through.
     let cleo_cookie = new_reader(&site, &smtp, "cleo@example.org", "Cleo").await;
     let (cleo, _) = api_reader(&site, "cleo@example.org").await;
-    let answers = futures_util::future::join_all(
-        (0..60).map(|n| api_act(&site, &cleo, ids[n % 3], "like")),
-    )
-    .await;
+    let answers =
+        futures_util::future::join_all((0..60).map(|n| api_act(&site, &cleo, ids[n % 3], "like")))
+            .await;
     let count = |status: u16| answers.iter().filter(|(s, _)| *s == status).count();
     assert_eq!((count(200), count(429)), (50, 10), "{answers:?}");
     assert_eq!(event_count(&site).await, events, "likes purge no page");
 
     // Reports: two an hour per reader, in turn or at once.
-    assert_eq!(site_act(&site, &ben, item, ids[1], "report").await.status, 303);
-    assert_eq!(site_act(&site, &ben, item, ids[2], "report").await.status, 303);
+    assert_eq!(
+        site_act(&site, &ben, item, ids[1], "report").await.status,
+        303
+    );
+    assert_eq!(
+        site_act(&site, &ben, item, ids[2], "report").await.status,
+        303
+    );
     let refused = site_act(&site, &ben, item, ids[0], "report").await;
     assert_eq!(refused.status, 429);
     assert!(!refused.header("retry-after").is_empty());
@@ -1423,11 +1456,16 @@ async fn likes_purge_no_page_and_likes_and_reports_are_limited_per_reader() {
     // One limit per reader, whether they like on the site or through the API; another
     // reader's likes are their own.
     assert_eq!(
-        site_act(&site, &cleo_cookie, item, ids[0], "like").await.status,
+        site_act(&site, &cleo_cookie, item, ids[0], "like")
+            .await
+            .status,
         429
     );
     let dora = new_reader(&site, &smtp, "dora@example.org", "Dora").await;
-    assert_eq!(site_act(&site, &dora, item, ids[0], "like").await.status, 303);
+    assert_eq!(
+        site_act(&site, &dora, item, ids[0], "like").await.status,
+        303
+    );
 }
 
 #[tokio::test]
@@ -1482,7 +1520,11 @@ status = "{status}"
     site.eventually("/world/ferry-pier-reopens", SOON, |p| p.status == 410)
         .await;
     for path in &paths {
-        assert_eq!(site.get(path).await.status(), 404, "{path} once unpublished");
+        assert_eq!(
+            site.get(path).await.status(),
+            404,
+            "{path} once unpublished"
+        );
     }
     // Not even its writer reads it there, nor likes it.
     assert_eq!(page_as(&site, &paths[0], &ana).await.status, 404);

@@ -2450,7 +2450,10 @@ async fn api_send(
     token: &str,
     body: Option<serde_json::Value>,
 ) -> (u16, serde_json::Value) {
-    let mut request = site.client.request(method, site.url(path)).bearer_auth(token);
+    let mut request = site
+        .client
+        .request(method, site.url(path))
+        .bearer_auth(token);
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -2607,8 +2610,10 @@ async fn a_contributor_reads_no_one_elses_unpublished_item_in_the_desk_as_in_the
         reqwest::Method::PUT,
         &item,
         &tokens[0],
-        Some(serde_json::json!({"kind": "brief", "language": "en", "section": "world",
-            "body": "Overwritten.", "version": 2, "action": "save"})),
+        Some(
+            serde_json::json!({"kind": "brief", "language": "en", "section": "world",
+            "body": "Overwritten.", "version": 2, "action": "save"}),
+        ),
     )
     .await;
     assert_eq!(status, 404, "{body}");

@@ -283,9 +283,20 @@ mod tests {
                 "A heading",
                 "Last <em>paragraph</em>.",
             ] {
-                assert!(html.contains(kept), "{payload}: {kept:?} missing from {html}");
+                assert!(
+                    html.contains(kept),
+                    "{payload}: {kept:?} missing from {html}"
+                );
             }
-            for bad in ["<script", "onerror", "javascript:", "<style", "<svg", "<math", "<img"] {
+            for bad in [
+                "<script",
+                "onerror",
+                "javascript:",
+                "<style",
+                "<svg",
+                "<math",
+                "<img",
+            ] {
                 assert!(!html.contains(bad), "{payload}: {bad} in {html}");
             }
             // The page's body keeps what the blocks keep.

@@ -69,7 +69,10 @@ impl Newsroom {
     /// their paths before (or without) their files.
     pub(crate) async fn check_media_exists(&self, field: &'static str, path: &str) -> Result<()> {
         let missing = || {
-            newsdesk_core::Error::invalid(field, "names no file in the media library; upload it first")
+            newsdesk_core::Error::invalid(
+                field,
+                "names no file in the media library; upload it first",
+            )
         };
         match self.media().get(path).await {
             Ok(Some(_)) => Ok(()),

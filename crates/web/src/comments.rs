@@ -379,7 +379,8 @@ pub async fn post(
 }
 
 fn retry_after(response: &mut Response, e: &ServiceError) {
-    if let ServiceError::Throttled { retry_after_secs } | ServiceError::RateLimited { retry_after_secs } = e
+    if let ServiceError::Throttled { retry_after_secs }
+    | ServiceError::RateLimited { retry_after_secs } = e
         && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
     {
         response.headers_mut().insert(header::RETRY_AFTER, v);

@@ -12,8 +12,8 @@ use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use newsdesk_core::reader::Reader;
 use newsdesk_core::Account;
+use newsdesk_core::reader::Reader;
 use newsdesk_services::api_tokens::TokenHolder;
 
 use super::error::ApiError;
