@@ -998,3 +998,62 @@ async fn the_openapi_document_and_its_page_list_every_endpoint() {
     }
     assert!(page.select("#schema-ItemDetail").len() == 1);
 }
+
+#[tokio::test]
+async fn a_hero_path_is_a_bounded_relative_path_to_a_file_the_media_store_holds() {
+    let site = TestSite::demo();
+    site.add_user("editor@example.org", "editor", common::STAFF_PASSWORD);
+    let (status, editor) = site
+        .desk_token(
+            "editor@example.org",
+            &[("kind", "staff"), ("name", "heroes"), ("role", "editor")],
+        )
+        .await;
+    assert_eq!(status, 201);
+    let with_hero = |slug: &str, path: &str| {
+        json!({"kind": "brief", "language": "en", "section": "world", "slug": slug,
+               "body": "Ferries run again.", "action": "save",
+               "hero": {"path": path, "alt": "The harbour"}})
+    };
+    let at_limit = format!("pictures/{}.jpg", "a".repeat(300 - 13));
+    assert_eq!(at_limit.chars().count(), 300);
+    for (path, says) in [
+        ("demo/hero\u{0}.jpg", "control characters"),
+        ("demo/hero-harbour.jpg\u{7}", "control characters"),
+        ("demo/hero\nharbour.jpg", "single line"),
+        (&"a".repeat(5000), "300"),
+        (&format!("a{at_limit}"), "300"),
+        (&at_limit, "media library"),
+        ("uploads/2026/11/not-there.jpg", "media library"),
+        ("../newsdesk.sqlite3", "relative media path"),
+        ("/etc/passwd", "relative media path"),
+    ] {
+        let (status, body) = send_json(
+            &site,
+            reqwest::Method::POST,
+            "/api/v1/items",
+            Some(&editor),
+            &with_hero("heroic", path),
+        )
+        .await;
+        assert_eq!(status, 422, "{path:?}: {body}");
+        assert_error(&body, "invalid", Some("hero.path"));
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{path:?}: {message}");
+    }
+    let (status, body) = send_json(
+        &site,
+        reqwest::Method::POST,
+        "/api/v1/items",
+        Some(&editor),
+        &with_hero("heroic", "demo/hero-harbour.jpg"),
+    )
+    .await;
+    assert_eq!(status, 201, "a file the media store holds: {body}");
+    assert!(
+        body["hero"]["url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/demo/hero-harbour.jpg")),
+        "{body}"
+    );
+}

@@ -2544,3 +2544,200 @@ async fn drafts_are_deleted_with_their_history_and_what_readers_saw_is_not() {
     assert!(audit.text.contains("deleted the item"));
     assert!(audit.text.contains("contributor@example.org"));
 }
+
+/// Sends a JSON request with a staff token: the status and the answer.
+async fn api_send(
+    site: &TestSite,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut request = site
+        .client
+        .request(method, site.url(path))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn a_contributor_reads_no_one_elses_unpublished_item_in_the_desk_as_in_the_api() {
+    use common::STAFF_PASSWORD;
+    let site = TestSite::demo();
+    for (email, role) in [
+        ("owner@example.org", "contributor"),
+        ("writer@example.org", "contributor"),
+        ("editor@example.org", "editor"),
+    ] {
+        site.add_user(email, role, STAFF_PASSWORD);
+    }
+    let owner = sign_in(&site, "owner@example.org", STAFF_PASSWORD).await;
+    let owner_csrf = session_csrf(&site, &owner).await;
+    let draft = |version: Option<&str>, body: &str| {
+        let mut fields = vec![
+            ("csrf", owner_csrf.clone()),
+            ("kind", "brief".to_owned()),
+            ("section", "world".to_owned()),
+            ("slug", "a-private-draft".to_owned()),
+            ("body", body.to_owned()),
+            ("action", "save".to_owned()),
+        ];
+        if let Some(v) = version {
+            fields.push(("version", v.to_owned()));
+        }
+        fields
+    };
+    let (status, location, _) = post_editor(
+        &site,
+        &owner,
+        "/desk/new",
+        &borrowed(&draft(None, "The first words of a private draft.")),
+    )
+    .await;
+    assert_eq!(status, 303);
+    let path = location
+        .unwrap_or_default()
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let id: i64 = path
+        .trim_start_matches("/desk/items/")
+        .parse()
+        .expect("item id");
+    let (status, _, _) = post_editor(
+        &site,
+        &owner,
+        &path,
+        &borrowed(&draft(Some("1"), "The second words of a private draft.")),
+    )
+    .await;
+    assert_eq!(status, 303, "a second version");
+
+    // Another contributor: every desk page and form about the draft answers 404.
+    let writer = sign_in(&site, "writer@example.org", STAFF_PASSWORD).await;
+    let csrf = session_csrf(&site, &writer).await;
+    for page in [
+        path.clone(),
+        format!("{path}/compare?from=1&to=2"),
+        format!("{path}/compare"),
+    ] {
+        let (status, _, shown) = desk_page(&site, &page, &writer).await;
+        assert_eq!(status, 404, "GET {page}");
+        assert!(!shown.text.contains("private draft"), "{page}");
+    }
+    let forms: [(String, Vec<(&str, &str)>); 6] = [
+        (
+            path.clone(),
+            vec![
+                ("csrf", &csrf),
+                ("version", "2"),
+                ("kind", "brief"),
+                ("section", "world"),
+                ("body", "Overwritten."),
+                ("action", "save"),
+            ],
+        ),
+        (
+            format!("{path}/restore"),
+            vec![("csrf", &csrf), ("version", "2"), ("restore", "1")],
+        ),
+        (
+            format!("{path}/autosave"),
+            vec![("csrf", &csrf), ("version", "2"), ("body", "Mine now.")],
+        ),
+        (
+            format!("{path}/notes"),
+            vec![
+                ("csrf", &csrf),
+                ("version", "2"),
+                ("kind", "update"),
+                ("text", "A note."),
+            ],
+        ),
+        (
+            format!("{path}/related"),
+            vec![("csrf", &csrf), ("pinned", "1"), ("excluded", "")],
+        ),
+        (
+            format!("{path}/delete"),
+            vec![("csrf", &csrf), ("version", "2")],
+        ),
+    ];
+    for (action, fields) in &forms {
+        let (status, _, answer) = post_editor(&site, &writer, action, fields).await;
+        assert_eq!(status, 404, "POST {action}: {}", answer.text);
+    }
+    // Its writer and an editor still read and compare it.
+    let editor = sign_in(&site, "editor@example.org", STAFF_PASSWORD).await;
+    for cookie in [&owner, &editor] {
+        let (status, _, shown) = desk_page(&site, &path, cookie).await;
+        assert_eq!(status, 200);
+        assert!(shown.text.contains("second words"), "{}", shown.text);
+        assert_eq!(
+            desk_page(&site, &format!("{path}/compare?from=1&to=2"), cookie)
+                .await
+                .0,
+            200
+        );
+    }
+
+    // The API answers the same, with staff tokens of the same people.
+    let mut tokens = Vec::new();
+    for (email, role) in [
+        ("writer@example.org", "contributor"),
+        ("owner@example.org", "contributor"),
+        ("editor@example.org", "editor"),
+    ] {
+        let (status, secret) = site
+            .desk_token(
+                email,
+                &[("kind", "staff"), ("name", "rule test"), ("role", role)],
+            )
+            .await;
+        assert_eq!(status, 201, "token for {email}");
+        tokens.push(secret);
+    }
+    let item = format!("/api/v1/items/{id}");
+    for (secret, expected) in tokens.iter().zip([404, 200, 200]) {
+        let (status, body) = api_send(&site, reqwest::Method::GET, &item, secret, None).await;
+        assert_eq!(status, expected, "{body}");
+    }
+    let (status, body) = api_send(
+        &site,
+        reqwest::Method::PUT,
+        &item,
+        &tokens[0],
+        Some(
+            serde_json::json!({"kind": "brief", "language": "en", "section": "world",
+            "body": "Overwritten.", "version": 2, "action": "save"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+
+    // What a contributor sees of published items stays: the lead story, in both.
+    let (lead, _) = lead_story(&site, &writer).await;
+    assert_eq!(desk_page(&site, &lead, &writer).await.0, 200);
+    assert_eq!(
+        desk_page(&site, &format!("{lead}/compare?from=1"), &writer)
+            .await
+            .0,
+        200
+    );
+    let lead_id = lead.trim_start_matches("/desk/items/");
+    let (status, _) = api_send(
+        &site,
+        reqwest::Method::GET,
+        &format!("/api/v1/items/{lead_id}"),
+        &tokens[0],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+}

@@ -455,8 +455,13 @@ pub struct CommentRules {
     pub body_max: u32,
     /// Minutes during which a reader may edit their comment; 0: never.
     pub edit_window_minutes: u32,
-    /// Reports that hold a published comment again.
+    /// Reports that hold a published comment again; after a moderator approves it, as many
+    /// again from readers who had not reported it.
     pub reports_to_hold: u32,
+    /// Likes and takings-back one reader may make per minute.
+    pub likes_per_minute: u32,
+    /// Reports one reader may make per hour.
+    pub reports_per_hour: u32,
     /// Decided comments of a reader looked at for the recent-history hold; 0: off.
     pub history_window: u32,
     pub per_reader_per_minute: u32,
@@ -480,6 +485,8 @@ impl Default for CommentRules {
             body_max: 5000,
             edit_window_minutes: 15,
             reports_to_hold: 3,
+            likes_per_minute: 30,
+            reports_per_hour: 10,
             history_window: 10,
             per_reader_per_minute: 3,
             per_address_per_minute: 10,
@@ -538,6 +545,8 @@ impl CommentRules {
         // wants no limit sets a large number instead.
         for (key, value) in [
             ("comments.reports_to_hold", self.reports_to_hold),
+            ("comments.likes_per_minute", self.likes_per_minute),
+            ("comments.reports_per_hour", self.reports_per_hour),
             ("comments.per_reader_per_minute", self.per_reader_per_minute),
             (
                 "comments.per_address_per_minute",
@@ -1277,6 +1286,8 @@ mod tests {
             ("edit_window_minutes", &["0", "1440"], &["1441"]),
             ("history_window", &["0", "100"], &["101"]),
             ("reports_to_hold", &["1"], &["0"]),
+            ("likes_per_minute", &["1"], &["0"]),
+            ("reports_per_hour", &["1"], &["0"]),
             ("per_reader_per_minute", &["1"], &["0"]),
             ("per_address_per_minute", &["1"], &["0"]),
         ] {

@@ -19,6 +19,8 @@ pub const SLUG_MAX: usize = 120;
 pub const CAPTION_MAX: usize = 500;
 pub const CREDIT_MAX: usize = 200;
 pub const ALT_MAX: usize = 400;
+/// Longest hero image path, in characters: the media store's own limit.
+pub const HERO_PATH_MAX: usize = 300;
 pub const LABEL_MAX: usize = 100;
 pub const SOURCES_MAX: usize = 10;
 pub const TAGS_MAX: usize = 20;
@@ -441,8 +443,10 @@ impl ItemInput {
             None => None,
             Some(h) => {
                 let path = h.path.trim();
+                check_single_line("hero.path", path, HERO_PATH_MAX)?;
                 if path.is_empty()
                     || path.starts_with('/')
+                    || path.contains('\\')
                     || path.split('/').any(|p| p == ".." || p.is_empty())
                 {
                     return Err(Error::invalid("hero.path", "must be a relative media path"));
@@ -637,6 +641,53 @@ mod tests {
             input.validate(&Config::default()),
             Err(Error::Required { field: "hero.alt" })
         );
+    }
+
+    #[test]
+    fn hero_paths_are_bounded_relative_and_free_of_control_characters() {
+        let with_path = |path: &str| {
+            let mut input = brief("Text.");
+            input.hero = Some(HeroImage {
+                path: path.into(),
+                caption: String::new(),
+                credit: String::new(),
+                alt: "A harbour".into(),
+                width: None,
+                height: None,
+            });
+            input.validate(&Config::default()).map(|v| v.hero)
+        };
+        let longest = format!("{}.jpg", "a".repeat(HERO_PATH_MAX - 4));
+        assert!(with_path(&longest).is_ok(), "{HERO_PATH_MAX} characters");
+        assert_eq!(
+            with_path(&format!("a{longest}")),
+            Err(Error::TooLong {
+                field: "hero.path",
+                max: HERO_PATH_MAX
+            })
+        );
+        assert_eq!(
+            with_path(&"a".repeat(5000)),
+            Err(Error::TooLong {
+                field: "hero.path",
+                max: HERO_PATH_MAX
+            })
+        );
+        for bad in [
+            "a\0.jpg",
+            "a\u{1}b.jpg",
+            "a\nb.jpg",
+            "a\u{7f}.jpg",
+            "../secret.jpg",
+            "demo/../../x.jpg",
+            "/etc/passwd",
+            "demo//x.jpg",
+            "demo\\x.jpg",
+        ] {
+            let e = with_path(bad).expect_err(bad);
+            assert_eq!(e.field(), Some("hero.path"), "{bad:?}: {e}");
+        }
+        assert!(with_path("uploads/ab/cd.jpg").is_ok());
     }
 
     #[test]

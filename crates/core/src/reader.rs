@@ -52,6 +52,28 @@ pub struct Reader {
     pub created_at: jiff::Timestamp,
 }
 
+impl Reader {
+    /// Why this reader may not like or report comments, or None if they may: only readers
+    /// who confirmed their address and are in good standing weigh in, so that accounts made
+    /// by the dozen, or a banned reader, cannot push a comment up or back into the queue.
+    pub fn reaction_refusal(&self) -> Option<&'static str> {
+        if !self.verified {
+            return Some(
+                "Confirm your address with the link we mailed you, then you can like and report comments.",
+            );
+        }
+        match self.status {
+            ReaderStatus::Active => None,
+            ReaderStatus::Suspended => Some(
+                "Your account is suspended: you cannot like or report comments until a moderator lifts it.",
+            ),
+            ReaderStatus::Banned => {
+                Some("Your account is banned from commenting: you cannot like or report comments.")
+            }
+        }
+    }
+}
+
 /// A display name as a reader types it: trimmed, one line, bounded, not empty.
 pub fn validate_display_name(name: &str) -> Result<String, Error> {
     let name = name.trim();

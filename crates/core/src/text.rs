@@ -5,16 +5,48 @@ use std::sync::LazyLock;
 
 /// Renders a Markdown body and sanitizes the result. pulldown-cmark passes raw HTML
 /// through untouched, so the sanitizer is what makes a body safe, never the renderer.
+///
+/// Each top-level block is sanitized on its own, as `blocks` does: raw HTML that leaves the
+/// HTML parser in foreign content (`<math><mtext><table><mglyph><style>`) would otherwise
+/// make every following paragraph a child of an element the sanitizer removes with its
+/// content, so the page would lose the rest of the body that the blocks keep. Alone, a block
+/// can only swallow itself.
 pub fn render_markdown(markdown: &str) -> String {
-    use pulldown_cmark::{Options, Parser, html};
+    use pulldown_cmark::{Event, Options, Parser, html};
     let mut options = Options::empty();
     options.insert(Options::ENABLE_STRIKETHROUGH);
     options.insert(Options::ENABLE_TABLES);
     options.insert(Options::ENABLE_FOOTNOTES);
     options.insert(Options::ENABLE_SMART_PUNCTUATION);
-    let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
-    html::push_html(&mut unsafe_html, Parser::new_ext(markdown, options));
-    SANITIZER.clean(&unsafe_html).to_string()
+    let events: Vec<Event<'_>> = Parser::new_ext(markdown, options).collect();
+    let mut out = String::with_capacity(markdown.len() * 3 / 2);
+    let mut block = String::new();
+    let mut sanitized = |events: &[Event<'_>], out: &mut String| {
+        block.clear();
+        html::push_html(&mut block, events.iter().cloned());
+        out.push_str(&SANITIZER.clean(&block).to_string());
+    };
+    let mut depth = 0usize;
+    let mut start = 0;
+    for (i, event) in events.iter().enumerate() {
+        match event {
+            Event::Start(_) => {
+                if depth == 0 {
+                    start = i;
+                }
+                depth += 1;
+            }
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    sanitized(&events[start..=i], &mut out);
+                }
+            }
+            _ if depth == 0 => sanitized(&events[i..=i], &mut out),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Sanitizes HTML rendered from a body, as `render_markdown` does.
@@ -225,6 +257,76 @@ mod tests {
         assert!(!html.contains("javascript:"), "{html}");
         assert!(!html.contains("onerror"), "{html}");
         assert!(html.contains("<strong>bold</strong>"), "{html}");
+    }
+
+    /// Raw HTML that puts the parser in MathML or SVG content must not take the rest of the
+    /// body with it, nor let anything executable through.
+    #[test]
+    fn foreign_content_in_raw_html_keeps_the_rest_of_the_body() {
+        let payloads = [
+            "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+            "<math><mtext><table><mglyph><style>",
+            "<math><mtext><h1><a><h6></a></h6><mglyph><svg><mtext><style><a title=\"</style><img src onerror=alert(1)>\">",
+            "<svg><style>",
+            "<svg></p><style><a id=\"</style><img src=1 onerror=alert(1)>\">",
+            "<math><mi xlink:href=\"javascript:alert(1)\">x</mi>",
+            "Inline <math><mtext><table><mglyph><style> inside a paragraph",
+        ];
+        for payload in payloads {
+            let markdown = format!(
+                "First paragraph.\n\n{payload}\n\nAfter the math, the story goes on.\n\n## A heading\n\nLast *paragraph*."
+            );
+            let html = render_markdown(&markdown);
+            for kept in [
+                "<p>First paragraph.</p>",
+                "After the math, the story goes on.",
+                "A heading",
+                "Last <em>paragraph</em>.",
+            ] {
+                assert!(
+                    html.contains(kept),
+                    "{payload}: {kept:?} missing from {html}"
+                );
+            }
+            for bad in [
+                "<script",
+                "onerror",
+                "javascript:",
+                "<style",
+                "<svg",
+                "<math",
+                "<img",
+            ] {
+                assert!(!html.contains(bad), "{payload}: {bad} in {html}");
+            }
+            // The page's body keeps what the blocks keep.
+            let blocks = crate::blocks::body_blocks(&markdown);
+            assert!(
+                format!("{blocks:?}").contains("After the math, the story goes on."),
+                "{blocks:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rendering_block_by_block_keeps_ordinary_markdown_as_it_was() {
+        let markdown = "Intro with a [link](https://example.org) and a footnote.[^1]\n\n\
+                        > A quote\n\n- one\n- two\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n\
+                        ---\n\n<div>raw</div>\n\n[^1]: The note.";
+        let html = render_markdown(markdown);
+        let mut whole = String::new();
+        pulldown_cmark::html::push_html(
+            &mut whole,
+            pulldown_cmark::Parser::new_ext(markdown, {
+                let mut o = pulldown_cmark::Options::empty();
+                o.insert(pulldown_cmark::Options::ENABLE_STRIKETHROUGH);
+                o.insert(pulldown_cmark::Options::ENABLE_TABLES);
+                o.insert(pulldown_cmark::Options::ENABLE_FOOTNOTES);
+                o.insert(pulldown_cmark::Options::ENABLE_SMART_PUNCTUATION);
+                o
+            }),
+        );
+        assert_eq!(html, sanitize(&whole));
     }
 
     #[test]

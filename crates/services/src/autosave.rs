@@ -7,7 +7,7 @@ use jiff::{SignedDuration, Timestamp};
 use newsdesk_core::{Account, ItemStatus, workflow};
 use newsdesk_store::Autosave;
 
-use crate::error::{Result, ServiceError};
+use crate::error::Result;
 use crate::newsroom::Newsroom;
 
 /// Slots not written for this long are forgotten by default (`housekeeping.
@@ -68,11 +68,7 @@ impl Newsroom {
                 ItemStatus::Draft,
             )?);
         };
-        let item = self
-            .store()
-            .item_by_id(id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("item {id}")))?;
+        let item = self.item_for_staff(account, id).await?;
         let own = self.is_own(account, &item).await?;
         Ok(workflow::check(
             account.role,

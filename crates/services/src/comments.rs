@@ -10,7 +10,7 @@ use newsdesk_core::moderation::{
 };
 use newsdesk_core::reader::Reader;
 use newsdesk_core::{Item, ItemStatus};
-use newsdesk_store::NewComment;
+use newsdesk_store::{ActionLimit, NewComment};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Result, ServiceError};
@@ -246,6 +246,16 @@ impl Newsroom {
         })
     }
 
+    /// A comment is public only while its story is: an unpublished story takes its
+    /// discussion with it.
+    async fn story_is_public(&self, item_id: i64) -> Result<bool> {
+        Ok(self
+            .store()
+            .item_by_id(item_id)
+            .await?
+            .is_some_and(|item| item.status == ItemStatus::Published))
+    }
+
     /// A comment and everything under it, for a thread that continues past the display depth.
     pub async fn subthread(&self, comment_id: i64, viewer: Option<i64>) -> Result<CommentNode> {
         let Some(comment) = self.store().comment(comment_id).await? else {
@@ -254,7 +264,7 @@ impl Newsroom {
         let visible = comment.status == CommentStatus::Published
             || comment.status == CommentStatus::Deleted
             || (viewer.is_some() && viewer == comment.reader_id);
-        if !visible {
+        if !visible || !self.story_is_public(comment.item_id).await? {
             return Err(ServiceError::NotFound(format!("comment {comment_id}")));
         }
         let replies = self.store().replies(&[comment.root_id], viewer).await?;
@@ -262,17 +272,24 @@ impl Newsroom {
         Ok(nest(comment, &replies, 0, max_depth))
     }
 
-    pub async fn toggle_like(&self, reader: &Reader, comment_id: i64) -> Result<bool> {
-        match self.store().toggle_like(comment_id, reader.id).await {
-            Ok((liked, _)) => {
-                self.written().notify_one();
-                Ok(liked)
-            }
-            Err(newsdesk_store::StoreError::NotFound) => {
-                Err(ServiceError::NotFound(format!("comment {comment_id}")))
-            }
-            Err(e) => Err(e.into()),
-        }
+    /// Likes a comment or takes the like back. No event: the count on cached story pages
+    /// may trail by `cache.s_maxage` (like teaser counts), the discussion page shows it at once.
+    pub async fn toggle_like(
+        &self,
+        reader: &Reader,
+        comment_id: i64,
+        now: Timestamp,
+    ) -> Result<bool> {
+        may_react(reader)?;
+        let limit = ActionLimit {
+            action: "like",
+            max: self.config().comments.likes_per_minute,
+            window_secs: 60,
+        };
+        self.store()
+            .toggle_like(comment_id, reader.id, limit, now)
+            .await
+            .map_err(|e| reaction_error(e, comment_id))
     }
 
     /// Reports a comment with a reason; enough reports hold it again for a moderator.
@@ -283,24 +300,24 @@ impl Newsroom {
         reason: &str,
         now: Timestamp,
     ) -> Result<u32> {
+        may_react(reader)?;
         let reason = validate_report_reason(reason)?;
-        let hold_at = self.config().comments.reports_to_hold;
-        match self
+        let rules = &self.config().comments;
+        let hold_at = rules.reports_to_hold;
+        let limit = ActionLimit {
+            action: "report",
+            max: rules.reports_per_hour,
+            window_secs: 3600,
+        };
+        let (count, event) = self
             .store()
-            .report_comment(comment_id, reader.id, &reason, hold_at, now)
+            .report_comment(comment_id, reader.id, &reason, hold_at, limit, now)
             .await
-        {
-            Ok((count, event)) => {
-                if event.is_some() {
-                    self.written().notify_one();
-                }
-                Ok(count)
-            }
-            Err(newsdesk_store::StoreError::NotFound) => {
-                Err(ServiceError::NotFound(format!("comment {comment_id}")))
-            }
-            Err(e) => Err(e.into()),
+            .map_err(|e| reaction_error(e, comment_id))?;
+        if event.is_some() {
+            self.written().notify_one();
         }
+        Ok(count)
     }
 
     /// Edits the reader's own comment within the edit window; the new text is moderated
@@ -373,6 +390,26 @@ impl Newsroom {
         item_ids: &[i64],
     ) -> Result<std::collections::HashMap<i64, u64>> {
         Ok(self.store().comment_counts(item_ids).await?)
+    }
+}
+
+/// Refuses likes and reports from readers without a confirmed address or in bad standing.
+fn may_react(reader: &Reader) -> Result<()> {
+    match reader.reaction_refusal() {
+        Some(why) => Err(ServiceError::Forbidden(why.to_owned())),
+        None => Ok(()),
+    }
+}
+
+fn reaction_error(e: newsdesk_store::StoreError, comment_id: i64) -> ServiceError {
+    match e {
+        newsdesk_store::StoreError::NotFound => {
+            ServiceError::NotFound(format!("comment {comment_id}"))
+        }
+        newsdesk_store::StoreError::RateLimited { retry_after_secs } => {
+            ServiceError::too_often(retry_after_secs)
+        }
+        e => e.into(),
     }
 }
 

@@ -51,6 +51,38 @@ impl Newsroom {
         Ok(self.store().item_creator(item.id).await?.as_deref() == Some(account.email.as_str()))
     }
 
+    /// The item as `account` may see it, in the desk and through a staff token alike: a
+    /// published item to anyone on the desk, any other to roles that see every item and to
+    /// the person who wrote it. Otherwise NotFound, as for an id that does not exist, so a
+    /// contributor learns nothing of a colleague's drafts.
+    pub async fn item_for_staff(&self, account: &Account, id: i64) -> Result<Item> {
+        let not_found = || ServiceError::NotFound(format!("item {id}"));
+        let item = self.store().item_by_id(id).await?.ok_or_else(not_found)?;
+        let visible = item.status == ItemStatus::Published
+            || account.role.may(newsdesk_core::Action::ViewAllItems)
+            || self.is_own(account, &item).await?;
+        if visible { Ok(item) } else { Err(not_found()) }
+    }
+
+    /// Refuses a path the media store does not hold: a page must not point at a missing
+    /// image. The desk and the API check it; `import` does not, since imports of markup bring
+    /// their paths before (or without) their files.
+    pub(crate) async fn check_media_exists(&self, field: &'static str, path: &str) -> Result<()> {
+        let missing = || {
+            newsdesk_core::Error::invalid(
+                field,
+                "names no file in the media library; upload it first",
+            )
+        };
+        match self.media().get(path).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) | Err(newsdesk_store::media::MediaError::InvalidPath(_)) => {
+                Err(missing().into())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Deletes an item that was never public: writers their own drafts, editors any.
     pub async fn delete_item(
         &self,
@@ -59,9 +91,7 @@ impl Newsroom {
         expected_version: i64,
         now: Timestamp,
     ) -> Result<()> {
-        let Some(item) = self.store().item_by_id(id).await? else {
-            return Err(ServiceError::NotFound(format!("item {id}")));
-        };
+        let item = self.item_for_staff(account, id).await?;
         let own = self.is_own(account, &item).await?;
         workflow::check_delete(account.role, own, item.status)?;
         match self
@@ -88,12 +118,7 @@ impl Newsroom {
         now: Timestamp,
     ) -> Result<Saved> {
         let existing = match id {
-            Some(id) => Some(
-                self.store()
-                    .item_by_id(id)
-                    .await?
-                    .ok_or_else(|| ServiceError::NotFound(format!("item {id}")))?,
-            ),
+            Some(id) => Some(self.item_for_staff(account, id).await?),
             None => None,
         };
         let own = match &existing {
@@ -119,6 +144,17 @@ impl Newsroom {
             input.published_at = None;
         }
         let valid = self.validate(&input).await?;
+        let unchanged_hero = |path: &str| {
+            existing
+                .as_ref()
+                .and_then(|e| e.hero.as_ref())
+                .is_some_and(|h| h.path == path)
+        };
+        if let Some(hero) = &valid.hero
+            && !unchanged_hero(&hero.path)
+        {
+            self.check_media_exists("hero.path", &hero.path).await?;
+        }
         let saved = self
             .write(
                 existing.as_ref(),
@@ -160,14 +196,10 @@ impl Newsroom {
         expected_version: i64,
         now: Timestamp,
     ) -> Result<Saved> {
+        let current = self.item_for_staff(account, item_id).await?;
         let old = self.revision(item_id, version).await?.ok_or_else(|| {
             ServiceError::NotFound(format!("version {version} of item {item_id}"))
         })?;
-        let current = self
-            .store()
-            .item_by_id(item_id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("item {item_id}")))?;
         let input = ItemInput {
             kind: Some(old.kind),
             language: Some(old.language),
@@ -211,6 +243,7 @@ impl Newsroom {
         text: &str,
         now: Timestamp,
     ) -> Result<Saved> {
+        let item = self.item_for_staff(account, item_id).await?;
         if !account.role.may(newsdesk_core::Action::Correct) {
             return Err(newsdesk_core::Error::Forbidden {
                 role: account.role.as_str(),
@@ -219,11 +252,6 @@ impl Newsroom {
             .into());
         }
         let text = newsdesk_core::item::check_note(text)?;
-        let item = self
-            .store()
-            .item_by_id(item_id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("item {item_id}")))?;
         if item.status != ItemStatus::Published {
             return Err(newsdesk_core::Error::invalid(
                 "note",

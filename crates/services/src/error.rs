@@ -59,6 +59,14 @@ pub enum ServiceError {
 
 impl ServiceError {
     /// Seconds to wait before trying again, for refusals that are about timing, not input.
+    /// Done as often as a limit allows (likes, reports).
+    pub fn too_often(retry_after_secs: u64) -> Self {
+        ServiceError::Limited {
+            what: "You are doing that too often.",
+            retry_after_secs,
+        }
+    }
+
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             ServiceError::Throttled { retry_after_secs }
@@ -75,6 +83,9 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ServiceError::NotFound("record".into()),
+            StoreError::RateLimited { retry_after_secs } => {
+                ServiceError::too_often(retry_after_secs)
+            }
             StoreError::Conflict { current } => ServiceError::Conflict { current },
             StoreError::Duplicate { field } => ServiceError::Duplicate { field },
             e @ (StoreError::InUse { .. }

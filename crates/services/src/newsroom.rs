@@ -198,6 +198,7 @@ impl Newsroom {
         item_id: i64,
         choices: &newsdesk_store::RelatedChoices,
     ) -> Result<()> {
+        self.item_for_staff(account, item_id).await?;
         if !account.role.may(newsdesk_core::Action::Correct) {
             return Err(newsdesk_core::Error::Forbidden {
                 role: account.role.as_str(),

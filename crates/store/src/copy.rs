@@ -356,6 +356,7 @@ const TABLES: &[Table] = &[
             ("reader_id", Int),
             ("reason", Text),
             ("created_at", Int),
+            ("answered", Bool),
         ],
         order_by: "comment_id, reader_id",
         identity: false,
@@ -561,7 +562,13 @@ mod tests {
         let mut copied: Vec<&str> = TABLES.iter().map(|t| t.name).collect();
         // Deliberately left behind: short-lived records that mean nothing on a new database,
         // and the job schedule, which the target's own migration seeds.
-        copied.extend(["setup_tokens", "sign_in_failures", "reader_tokens", "jobs"]);
+        copied.extend([
+            "setup_tokens",
+            "sign_in_failures",
+            "reader_tokens",
+            "reader_actions",
+            "jobs",
+        ]);
         copied.sort_unstable();
         assert_eq!(names, copied, "migrate-data must copy every table");
     }

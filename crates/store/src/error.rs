@@ -23,6 +23,9 @@ pub enum StoreError {
     /// A limit on how many of something a site keeps.
     #[error("the site already has the most {what} it may have ({max})")]
     Limit { what: &'static str, max: u64 },
+    /// A reader did one thing (like, report) as often as a window allows.
+    #[error("too many at once; try again in {retry_after_secs} seconds")]
+    RateLimited { retry_after_secs: u64 },
     #[error("migration {version} ({name}) failed: {reason}")]
     Migration {
         version: i64,

@@ -135,6 +135,15 @@ pub struct NewComment<'a> {
     pub now: Timestamp,
 }
 
+/// How many times a reader may do one thing (like, report) within a sliding window of time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActionLimit {
+    /// The counter's name: `like` or `report`.
+    pub action: &'static str,
+    pub max: u32,
+    pub window_secs: u32,
+}
+
 /// What the moderation pipeline needs to know about a reader's recent commenting.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReaderActivity {
@@ -680,17 +689,27 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         window: u32,
     ) -> Result<ReaderActivity>;
-    /// Likes the comment for this reader, or takes the like back; returns whether it is
-    /// now liked, and the event that refreshes the story page.
-    async fn toggle_like(&self, comment_id: i64, reader_id: i64) -> Result<(bool, Event)>;
+    /// Likes a published comment of a published story for this reader, or takes the like
+    /// back; returns whether it is now liked. Appends no event: a count of likes may trail on
+    /// cached pages rather than purge the story everywhere. Counted against `limit`
+    /// ([`StoreError::RateLimited`] past it, and nothing changes).
+    async fn toggle_like(
+        &self,
+        comment_id: i64,
+        reader_id: i64,
+        limit: ActionLimit,
+        now: Timestamp,
+    ) -> Result<bool>;
     /// Records one report per reader per comment; a published comment with `hold_at` or
-    /// more reports is held again (and the story page refreshed). Returns the report count.
+    /// more reports not yet answered by a moderator's approval is held again (and the story
+    /// page refreshed). Returns the unanswered report count. Counted against `limit`.
     async fn report_comment(
         &self,
         comment_id: i64,
         reader_id: i64,
         reason: &str,
         hold_at: u32,
+        limit: ActionLimit,
         now: Timestamp,
     ) -> Result<(u32, Option<Event>)>;
     /// Replaces the body of the reader's own comment with the status the pipeline gave it.

@@ -644,6 +644,52 @@ macro_rules! sql_store {
             Ok(u64::try_from(n).unwrap_or(0))
         }
 
+        /// Records one `limit.action` of a reader, refusing it when `limit.max` of them fall
+        /// in the last `limit.window_secs`. The no-op update takes the reader's row lock on
+        /// PostgreSQL until commit, so parallel requests of one reader count one after the
+        /// other and cannot pass the limit together (SQLite's write transaction already runs
+        /// alone). A refused attempt rolls back with its transaction and is not counted.
+        pub(crate) async fn count_reader_action(
+            conn: &mut $Conn,
+            reader_id: i64,
+            limit: crate::ActionLimit,
+            now: Timestamp,
+        ) -> Result<()> {
+            sqlx::query("UPDATE readers SET status = status WHERE id = $1")
+                .bind(reader_id)
+                .execute(&mut *conn)
+                .await?;
+            let window = i64::from(limit.window_secs) * 1_000_000;
+            let now = to_micros(now);
+            sqlx::query("DELETE FROM reader_actions WHERE reader_id = $1 AND action = $2 AND at <= $3")
+                .bind(reader_id)
+                .bind(limit.action)
+                .bind(now - window)
+                .execute(&mut *conn)
+                .await?;
+            let (recent, oldest): (i64, Option<i64>) = sqlx::query_as(
+                "SELECT COUNT(*), MIN(at) FROM reader_actions WHERE reader_id = $1 AND action = $2",
+            )
+            .bind(reader_id)
+            .bind(limit.action)
+            .fetch_one(&mut *conn)
+            .await?;
+            if recent >= i64::from(limit.max) {
+                let free_at = oldest.unwrap_or(now) + window;
+                let retry_after_secs = u64::try_from((free_at - now + 999_999) / 1_000_000)
+                    .unwrap_or(1)
+                    .max(1);
+                return Err(StoreError::RateLimited { retry_after_secs });
+            }
+            sqlx::query("INSERT INTO reader_actions (reader_id, action, at) VALUES ($1, $2, $3)")
+                .bind(reader_id)
+                .bind(limit.action)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        }
+
         /// Appends the event that refreshes a story page after its comments changed.
         pub(crate) async fn comments_changed(conn: &mut $Conn, item_id: i64, now: Timestamp) -> Result<Event> {
             let keys = vec![newsdesk_core::event::keys::item(item_id)];
@@ -2414,15 +2460,23 @@ macro_rules! sql_store {
             })
         }
 
-        async fn toggle_like(&self, comment_id: i64, reader_id: i64) -> Result<(bool, Event)> {
+        async fn toggle_like(
+            &self,
+            comment_id: i64,
+            reader_id: i64,
+            limit: crate::ActionLimit,
+            now: Timestamp,
+        ) -> Result<bool> {
             let mut tx = self.write_transaction().await?;
-            let item_id: Option<i64> = sqlx::query_scalar(
-                "SELECT item_id FROM comments WHERE id = $1 AND status = 'published'",
+            let found: Option<i64> = sqlx::query_scalar(
+                "SELECT c.id FROM comments c JOIN items i ON i.id = c.item_id
+                 WHERE c.id = $1 AND c.status = 'published' AND i.status = 'published'",
             )
             .bind(comment_id)
             .fetch_optional(&mut *tx)
             .await?;
-            let item_id = item_id.ok_or(StoreError::NotFound)?;
+            found.ok_or(StoreError::NotFound)?;
+            self::items::count_reader_action(&mut tx, reader_id, limit, now).await?;
             let removed = sqlx::query("DELETE FROM comment_likes WHERE comment_id = $1 AND reader_id = $2")
                 .bind(comment_id)
                 .bind(reader_id)
@@ -2442,9 +2496,8 @@ macro_rules! sql_store {
             .bind(comment_id)
             .execute(&mut *tx)
             .await?;
-            let event = self::items::comments_changed(&mut tx, item_id, Timestamp::now()).await?;
             tx.commit().await?;
-            Ok((removed == 0, event))
+            Ok(removed == 0)
         }
 
         async fn report_comment(
@@ -2453,16 +2506,19 @@ macro_rules! sql_store {
             reader_id: i64,
             reason: &str,
             hold_at: u32,
+            limit: crate::ActionLimit,
             now: Timestamp,
         ) -> Result<(u32, Option<Event>)> {
             let mut tx = self.write_transaction().await?;
             let found: Option<(i64, String)> = sqlx::query_as(
-                "SELECT item_id, status FROM comments WHERE id = $1",
+                "SELECT c.item_id, c.status FROM comments c JOIN items i ON i.id = c.item_id
+                 WHERE c.id = $1 AND c.status <> 'deleted' AND i.status = 'published'",
             )
             .bind(comment_id)
             .fetch_optional(&mut *tx)
             .await?;
             let (item_id, status) = found.ok_or(StoreError::NotFound)?;
+            self::items::count_reader_action(&mut tx, reader_id, limit, now).await?;
             sqlx::query(
                 "INSERT INTO comment_reports (comment_id, reader_id, reason, created_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (comment_id, reader_id) DO UPDATE SET reason = excluded.reason",
@@ -2473,7 +2529,11 @@ macro_rules! sql_store {
             .bind(to_micros(now))
             .execute(&mut *tx)
             .await?;
-            let reports: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM comment_reports WHERE comment_id = $1")
+            // A reader who reported before an approval was answered by it: reporting again
+            // changes the reason, not the count.
+            let reports: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM comment_reports WHERE comment_id = $1 AND NOT answered",
+            )
                 .bind(comment_id)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -2630,7 +2690,13 @@ macro_rules! sql_store {
             }
             let action = match decision {
                 crate::Decision::Approve => {
-                    sqlx::query("UPDATE comments SET status = 'published', reject_reason = '' WHERE id = $1")
+                    sqlx::query("UPDATE comments SET status = 'published', reject_reason = '', reports = 0 WHERE id = $1")
+                        .bind(comment_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    // The approval answers every report so far; holding it again takes as
+                    // many reports again, from readers who had not reported it.
+                    sqlx::query("UPDATE comment_reports SET answered = TRUE WHERE comment_id = $1")
                         .bind(comment_id)
                         .execute(&mut *tx)
                         .await?;

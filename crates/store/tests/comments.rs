@@ -9,7 +9,19 @@ use jiff::{SignedDuration, Timestamp};
 use newsdesk_core::comment::{CommentSort, CommentStatus};
 use newsdesk_core::reader::ReaderStatus;
 use newsdesk_core::{Config, EventKind, ItemInput, ItemKind, ItemStatus, PublicationTimes};
-use newsdesk_store::{Decision, NewComment, Queue, Store, StoreError};
+use newsdesk_store::{ActionLimit, Decision, NewComment, Queue, Store, StoreError};
+
+/// Limits high enough not to matter where a test is not about them.
+const LIKES: ActionLimit = ActionLimit {
+    action: "like",
+    max: 1000,
+    window_secs: 60,
+};
+const REPORTS: ActionLimit = ActionLimit {
+    action: "report",
+    max: 1000,
+    window_secs: 3600,
+};
 
 async fn story(store: &dyn Store, now: Timestamp) -> i64 {
     let valid = ItemInput {
@@ -253,11 +265,20 @@ async fn threads_show_what_each_reader_may_see_and_every_change_is_an_event() {
         );
 
         // Likes toggle; the most-liked order follows.
-        let (liked, _) = store.toggle_like(a.id, ben).await.expect("like");
+        let liked = store
+            .toggle_like(a.id, ben, LIKES, now)
+            .await
+            .expect("like");
         assert!(liked);
-        let (liked, _) = store.toggle_like(a.id, ben).await.expect("unlike");
+        let liked = store
+            .toggle_like(a.id, ben, LIKES, now)
+            .await
+            .expect("unlike");
         assert!(!liked);
-        store.toggle_like(a.id, ben).await.expect("like again");
+        store
+            .toggle_like(a.id, ben, LIKES, now)
+            .await
+            .expect("like again");
         let (by_likes, _, _) = store
             .comment_page(item, CommentSort::MostLiked, None, 10, 0)
             .await
@@ -267,12 +288,12 @@ async fn threads_show_what_each_reader_may_see_and_every_change_is_an_event() {
 
         // Reports: one per reader; the second reader's report reaches the limit and holds it.
         let (count, event) = store
-            .report_comment(a.id, ben, "Spam", 2, now)
+            .report_comment(a.id, ben, "Spam", 2, REPORTS, now)
             .await
             .expect("report");
         assert_eq!((count, event.is_some()), (1, false));
         let (count, _) = store
-            .report_comment(a.id, ben, "Spam, really", 2, now)
+            .report_comment(a.id, ben, "Spam, really", 2, REPORTS, now)
             .await
             .expect("again");
         assert_eq!(count, 1, "one report per reader");
@@ -282,7 +303,7 @@ async fn threads_show_what_each_reader_may_see_and_every_change_is_an_event() {
             .expect("carl")
             .id;
         let (count, event) = store
-            .report_comment(a.id, carl, "Off topic", 2, now)
+            .report_comment(a.id, carl, "Off topic", 2, REPORTS, now)
             .await
             .expect("report");
         assert_eq!((count, event.is_some()), (2, true));
@@ -419,6 +440,187 @@ async fn threads_show_what_each_reader_may_see_and_every_change_is_an_event() {
             store.reader_comments(ben, 10).await.expect("history").len(),
             2
         );
+    })
+    .await;
+}
+
+async fn readers(store: &dyn Store, names: &[&str], now: Timestamp) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for name in names {
+        let email = format!("{name}@example.org");
+        ids.push(
+            store
+                .create_reader(&email, name, "$x", now)
+                .await
+                .expect("reader")
+                .id,
+        );
+    }
+    ids
+}
+
+#[tokio::test]
+async fn an_approval_answers_the_reports_and_holding_again_takes_new_readers() {
+    each_backend(|store| async move {
+        let now = Timestamp::now();
+        let item = story(&*store, now).await;
+        let ids = readers(&*store, &["ana", "ben", "carl", "dora", "emil"], now).await;
+        let [ana, ben, carl, dora, emil] = ids[..] else {
+            unreachable!()
+        };
+        let (c, _) = store
+            .insert_comment(&new(item, ana, "A fair point.", None, now))
+            .await
+            .expect("comment");
+        let id = c.id;
+        let status = |store: std::sync::Arc<dyn Store>| async move {
+            let c = store.comment(id).await.expect("get").expect("there");
+            (c.status, c.reports)
+        };
+        for reader in [ben, carl] {
+            store
+                .report_comment(c.id, reader, "Rude", 2, REPORTS, now)
+                .await
+                .expect("report");
+        }
+        assert_eq!(status(store.clone()).await, (CommentStatus::Held, 2));
+
+        store
+            .decide_comment(c.id, &Decision::Approve, "mod@example.org", now)
+            .await
+            .expect("approve");
+        assert_eq!(
+            status(store.clone()).await,
+            (CommentStatus::Published, 0),
+            "the approval answered both reports"
+        );
+        let (reported, _) = store
+            .moderation_queue(Queue::Reported, 10, 0)
+            .await
+            .expect("queue");
+        assert!(reported.iter().all(|q| q.comment.id != c.id));
+
+        // The readers it answered count no more, however often they report again.
+        for reader in [ben, carl, ben] {
+            let (count, event) = store
+                .report_comment(c.id, reader, "Still rude", 2, REPORTS, now)
+                .await
+                .expect("report again");
+            assert_eq!((count, event.is_some()), (0, false));
+        }
+        // One new report does not hide it again; as many as before do.
+        let (count, event) = store
+            .report_comment(c.id, dora, "Rude", 2, REPORTS, now)
+            .await
+            .expect("new report");
+        assert_eq!((count, event.is_some()), (1, false));
+        assert_eq!(status(store.clone()).await, (CommentStatus::Published, 1));
+        let (count, event) = store
+            .report_comment(c.id, emil, "Rude", 2, REPORTS, now)
+            .await
+            .expect("new report");
+        assert_eq!((count, event.is_some()), (2, true));
+        assert_eq!(status(store.clone()).await, (CommentStatus::Held, 2));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn likes_append_no_event_and_reader_actions_are_limited_over_a_sliding_window() {
+    each_backend(|store| async move {
+        let now = Timestamp::now();
+        let item = story(&*store, now).await;
+        let ids = readers(&*store, &["ana", "ben", "carl"], now).await;
+        let [ana, ben, carl] = ids[..] else {
+            unreachable!()
+        };
+        let (c, _) = store
+            .insert_comment(&new(item, ana, "Worth a like.", None, now))
+            .await
+            .expect("comment");
+        let three = ActionLimit {
+            action: "like",
+            max: 3,
+            window_secs: 60,
+        };
+
+        let before = store.last_event_id().await.expect("events");
+        for _ in 0..3 {
+            store
+                .toggle_like(c.id, ben, three, now)
+                .await
+                .expect("within the limit");
+        }
+        assert_eq!(
+            store.last_event_id().await.expect("events"),
+            before,
+            "likes purge no page"
+        );
+        let liked = store.comment(c.id).await.expect("get").expect("there");
+        assert_eq!(liked.likes, 1, "like, unlike, like");
+
+        // The fourth within the window is refused, and changes nothing.
+        let almost = now + SignedDuration::from_secs(60) - SignedDuration::from_micros(1);
+        match store.toggle_like(c.id, ben, three, almost).await {
+            Err(StoreError::RateLimited { retry_after_secs }) => {
+                assert_eq!(retry_after_secs, 1, "the oldest leaves the window then");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert_eq!(
+            store.comment(c.id).await.expect("get").map(|c| c.likes),
+            Some(1)
+        );
+        match store.toggle_like(c.id, ben, three, now).await {
+            Err(StoreError::RateLimited { retry_after_secs }) => {
+                assert_eq!(retry_after_secs, 60);
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        // Reports count apart, and so does every other reader.
+        store
+            .report_comment(c.id, ben, "Spam", 10, REPORTS, now)
+            .await
+            .expect("a report is not a like");
+        store
+            .toggle_like(c.id, carl, three, now)
+            .await
+            .expect("another reader");
+        // A window after them, the likes made at `now` no longer count.
+        let later = now + SignedDuration::from_secs(60);
+        for _ in 0..3 {
+            store
+                .toggle_like(c.id, ben, three, later)
+                .await
+                .expect("after the window");
+        }
+        assert!(matches!(
+            store.toggle_like(c.id, ben, three, later).await,
+            Err(StoreError::RateLimited { .. })
+        ));
+
+        // Forty at once from one reader: exactly the limit gets through.
+        let five = ActionLimit {
+            action: "like",
+            max: 5,
+            window_secs: 60,
+        };
+        let tasks: Vec<_> = (0..40)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.toggle_like(c.id, carl, five, later).await })
+            })
+            .collect();
+        let mut passed = 0;
+        let mut refused = 0;
+        for task in tasks {
+            match task.await.expect("task") {
+                Ok(_) => passed += 1,
+                Err(StoreError::RateLimited { .. }) => refused += 1,
+                Err(e) => panic!("unexpected error: {e}"),
+            }
+        }
+        assert_eq!((passed, refused), (5, 35));
     })
     .await;
 }

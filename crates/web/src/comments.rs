@@ -177,6 +177,10 @@ async fn discussion_page(
     let viewer = session.map(|s| s.reader.id);
     let (nodes, total, pager) = match field(query, "thread").parse::<i64>() {
         Ok(root) => match state.newsroom.subthread(root, viewer).await {
+            // A thread is shown under its own story only.
+            Ok(node) if node.comment.item_id != item_id => {
+                return crate::site::not_found_page(state);
+            }
             Ok(node) => {
                 let thread = Thread {
                     nodes: vec![node],
@@ -274,7 +278,10 @@ fn refusal_status(e: &ServiceError) -> Option<StatusCode> {
     Some(match e {
         ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
         ServiceError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        ServiceError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ServiceError::Throttled { .. } | ServiceError::Limited { .. } => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
+        ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
         ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
         _ => return None,
     })
@@ -372,7 +379,7 @@ pub async fn post(
 }
 
 fn retry_after(response: &mut Response, e: &ServiceError) {
-    if let ServiceError::Throttled { retry_after_secs } = e
+    if let Some(retry_after_secs) = e.retry_after()
         && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
     {
         response.headers_mut().insert(header::RETRY_AFTER, v);
@@ -402,7 +409,7 @@ pub async fn act(
     let outcome: Result<&str, ServiceError> = match action.as_str() {
         "like" => state
             .newsroom
-            .toggle_like(reader, comment_id)
+            .toggle_like(reader, comment_id, now)
             .await
             .map(|_| "liked"),
         "report" => state
@@ -438,7 +445,7 @@ pub async fn act(
         Ok(done) => see_other(&format!("{back}?done={done}#c{comment_id}")),
         Err(e) => match refusal_status(&e) {
             Some(status) => {
-                discussion_page(
+                let mut r = discussion_page(
                     &state,
                     Some(&session),
                     item_id,
@@ -446,7 +453,9 @@ pub async fn act(
                     status,
                     Some(e.to_string()),
                 )
-                .await
+                .await;
+                retry_after(&mut r, &e);
+                r
             }
             None => internal(e),
         },

@@ -580,10 +580,10 @@ pub async fn edit_form(
         Ok(s) => s,
         Err(r) => return no_store(r, "desk"),
     };
-    let item = match state.newsroom.store().item_by_id(id).await {
-        Ok(Some(item)) => item,
-        Ok(None) => return no_store(crate::desk::not_found(&state), "desk"),
-        Err(e) => return no_store(internal(e.into()), "desk"),
+    let item = match state.newsroom.item_for_staff(&session.account, id).await {
+        Ok(item) => item,
+        Err(ServiceError::NotFound(_)) => return no_store(crate::desk::not_found(&state), "desk"),
+        Err(e) => return no_store(internal(e), "desk"),
     };
     let own = match state.newsroom.is_own(&session.account, &item).await {
         Ok(own) => own,
@@ -695,10 +695,12 @@ async fn save(
         return no_store(csrf_refused(state), "desk");
     }
     let item = match id {
-        Some(id) => match state.newsroom.store().item_by_id(id).await {
-            Ok(Some(item)) => Some(item),
-            Ok(None) => return no_store(crate::desk::not_found(state), "desk"),
-            Err(e) => return no_store(internal(e.into()), "desk"),
+        Some(id) => match state.newsroom.item_for_staff(&session.account, id).await {
+            Ok(item) => Some(item),
+            Err(ServiceError::NotFound(_)) => {
+                return no_store(crate::desk::not_found(state), "desk");
+            }
+            Err(e) => return no_store(internal(e), "desk"),
         },
         None => None,
     };
@@ -932,10 +934,10 @@ pub async fn compare(
         Ok(s) => s,
         Err(r) => return no_store(r, "desk"),
     };
-    let current = match state.newsroom.store().item_by_id(id).await {
-        Ok(Some(item)) => item,
-        Ok(None) => return no_store(crate::desk::not_found(&state), "desk"),
-        Err(e) => return no_store(internal(e.into()), "desk"),
+    let current = match state.newsroom.item_for_staff(&session.account, id).await {
+        Ok(item) => item,
+        Err(ServiceError::NotFound(_)) => return no_store(crate::desk::not_found(&state), "desk"),
+        Err(e) => return no_store(internal(e), "desk"),
     };
     let to_version = query.to.unwrap_or(current.version);
     let from_version = query.from.unwrap_or((to_version - 1).max(1));

@@ -36,6 +36,7 @@ const MIGRATIONS: &[Migration] = migrations!("sqlite":
     10 "0010_related",
     11 "0011_api_tokens",
     12 "0012_webhooks",
+    14 "0014_reader_reactions",
     16 "0016_jobs",
 );
 

@@ -12,8 +12,8 @@ use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
+use newsdesk_core::Account;
 use newsdesk_core::reader::Reader;
-use newsdesk_core::{Account, Action};
 use newsdesk_services::api_tokens::TokenHolder;
 
 use super::error::ApiError;
@@ -62,11 +62,6 @@ impl Caller {
                 "This needs a staff token, made in the desk under API tokens, sent as `Authorization: Bearer <token>`.",
             )),
         }
-    }
-
-    /// Staff who may see items that are not public.
-    pub fn sees_unpublished(&self) -> bool {
-        matches!(&self.holder, Some(TokenHolder::Staff { account, .. }) if account.role.may(Action::ViewAllItems))
     }
 
     /// Whether answers may be cached by shared caches: only what any stranger would get.

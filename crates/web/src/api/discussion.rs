@@ -456,7 +456,10 @@ pub async fn like(
 ) -> Result<Response, ApiError> {
     let id = check_id("id", &id)?;
     let reader = caller.reader()?;
-    let liked = state.newsroom.toggle_like(reader, id).await?;
+    let liked = state
+        .newsroom
+        .toggle_like(reader, id, Timestamp::now())
+        .await?;
     Ok(private_json(StatusCode::OK, &Liked { liked }))
 }
 

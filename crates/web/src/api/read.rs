@@ -162,11 +162,15 @@ pub async fn item(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = check_id("id", &id)?;
-    let item = state
-        .newsroom
-        .item_by_id(id, caller.sees_unpublished())
-        .await?
-        .ok_or_else(|| ApiError::not_found("item"))?;
+    // Staff see what the desk shows them (one rule for both); everyone else, published items.
+    let item = match caller.staff() {
+        Ok(account) => state.newsroom.item_for_staff(account, id).await?,
+        Err(_) => state
+            .newsroom
+            .item_by_id(id, false)
+            .await?
+            .ok_or_else(|| ApiError::not_found("item"))?,
+    };
     detail(&state, &caller, &headers, &item).await
 }
 
