@@ -89,7 +89,43 @@ pub struct Config {
     pub webhooks: Webhooks,
     #[serde(default)]
     pub api: Api,
+    #[serde(default)]
+    pub server: Server,
+    #[serde(default)]
+    pub metrics: MetricsAccess,
 }
+
+/// The HTTP server itself: which proxies in front of it are believed, and transport security.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Server {
+    /// Proxies (addresses or CIDR blocks) whose `X-Forwarded-For`, `Forwarded` and
+    /// `X-Forwarded-Proto` are believed. Empty: no one's are, and the peer is the client.
+    pub trusted_proxies: Vec<crate::network::IpRange>,
+    /// `Strict-Transport-Security: max-age` sent by an https site, in seconds; 0 sends none.
+    pub hsts_max_age_seconds: u32,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            trusted_proxies: Vec::new(),
+            hsts_max_age_seconds: 31_536_000,
+        }
+    }
+}
+
+/// Who may read `/metrics`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsAccess {
+    /// When set, `/metrics` answers anyone who sends `Authorization: Bearer <token>`, and no
+    /// one else. Unset: only a client on this machine that did not come through a proxy.
+    pub token: Option<String>,
+}
+
+/// Shortest `metrics.token`: a guessable one would be no lock at all.
+pub const METRICS_TOKEN_MIN: usize = 16;
 
 /// The live stream of published items (`/api/v1/live`, Server-Sent Events).
 #[derive(Debug, Clone, Deserialize)]
@@ -875,6 +911,20 @@ impl Config {
         self.api.validate()?;
         self.webhooks.validate()?;
         self.live.validate()?;
+        if let Some(token) = &self.metrics.token {
+            if token.trim().is_empty() {
+                self.metrics.token = None;
+            } else if token.chars().count() < METRICS_TOKEN_MIN
+                || !token.bytes().all(|b| b.is_ascii_graphic())
+            {
+                return Err(ConfigError::new(
+                    "metrics.token",
+                    format!(
+                        "must be at least {METRICS_TOKEN_MIN} visible ASCII characters, without spaces"
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -1278,5 +1328,52 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn trusted_proxies_are_parsed_at_start_and_bad_ones_named() {
+        let c = Config::parse(
+            DEFAULT_TOML,
+            "t",
+            env(&[(
+                "NEWSDESK_SERVER__TRUSTED_PROXIES",
+                r#"["127.0.0.1", "10.0.0.0/8", "fd00::/8"]"#,
+            )]),
+        )
+        .expect("valid");
+        assert_eq!(c.server.trusted_proxies.len(), 3);
+        assert!(
+            c.server.trusted_proxies[1].contains("10.9.8.7".parse().expect("address"))
+        );
+        assert_eq!(c.server.hsts_max_age_seconds, 31_536_000);
+        let e = Config::parse(
+            DEFAULT_TOML,
+            "t",
+            env(&[(
+                "NEWSDESK_SERVER__TRUSTED_PROXIES",
+                r#"["10.0.0.0/8", "10.0.0.0/40"]"#,
+            )]),
+        )
+        .expect_err("a prefix longer than the address");
+        assert!(e.key.starts_with("server.trusted_proxies"), "{e}");
+        assert!(e.message.contains("10.0.0.0/40"), "{e}");
+    }
+
+    #[test]
+    fn a_metrics_token_must_be_long_enough_to_be_a_lock() {
+        let short = Config::parse(
+            DEFAULT_TOML,
+            "t",
+            env(&[("NEWSDESK_METRICS__TOKEN", "fifteen-chars-x")]),
+        );
+        assert_eq!(short.expect_err("15").key, "metrics.token");
+        let ok = Config::parse(
+            DEFAULT_TOML,
+            "t",
+            env(&[("NEWSDESK_METRICS__TOKEN", "sixteen-chars-xx")]),
+        )
+        .expect("16");
+        assert_eq!(ok.metrics.token.as_deref(), Some("sixteen-chars-xx"));
+        assert!(Config::default().metrics.token.is_none());
     }
 }
