@@ -72,7 +72,11 @@ async fn reader_sign_in_never_sends_anyone_to_another_site() {
         );
     }
     // The form itself never carries the way out in its hidden field either.
-    let form = read(site.get("/account/sign-in?next=/%09/evil.example/phish").await).await;
+    let form = read(
+        site.get("/account/sign-in?next=/%09/evil.example/phish")
+            .await,
+    )
+    .await;
     assert_eq!(form.attr("form input[name=next]", "value"), "/");
 }
 
@@ -170,8 +174,16 @@ async fn forwarded_addresses_from_a_stranger_are_ignored() {
     // Thirty requests each claiming another address: all are one address to us, so the
     // budget of five holds exactly.
     let statuses = api_reads(&site, 30, |i| format!("198.51.100.{i}")).await;
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 5, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 25, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        25,
+        "{statuses:?}"
+    );
     let log = log_containing(&site, "/api/v1/sections").await;
     assert!(!log.contains("198.51.100."), "{log}");
 }
@@ -191,7 +203,11 @@ async fn forwarded_addresses_from_a_trusted_proxy_are_the_clients() {
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     // One client behind the proxy, typing a forged hop on the left: still one client.
     let statuses = api_reads(&site, 30, |i| format!("10.9.9.{i}, 203.0.113.77")).await;
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 5, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        5,
+        "{statuses:?}"
+    );
     let log = log_containing(&site, "203.0.113.77").await;
     assert!(log.contains("198.51.100.29"), "{log}");
 }
@@ -204,9 +220,7 @@ async fn cookies_are_secure_and_hsts_is_sent_when_a_trusted_proxy_says_https() {
         &[("NEWSDESK_SERVER__TRUSTED_PROXIES", r#"["127.0.0.1"]"#)],
     );
     for path in ["/desk/sign-in", "/account/sign-in"] {
-        let over_https = site
-            .get_with(path, &[("x-forwarded-proto", "https")])
-            .await;
+        let over_https = site.get_with(path, &[("x-forwarded-proto", "https")]).await;
         let cookies: Vec<String> = over_https
             .headers()
             .get_all("set-cookie")
@@ -231,7 +245,12 @@ async fn cookies_are_secure_and_hsts_is_sent_when_a_trusted_proxy_says_https() {
                 .all(|c| !c.to_str().unwrap_or_default().contains("Secure")),
             "{path}"
         );
-        assert!(over_http.headers().get("strict-transport-security").is_none());
+        assert!(
+            over_http
+                .headers()
+                .get("strict-transport-security")
+                .is_none()
+        );
     }
 }
 
@@ -247,8 +266,16 @@ async fn a_strangers_claim_of_https_changes_nothing() {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    assert!(cookie.starts_with("nd_rform=") && !cookie.contains("Secure"), "{cookie}");
-    assert!(response.headers().get("strict-transport-security").is_none());
+    assert!(
+        cookie.starts_with("nd_rform=") && !cookie.contains("Secure"),
+        "{cookie}"
+    );
+    assert!(
+        response
+            .headers()
+            .get("strict-transport-security")
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -262,8 +289,14 @@ async fn an_https_site_sends_hsts_for_as_long_as_configured() {
         ],
     );
     let response = site.get("/desk/sign-in").await;
-    assert_eq!(response.headers()["strict-transport-security"], "max-age=600");
-    let cookie = response.headers()["set-cookie"].to_str().expect("ascii").to_owned();
+    assert_eq!(
+        response.headers()["strict-transport-security"],
+        "max-age=600"
+    );
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
     assert!(cookie.ends_with("; Secure"), "{cookie}");
     drop(site);
     let off = TestSite::start_with(
@@ -275,13 +308,22 @@ async fn an_https_site_sends_hsts_for_as_long_as_configured() {
         ],
     );
     let response = off.get("/desk/sign-in").await;
-    assert!(response.headers().get("strict-transport-security").is_none());
+    assert!(
+        response
+            .headers()
+            .get("strict-transport-security")
+            .is_none()
+    );
 }
 
 #[tokio::test]
 async fn metrics_are_for_this_machine_or_the_token_holder() {
     let site = TestSite::empty();
-    assert_eq!(site.get("/metrics").await.status(), 200, "from this machine");
+    assert_eq!(
+        site.get("/metrics").await.status(),
+        200,
+        "from this machine"
+    );
     let proxied = site
         .get_with("/metrics", &[(FORWARDED_FOR, "198.51.100.1")])
         .await;
@@ -296,25 +338,39 @@ async fn metrics_are_for_this_machine_or_the_token_holder() {
     );
     assert_eq!(site.get("/metrics").await.status(), 403, "no token");
     let wrong = site
-        .get_with("/metrics", &[("authorization", "Bearer a-metrics-token-of-some-lengtH")])
+        .get_with(
+            "/metrics",
+            &[("authorization", "Bearer a-metrics-token-of-some-lengtH")],
+        )
         .await;
     assert_eq!(wrong.status(), 403);
     let bearer = format!("Bearer {token}");
     let right = site
         .get_with(
             "/metrics",
-            &[("authorization", bearer.as_str()), (FORWARDED_FOR, "198.51.100.1")],
+            &[
+                ("authorization", bearer.as_str()),
+                (FORWARDED_FOR, "198.51.100.1"),
+            ],
         )
         .await;
     assert_eq!(right.status(), 200);
-    assert!(right.text().await.expect("body").contains("newsdesk_uptime_seconds"));
+    assert!(
+        right
+            .text()
+            .await
+            .expect("body")
+            .contains("newsdesk_uptime_seconds")
+    );
 }
 
 /// Sends `head` on a raw connection and returns what the server answers within `patience`.
 async fn raw_exchange(site: &TestSite, head: &str, patience: Duration) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let address = site.base.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
     stream.write_all(head.as_bytes()).await.expect("send");
     let mut answer = Vec::new();
     let mut buffer = [0u8; 4096];
@@ -397,5 +453,138 @@ async fn text_after_the_json_body_is_refused_with_the_apis_error() {
         .send()
         .await
         .expect("post");
-    assert_eq!(trailing_space.status(), 401, "whitespace after JSON is fine");
+    assert_eq!(
+        trailing_space.status(),
+        401,
+        "whitespace after JSON is fine"
+    );
+}
+
+/// A connection that has sent half of a request's headers, as a slow client would.
+async fn half_request(site: &TestSite) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let address = site.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nUser-Agent: slow")
+        .await
+        .expect("send");
+    stream
+}
+
+/// What the server does with a connection within `patience`: `Some(text)` when it answered
+/// or closed it (text empty on a close without an answer), `None` when it still waits.
+async fn outcome(stream: &mut tokio::net::TcpStream, patience: Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 1024];
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
+            Err(_) if answer.is_empty() => return None,
+            Err(_) | Ok(Ok(0)) | Ok(Err(_)) => {
+                return Some(String::from_utf8_lossy(&answer).into_owned());
+            }
+            Ok(Ok(n)) => answer.extend_from_slice(&buffer[..n]),
+        }
+    }
+}
+
+#[tokio::test]
+async fn half_sent_requests_are_closed_at_the_header_timeout_while_readers_are_served() {
+    let site = TestSite::start_with(
+        demo_config_text(),
+        &[],
+        &[("NEWSDESK_SERVER__HEADER_READ_TIMEOUT_SECONDS", "1")],
+    );
+    let started = Instant::now();
+    let mut slow = futures_util::future::join_all((0..30).map(|_| half_request(&site))).await;
+    let readers = futures_util::future::join_all((0..20).map(|_| site.get("/healthz"))).await;
+    assert!(readers.iter().all(|r| r.status() == 200));
+    let closed =
+        futures_util::future::join_all(slow.iter_mut().map(|s| outcome(s, Duration::from_secs(5))))
+            .await;
+    let elapsed = started.elapsed();
+    assert!(closed.iter().all(Option::is_some), "{closed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(900),
+        "closed too soon: {elapsed:?}"
+    );
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn connections_beyond_the_per_address_cap_are_refused_while_others_are_served() {
+    let site = TestSite::start_with(
+        demo_config_text(),
+        &[],
+        &[("NEWSDESK_SERVER__MAX_CONNECTIONS_PER_ADDRESS", "5")],
+    );
+    let mut held = futures_util::future::join_all((0..20).map(|_| half_request(&site))).await;
+    let outcomes = futures_util::future::join_all(
+        held.iter_mut()
+            .map(|s| outcome(s, Duration::from_millis(1500))),
+    )
+    .await;
+    let refused = outcomes
+        .iter()
+        .filter(|o| {
+            o.as_deref().is_some_and(|a| {
+                a.starts_with("HTTP/1.1 503") && a.contains("Too many connections")
+            })
+        })
+        .count();
+    let waiting = outcomes.iter().filter(|o| o.is_none()).count();
+    assert_eq!((waiting, refused), (5, 15), "{outcomes:?}");
+
+    // Another address is served meanwhile.
+    let elsewhere = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .expect("client");
+    let served = elsewhere
+        .get(site.url("/healthz"))
+        .send()
+        .await
+        .expect("from 127.0.0.2");
+    assert_eq!(served.status(), 200);
+
+    // Hanging up gives the slots back.
+    drop(held);
+    let started = Instant::now();
+    loop {
+        let fresh = reqwest::Client::new()
+            .get(site.url("/healthz"))
+            .send()
+            .await;
+        if fresh.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "slots never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn sigterm_ends_the_server_promptly_while_a_client_holds_half_a_request() {
+    let mut site = TestSite::start_with(
+        demo_config_text(),
+        &[],
+        &[
+            ("NEWSDESK_SERVER__HEADER_READ_TIMEOUT_SECONDS", "600"),
+            ("NEWSDESK_SERVER__SHUTDOWN_GRACE_SECONDS", "2"),
+        ],
+    );
+    let mut slow = half_request(&site).await;
+    assert_eq!(outcome(&mut slow, Duration::from_millis(300)).await, None);
+    let started = Instant::now();
+    let status = site.stop().expect("the server was running");
+    let elapsed = started.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(elapsed < Duration::from_secs(6), "{elapsed:?}");
 }

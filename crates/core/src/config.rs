@@ -104,6 +104,44 @@ pub struct Server {
     pub trusted_proxies: Vec<crate::network::IpRange>,
     /// `Strict-Transport-Security: max-age` sent by an https site, in seconds; 0 sends none.
     pub hsts_max_age_seconds: u32,
+    /// How long a client may take to send a request's headers; also how long an idle
+    /// keep-alive connection waits for its next request (the clock starts when the server
+    /// starts waiting for a request).
+    pub header_read_timeout_seconds: u32,
+    /// How long a request body may go without sending anything.
+    pub body_read_timeout_seconds: u32,
+    /// Connections one address may hold open at once (trusted proxies are not counted);
+    /// 0: no cap.
+    pub max_connections_per_address: u32,
+    /// At shutdown, how long requests in flight may take before the process exits anyway.
+    pub shutdown_grace_seconds: u32,
+}
+
+/// Longest of the server's timeouts: beyond an hour a timeout protects nothing.
+pub const SERVER_TIMEOUT_MAX: u32 = 3600;
+
+impl Server {
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (key, value) in [
+            (
+                "server.header_read_timeout_seconds",
+                self.header_read_timeout_seconds,
+            ),
+            (
+                "server.body_read_timeout_seconds",
+                self.body_read_timeout_seconds,
+            ),
+            ("server.shutdown_grace_seconds", self.shutdown_grace_seconds),
+        ] {
+            if !(1..=SERVER_TIMEOUT_MAX).contains(&value) {
+                return Err(ConfigError::new(
+                    key,
+                    format!("must be between 1 and {SERVER_TIMEOUT_MAX} seconds"),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for Server {
@@ -111,6 +149,10 @@ impl Default for Server {
         Server {
             trusted_proxies: Vec::new(),
             hsts_max_age_seconds: 31_536_000,
+            header_read_timeout_seconds: 10,
+            body_read_timeout_seconds: 30,
+            max_connections_per_address: 256,
+            shutdown_grace_seconds: 10,
         }
     }
 }
@@ -911,6 +953,7 @@ impl Config {
         self.api.validate()?;
         self.webhooks.validate()?;
         self.live.validate()?;
+        self.server.validate()?;
         if let Some(token) = &self.metrics.token {
             if token.trim().is_empty() {
                 self.metrics.token = None;
@@ -1342,10 +1385,19 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(c.server.trusted_proxies.len(), 3);
-        assert!(
-            c.server.trusted_proxies[1].contains("10.9.8.7".parse().expect("address"))
-        );
+        assert!(c.server.trusted_proxies[1].contains("10.9.8.7".parse().expect("address")));
         assert_eq!(c.server.hsts_max_age_seconds, 31_536_000);
+        for (key, value, ok) in [
+            ("NEWSDESK_SERVER__HEADER_READ_TIMEOUT_SECONDS", "1", true),
+            ("NEWSDESK_SERVER__HEADER_READ_TIMEOUT_SECONDS", "0", false),
+            ("NEWSDESK_SERVER__BODY_READ_TIMEOUT_SECONDS", "3600", true),
+            ("NEWSDESK_SERVER__BODY_READ_TIMEOUT_SECONDS", "3601", false),
+            ("NEWSDESK_SERVER__SHUTDOWN_GRACE_SECONDS", "0", false),
+            ("NEWSDESK_SERVER__MAX_CONNECTIONS_PER_ADDRESS", "0", true),
+        ] {
+            let parsed = Config::parse(DEFAULT_TOML, "t", env(&[(key, value)]));
+            assert_eq!(parsed.is_ok(), ok, "{key}={value}");
+        }
         let e = Config::parse(
             DEFAULT_TOML,
             "t",

@@ -185,7 +185,11 @@ mod tests {
             ("x-forwarded-proto", "https"),
         ]);
         let client = ClientAddress::resolve(ip("127.0.0.1"), &chain, &trusted);
-        assert_eq!(client.ip, ip("198.51.100.7"), "1.1.1.1 was typed by the client");
+        assert_eq!(
+            client.ip,
+            ip("198.51.100.7"),
+            "1.1.1.1 was typed by the client"
+        );
         assert!(client.https);
         let all_trusted = headers(&[("x-forwarded-for", "10.0.0.9, 10.0.0.2")]);
         assert_eq!(
@@ -202,7 +206,10 @@ mod tests {
     fn forwarded_is_read_as_rfc_7239_writes_it() {
         let trusted = ranges(&["127.0.0.1"]);
         let forwarded = headers(&[
-            ("forwarded", r#"for=192.0.2.43, for="[2001:db8:cafe::17]:4711";proto=https"#),
+            (
+                "forwarded",
+                r#"for=192.0.2.43, for="[2001:db8:cafe::17]:4711";proto=https"#,
+            ),
             ("x-forwarded-for", "198.51.100.99"),
         ]);
         let client = ClientAddress::resolve(ip("127.0.0.1"), &forwarded, &trusted);

@@ -20,6 +20,7 @@ mod moderation;
 pub mod paths;
 mod redirect;
 mod search;
+mod server;
 mod site;
 mod sitemaps;
 mod structured;
@@ -51,6 +52,7 @@ pub use client::ClientAddress;
 pub use editor::AUTOSAVE_MAX_BYTES;
 pub use error::WebError;
 pub use live::follow_live;
+pub use server::serve;
 pub use theme::{Theme, ThemeError};
 pub use webhooks::start_webhooks;
 pub use websub::follow_for_websub;
@@ -314,26 +316,8 @@ async fn reload_sections(state: &AppState) {
     }
 }
 
-/// Serves until `shutdown` resolves, then finishes the requests in flight.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-}
-
 /// Access log, metrics and security headers for every response.
-async fn observe(
-    State(state): State<Arc<AppState>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+async fn observe(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let path = loggable_path(request.uri().path());
@@ -658,7 +642,10 @@ mod tests {
     fn one_time_secrets_never_reach_the_access_log() {
         assert_eq!(loggable_path("/desk/setup/abc123"), "/desk/setup/…");
         assert_eq!(loggable_path("/account/reset/abc123"), "/account/reset/…");
-        assert_eq!(loggable_path("/account/verify/abc/more"), "/account/verify/…");
+        assert_eq!(
+            loggable_path("/account/verify/abc/more"),
+            "/account/verify/…"
+        );
         assert_eq!(loggable_path("/ACCOUNT/Verify/abc"), "/account/verify/…");
         assert_eq!(loggable_path("/account/reset"), "/account/reset");
         assert_eq!(loggable_path("/world/a-story"), "/world/a-story");
