@@ -640,7 +640,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         shutdown_signal().await;
         live.close();
     };
-    newsdesk_web::serve(listener, app, shutdown).await?;
+    newsdesk_web::serve(listener, app, &config.server, shutdown).await?;
     stop.notify_waiters();
     tracing::info!("stopped");
     Ok(())

@@ -93,6 +93,10 @@ pub struct Config {
     pub api: Api,
     #[serde(default)]
     pub accounts: Accounts,
+    #[serde(default)]
+    pub server: Server,
+    #[serde(default)]
+    pub metrics: MetricsAccess,
 }
 
 /// Limits on signing in, signing up and password resets: what a stranger can make the site
@@ -242,6 +246,80 @@ impl Housekeeping {
         Ok(())
     }
 }
+
+/// The HTTP server itself: which proxies in front of it are believed, and transport security.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Server {
+    /// Proxies (addresses or CIDR blocks) whose `X-Forwarded-For`, `Forwarded` and
+    /// `X-Forwarded-Proto` are believed. Empty: no one's are, and the peer is the client.
+    pub trusted_proxies: Vec<crate::network::IpRange>,
+    /// `Strict-Transport-Security: max-age` sent by an https site, in seconds; 0 sends none.
+    pub hsts_max_age_seconds: u32,
+    /// How long a client may take to send a request's headers; also how long an idle
+    /// keep-alive connection waits for its next request (the clock starts when the server
+    /// starts waiting for a request).
+    pub header_read_timeout_seconds: u32,
+    /// How long a request body may go without sending anything.
+    pub body_read_timeout_seconds: u32,
+    /// Connections one address may hold open at once (trusted proxies are not counted);
+    /// 0: no cap.
+    pub max_connections_per_address: u32,
+    /// At shutdown, how long requests in flight may take before the process exits anyway.
+    pub shutdown_grace_seconds: u32,
+}
+
+/// Longest of the server's timeouts: beyond an hour a timeout protects nothing.
+pub const SERVER_TIMEOUT_MAX: u32 = 3600;
+
+impl Server {
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (key, value) in [
+            (
+                "server.header_read_timeout_seconds",
+                self.header_read_timeout_seconds,
+            ),
+            (
+                "server.body_read_timeout_seconds",
+                self.body_read_timeout_seconds,
+            ),
+            ("server.shutdown_grace_seconds", self.shutdown_grace_seconds),
+        ] {
+            if !(1..=SERVER_TIMEOUT_MAX).contains(&value) {
+                return Err(ConfigError::new(
+                    key,
+                    format!("must be between 1 and {SERVER_TIMEOUT_MAX} seconds"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            trusted_proxies: Vec::new(),
+            hsts_max_age_seconds: 31_536_000,
+            header_read_timeout_seconds: 10,
+            body_read_timeout_seconds: 30,
+            max_connections_per_address: 256,
+            shutdown_grace_seconds: 10,
+        }
+    }
+}
+
+/// Who may read `/metrics`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsAccess {
+    /// When set, `/metrics` answers anyone who sends `Authorization: Bearer <token>`, and no
+    /// one else. Unset: only a client on this machine that did not come through a proxy.
+    pub token: Option<String>,
+}
+
+/// Shortest `metrics.token`: a guessable one would be no lock at all.
+pub const METRICS_TOKEN_MIN: usize = 16;
 
 /// The live stream of published items (`/api/v1/live`, Server-Sent Events).
 #[derive(Debug, Clone, Deserialize)]
@@ -1038,6 +1116,21 @@ impl Config {
         self.live.validate()?;
         self.accounts.validate()?;
         self.housekeeping.validate()?;
+        self.server.validate()?;
+        if let Some(token) = &self.metrics.token {
+            if token.trim().is_empty() {
+                self.metrics.token = None;
+            } else if token.chars().count() < METRICS_TOKEN_MIN
+                || !token.bytes().all(|b| b.is_ascii_graphic())
+            {
+                return Err(ConfigError::new(
+                    "metrics.token",
+                    format!(
+                        "must be at least {METRICS_TOKEN_MIN} visible ASCII characters, without spaces"
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -1486,5 +1579,61 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn trusted_proxies_are_parsed_at_start_and_bad_ones_named() {
+        let c = Config::parse(
+            DEFAULT_TOML,
+            "t",
+            env(&[(
+                "NEWSDESK_SERVER__TRUSTED_PROXIES",
+                r#"["127.0.0.1", "10.0.0.0/8", "fd00::/8"]"#,
+            )]),
+        )
+        .expect("valid");
+        assert_eq!(c.server.trusted_proxies.len(), 3);
+        assert!(c.server.trusted_proxies[1].contains("10.9.8.7".parse().expect("address")));
+        assert_eq!(c.server.hsts_max_age_seconds, 31_536_000);
+        for (key, value, ok) in [
+            ("NEWSDESK_SERVER__HEADER_READ_TIMEOUT_SECONDS", "1", true),
+            ("NEWSDESK_SERVER__HEADER_READ_TIMEOUT_SECONDS", "0", false),
+            ("NEWSDESK_SERVER__BODY_READ_TIMEOUT_SECONDS", "3600", true),
+            ("NEWSDESK_SERVER__BODY_READ_TIMEOUT_SECONDS", "3601", false),
+            ("NEWSDESK_SERVER__SHUTDOWN_GRACE_SECONDS", "0", false),
+            ("NEWSDESK_SERVER__MAX_CONNECTIONS_PER_ADDRESS", "0", true),
+        ] {
+            let parsed = Config::parse(DEFAULT_TOML, "t", env(&[(key, value)]));
+            assert_eq!(parsed.is_ok(), ok, "{key}={value}");
+        }
+        let e = Config::parse(
+            DEFAULT_TOML,
+            "t",
+            env(&[(
+                "NEWSDESK_SERVER__TRUSTED_PROXIES",
+                r#"["10.0.0.0/8", "10.0.0.0/40"]"#,
+            )]),
+        )
+        .expect_err("a prefix longer than the address");
+        assert!(e.key.starts_with("server.trusted_proxies"), "{e}");
+        assert!(e.message.contains("10.0.0.0/40"), "{e}");
+    }
+
+    #[test]
+    fn a_metrics_token_must_be_long_enough_to_be_a_lock() {
+        let short = Config::parse(
+            DEFAULT_TOML,
+            "t",
+            env(&[("NEWSDESK_METRICS__TOKEN", "fifteen-chars-x")]),
+        );
+        assert_eq!(short.expect_err("15").key, "metrics.token");
+        let ok = Config::parse(
+            DEFAULT_TOML,
+            "t",
+            env(&[("NEWSDESK_METRICS__TOKEN", "sixteen-chars-xx")]),
+        )
+        .expect("16");
+        assert_eq!(ok.metrics.token.as_deref(), Some("sixteen-chars-xx"));
+        assert!(Config::default().metrics.token.is_none());
     }
 }

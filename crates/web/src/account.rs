@@ -4,11 +4,10 @@
 //! and nothing here is cached. The reader's cookie is apart from the desk's.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Form;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
@@ -20,6 +19,7 @@ use newsdesk_services::readers::READER_SESSION_LIFETIME;
 use newsdesk_store::ReaderSession;
 
 use crate::AppState;
+use crate::client::ClientAddress;
 use crate::desk::{cookie, internal, no_store, same_secret, see_other, val};
 use crate::views::SiteView;
 
@@ -35,13 +35,19 @@ fn field<'a>(form: &'a Fields, name: &str) -> &'a str {
 
 /// Only this site's public pages are returned to after sign-in: never another site, never
 /// the desk.
-pub(crate) fn safe_return(next: &str) -> &str {
-    let ok = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.contains('\\')
-        && !next.starts_with("/desk")
-        && !next.starts_with("/account");
-    if ok { next } else { "/" }
+pub(crate) fn safe_return(next: &str) -> String {
+    crate::redirect::same_site_path(next)
+        .filter(|path| {
+            let lower = path.to_ascii_lowercase();
+            !under(&lower, "/desk") && !under(&lower, "/account")
+        })
+        .unwrap_or_else(|| "/".to_owned())
+}
+
+/// Whether `path` is `area` or below it (`/desk`, `/desk/…`, `/desk?…`, not `/desktop`).
+pub(crate) fn under(path: &str, area: &str) -> bool {
+    path.strip_prefix(area)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))
 }
 
 impl AppState {
@@ -189,20 +195,20 @@ pub async fn sign_in_form(
 
 pub async fn sign_in(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddress,
     headers: HeaderMap,
     Form(form): Form<Fields>,
 ) -> Response {
     if !form_token_ok(&headers, &form) {
         return expired_form(&state);
     }
-    let next = safe_return(field(&form, "next")).to_owned();
+    let next = safe_return(field(&form, "next"));
     let outcome = state
         .newsroom
         .reader_sign_in(
             field(&form, "email"),
             field(&form, "password"),
-            &peer.ip().to_string(),
+            &client.ip.to_string(),
             Timestamp::now(),
         )
         .await;
@@ -564,6 +570,8 @@ mod tests {
             "/desk/new",
             "/account/sign-in",
             "javascript:alert(1)",
+            "/DESK/new",
+            "/%09/evil.example/phish",
         ] {
             assert_eq!(safe_return(refused), "/", "{refused}");
         }

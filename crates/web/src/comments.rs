@@ -5,11 +5,10 @@
 //! to sign-in and back. With JavaScript, posting answers JSON and the page does not reload.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Form;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
@@ -24,6 +23,7 @@ use newsdesk_store::ReaderSession;
 use serde::Serialize;
 
 use crate::AppState;
+use crate::client::ClientAddress;
 use crate::desk::{internal, no_store, render, same_secret, see_other, urlencode, val};
 use crate::views::{ItemView, PagerView, SiteView, TimeView};
 
@@ -290,7 +290,7 @@ fn refusal_status(e: &ServiceError) -> Option<StatusCode> {
 /// Posts a comment or a reply (`parent`).
 pub async fn post(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddress,
     headers: HeaderMap,
     Path(item_id): Path<i64>,
     Form(form): Form<Fields>,
@@ -309,7 +309,7 @@ pub async fn post(
             item_id,
             parent,
             field(&form, "body"),
-            &peer.ip().to_string(),
+            &client.ip.to_string(),
             key,
             Timestamp::now(),
         )
@@ -389,7 +389,7 @@ fn retry_after(response: &mut Response, e: &ServiceError) {
 /// Like, report, edit or delete one comment (`action` from the path).
 pub async fn act(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddress,
     headers: HeaderMap,
     Path((comment_id, action)): Path<(i64, String)>,
     Form(form): Form<Fields>,
@@ -423,7 +423,7 @@ pub async fn act(
                 reader,
                 comment_id,
                 field(&form, "body"),
-                &peer.ip().to_string(),
+                &client.ip.to_string(),
                 now,
             )
             .await

@@ -3,12 +3,11 @@
 //! the server, every form carries a CSRF token, and nothing here is ever cached.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Form;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
@@ -20,6 +19,7 @@ use newsdesk_store::{DeskQuery, Session};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
+use crate::client::ClientAddress;
 use crate::metrics::RouteName;
 use crate::paths;
 use crate::views::{ItemView, PagerView};
@@ -52,15 +52,12 @@ pub(crate) fn same_secret(a: &str, b: &str) -> bool {
 }
 
 impl AppState {
-    fn secure_cookies(&self) -> bool {
-        self.base_url.starts_with("https://")
-    }
-
     fn set_cookie(&self, name: &str, value: &str, max_age: i64) -> HeaderValue {
         self.set_cookie_at(name, value, max_age, "/desk")
     }
 
-    /// A cookie for `path` and below: HttpOnly, SameSite=Lax, Secure behind HTTPS.
+    /// A cookie for `path` and below: HttpOnly, SameSite=Lax. `observe` adds `Secure` to
+    /// every cookie of a request that came over https.
     pub(crate) fn set_cookie_at(
         &self,
         name: &str,
@@ -68,13 +65,8 @@ impl AppState {
         max_age: i64,
         path: &str,
     ) -> HeaderValue {
-        let secure = if self.secure_cookies() {
-            "; Secure"
-        } else {
-            ""
-        };
         HeaderValue::from_str(&format!(
-            "{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+            "{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}"
         ))
         .unwrap_or(HeaderValue::from_static(""))
     }
@@ -96,7 +88,11 @@ pub(crate) fn no_store(mut response: Response, route: &'static str) -> Response 
 }
 
 pub(crate) fn see_other(to: &str) -> Response {
-    (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response()
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, crate::redirect::location(to))],
+    )
+        .into_response()
 }
 
 pub(crate) fn render(
@@ -140,12 +136,10 @@ pub struct NextQuery {
 
 /// Only desk addresses are followed after sign-in, so the form cannot bounce a person to
 /// another site.
-fn safe_next(next: &str) -> &str {
-    if next.starts_with("/desk") && !next.starts_with("//") && !next.contains('\\') {
-        next
-    } else {
-        "/desk"
-    }
+fn safe_next(next: &str) -> String {
+    crate::redirect::same_site_path(next)
+        .filter(|path| crate::account::under(path, "/desk"))
+        .unwrap_or_else(|| "/desk".to_owned())
 }
 
 fn sign_in_page(
@@ -183,7 +177,7 @@ pub async fn sign_in_form(
     Query(query): Query<NextQuery>,
 ) -> Response {
     no_store(
-        sign_in_page(&state, StatusCode::OK, safe_next(&query.next), "", None),
+        sign_in_page(&state, StatusCode::OK, &safe_next(&query.next), "", None),
         "desk",
     )
 }
@@ -199,11 +193,11 @@ pub struct SignInForm {
 
 pub async fn sign_in(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddress,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
-    let next = safe_next(&form.next).to_owned();
+    let next = safe_next(&form.next);
     let csrf_ok = cookie(&headers, FORM_COOKIE)
         .is_some_and(|c| !form.csrf.is_empty() && same_secret(c, &form.csrf));
     if !csrf_ok {
@@ -214,7 +208,7 @@ pub async fn sign_in(
         .sign_in(
             &form.email,
             &form.password,
-            &peer.ip().to_string(),
+            &client.ip.to_string(),
             Timestamp::now(),
         )
         .await;
@@ -499,7 +493,7 @@ pub async fn setup_form(State(state): State<Arc<AppState>>, Path(token): Path<St
 /// since a cross-site form would have to know it.
 pub async fn setup(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddress,
     Path(token): Path<String>,
     Form(form): Form<SetupForm>,
 ) -> Response {
@@ -513,7 +507,7 @@ pub async fn setup(
     let response = match state.newsroom.complete_setup(&token, &input, now).await {
         Ok(_) => match state
             .newsroom
-            .sign_in(&form.email, &form.password, &peer.ip().to_string(), now)
+            .sign_in(&form.email, &form.password, &client.ip.to_string(), now)
             .await
         {
             Ok(signed_in) => {

@@ -38,6 +38,42 @@ pub fn add_security_headers(headers: &mut HeaderMap) {
     }
 }
 
+/// For a request that came over https (the site's address is https, or a trusted proxy
+/// says so): every cookie is marked `Secure`, so the browser never sends it over plain
+/// HTTP, and browsers are told to use https only (HSTS) unless `hsts_max_age` is 0.
+pub fn add_transport_security(headers: &mut HeaderMap, https: bool, hsts_max_age: u32) {
+    if !https {
+        return;
+    }
+    let cookies: Vec<HeaderValue> = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|cookie| {
+            let secure = cookie.to_str().is_ok_and(|c| {
+                c.split(';')
+                    .any(|attribute| attribute.trim().eq_ignore_ascii_case("secure"))
+            });
+            if secure {
+                return cookie.clone();
+            }
+            let mut marked = cookie.as_bytes().to_vec();
+            marked.extend_from_slice(b"; Secure");
+            HeaderValue::from_bytes(&marked).unwrap_or_else(|_| cookie.clone())
+        })
+        .collect();
+    if !cookies.is_empty() {
+        headers.remove(header::SET_COOKIE);
+        for cookie in cookies {
+            headers.append(header::SET_COOKIE, cookie);
+        }
+    }
+    if hsts_max_age > 0
+        && let Ok(value) = HeaderValue::from_str(&format!("max-age={hsts_max_age}"))
+    {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, value);
+    }
+}
+
 /// Cache-Control of public pages: short in browsers, longer in a CDN, served stale while
 /// the CDN revalidates and while we are down.
 pub fn public_cache_control(c: &CacheSettings) -> HeaderValue {

@@ -5,6 +5,7 @@
 mod account;
 mod api;
 mod cache;
+pub mod client;
 mod comments;
 mod desk;
 mod editor;
@@ -17,7 +18,9 @@ mod manage;
 mod metrics;
 mod moderation;
 pub mod paths;
+mod redirect;
 mod search;
+mod server;
 mod site;
 mod sitemaps;
 mod structured;
@@ -34,7 +37,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -45,9 +48,11 @@ use newsdesk_services::follow::EventFeed;
 use tokio::sync::broadcast::error::RecvError;
 
 pub use cache::PageCache;
+pub use client::ClientAddress;
 pub use editor::AUTOSAVE_MAX_BYTES;
 pub use error::WebError;
 pub use live::follow_live;
+pub use server::serve;
 pub use theme::{Theme, ThemeError};
 pub use webhooks::start_webhooks;
 pub use websub::follow_for_websub;
@@ -56,6 +61,9 @@ use metrics::{Metrics, RouteName};
 
 /// The editor's form may carry an image: the upload limit plus room for the text.
 const EDITOR_BODY_LIMIT: usize = newsdesk_services::uploads::UPLOAD_MAX_BYTES + 1024 * 1024;
+
+/// axum's limit for a route that names none (the site's and the account's forms).
+const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 /// How long `/healthz` waits for the database.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
@@ -308,26 +316,29 @@ async fn reload_sections(state: &AppState) {
     }
 }
 
-/// Serves until `shutdown` resolves, then finishes the requests in flight.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-}
-
 /// Access log, metrics and security headers for every response.
-async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+async fn observe(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let mut response = next.run(request).await;
+    let path = loggable_path(request.uri().path());
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| {
+            ClientAddress::resolve(
+                peer.ip(),
+                request.headers(),
+                &state.config().server.trusted_proxies,
+            )
+        });
+    if let Some(client) = client {
+        request.extensions_mut().insert(client);
+    }
+    let https = state.base_url.starts_with("https://") || client.is_some_and(|c| c.https);
+    let mut response = match refuse_declared_body(request.uri().path(), request.headers()) {
+        Some(refused) => refused,
+        None => next.run(request).await,
+    };
     let elapsed = started.elapsed();
     let route = response
         .extensions()
@@ -336,15 +347,93 @@ async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Nex
     let status = response.status().as_u16();
     state.metrics.record(route, status, elapsed);
     http::add_security_headers(response.headers_mut());
+    http::add_transport_security(
+        response.headers_mut(),
+        https,
+        state.config().server.hsts_max_age_seconds,
+    );
     tracing::info!(
         target: "newsdesk::access",
         %method,
         path,
+        client = client.map(|c| c.ip.to_string()).unwrap_or_default(),
         status,
         route,
         micros = elapsed.as_micros() as u64,
     );
     response
+}
+
+/// The most a request to `path` may send: the largest limit any route under it sets (the
+/// editor's upload under `/desk/`, the API's under `/api/`).
+fn body_limit_for(path: &str) -> usize {
+    if path.starts_with("/api/") {
+        api::BODY_LIMIT
+    } else if path.starts_with("/desk/") {
+        EDITOR_BODY_LIMIT
+    } else {
+        DEFAULT_BODY_LIMIT
+    }
+}
+
+/// A `Content-Length` beyond the limit is refused before a byte of the body is read: the
+/// body limit alone would wait for the bytes to arrive, and a client that declares 100 GB
+/// and sends nothing would hold the request open.
+fn refuse_declared_body(path: &str, headers: &HeaderMap) -> Option<Response> {
+    let declared: u64 = headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let limit = body_limit_for(path);
+    if declared <= limit as u64 {
+        return None;
+    }
+    let mut response = if path.starts_with("/api/") {
+        api::ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("The request body is larger than the API accepts ({limit} bytes)."),
+        )
+        .into_response()
+    } else {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "The request is too large: this address takes at most {} MiB.\n",
+                limit.div_ceil(1024 * 1024)
+            ),
+        )
+            .into_response()
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, http::NO_STORE);
+    // The body was never read: the connection cannot carry another request.
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response.extensions_mut().insert(RouteName("too_large"));
+    Some(response)
+}
+
+/// Addresses whose last segment is a one-time secret (first-admin set-up, password reset,
+/// address confirmation): a log line must not be a way in while the link still works.
+const SECRET_PATHS: [&str; 3] = ["/desk/setup/", "/account/reset/", "/account/verify/"];
+
+/// The request path as the access log may keep it: secrets replaced by `…`. Matched without
+/// regard to case, since a mistyped capital still carries the real token.
+fn loggable_path(path: &str) -> String {
+    SECRET_PATHS
+        .iter()
+        .find(|prefix| {
+            path.get(..prefix.len())
+                .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+                && path.len() > prefix.len()
+        })
+        .map_or_else(|| path.to_owned(), |prefix| format!("{prefix}…"))
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
@@ -375,7 +464,45 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     response
 }
 
-async fn metrics_text(State(state): State<Arc<AppState>>) -> Response {
+/// Whether this request may read `/metrics`: with a token set, whoever sends it; without
+/// one, only a client on this machine that came straight to us, since a proxy on the same
+/// machine would otherwise hand the numbers to the whole internet.
+fn metrics_allowed(config: &Config, client: ClientAddress, headers: &HeaderMap) -> bool {
+    match &config.metrics.token {
+        Some(token) => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().split_once(' '))
+            .is_some_and(|(scheme, sent)| {
+                scheme.eq_ignore_ascii_case("bearer") && desk::same_secret(sent.trim(), token)
+            }),
+        None => {
+            let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"]
+                .iter()
+                .any(|name| headers.contains_key(*name));
+            client.ip.is_loopback() && !forwarded
+        }
+    }
+}
+
+async fn metrics_text(
+    State(state): State<Arc<AppState>>,
+    client: ClientAddress,
+    headers: HeaderMap,
+) -> Response {
+    if !metrics_allowed(&state.config(), client, &headers) {
+        let mut response = (
+            StatusCode::FORBIDDEN,
+            [
+                (header::CACHE_CONTROL, http::NO_STORE),
+                (header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")),
+            ],
+            "The metrics are served to this machine only, or with the token set as metrics.token (Authorization: Bearer <token>).\n",
+        )
+            .into_response();
+        response.extensions_mut().insert(RouteName("metrics"));
+        return response;
+    }
     let hits = state.cache.hits.load(Ordering::Relaxed) as f64;
     let misses = state.cache.misses.load(Ordering::Relaxed) as f64;
     let body = state.metrics.render(&[
@@ -505,4 +632,23 @@ async fn asset(
     response.headers_mut().remove("surrogate-key");
     response.extensions_mut().insert(RouteName("asset"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn one_time_secrets_never_reach_the_access_log() {
+        assert_eq!(loggable_path("/desk/setup/abc123"), "/desk/setup/…");
+        assert_eq!(loggable_path("/account/reset/abc123"), "/account/reset/…");
+        assert_eq!(
+            loggable_path("/account/verify/abc/more"),
+            "/account/verify/…"
+        );
+        assert_eq!(loggable_path("/ACCOUNT/Verify/abc"), "/account/verify/…");
+        assert_eq!(loggable_path("/account/reset"), "/account/reset");
+        assert_eq!(loggable_path("/world/a-story"), "/world/a-story");
+        assert_eq!(loggable_path("/ру/мир"), "/ру/мир");
+    }
 }

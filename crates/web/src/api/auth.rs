@@ -2,11 +2,10 @@
 //! `X-API-Key`), whether they are within their budget, and whether reading needs a key. It
 //! runs once per request, before any handler; handlers ask the `Caller` it leaves behind.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
@@ -18,6 +17,7 @@ use newsdesk_services::api_tokens::TokenHolder;
 
 use super::error::ApiError;
 use crate::AppState;
+use crate::client::ClientAddress;
 
 /// Longest token read from a header; anything longer is no token of ours.
 const TOKEN_MAX: usize = 200;
@@ -26,7 +26,7 @@ const TOKEN_MAX: usize = 200;
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub holder: Option<TokenHolder>,
-    /// The peer address, for limits on strangers.
+    /// The client's address (see `ClientAddress`), for limits on strangers.
     pub address: String,
 }
 
@@ -122,12 +122,12 @@ fn open_without_key(path: &str) -> bool {
 /// Identifies the caller and spends one request of their budget.
 pub async fn gate(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddress,
     mut request: Request,
     next: Next,
 ) -> Response {
     let path = request.uri().path().to_owned();
-    match admit(&state, peer, request.headers(), &path).await {
+    match admit(&state, client, request.headers(), &path).await {
         Ok(caller) => {
             request.extensions_mut().insert(caller);
             next.run(request).await
@@ -138,12 +138,12 @@ pub async fn gate(
 
 async fn admit(
     state: &AppState,
-    peer: SocketAddr,
+    client: ClientAddress,
     headers: &HeaderMap,
     path: &str,
 ) -> Result<Caller, ApiError> {
     let config = state.config();
-    let address = peer.ip().to_string();
+    let address = client.ip.to_string();
     let holder = match presented_token(headers)? {
         Some(token) => {
             // Each token presented costs a database lookup, so a flood of forged ones is

@@ -43,9 +43,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             )
         })?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(&mut de)
-            .map(ApiJson)
-            .map_err(|e| refused("body", e))
+        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| refused("body", e))?;
+        // One JSON value and nothing after it but whitespace: a body with more is not the
+        // document its sender meant, whatever its first part says.
+        de.end().map_err(|e| {
+            ApiError::invalid(
+                "body",
+                format!(
+                    "The body is not right: there is text after the JSON value (line {}, column {}).",
+                    e.line(),
+                    e.column()
+                ),
+            )
+        })?;
+        Ok(ApiJson(value))
     }
 }
 
