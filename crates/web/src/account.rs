@@ -240,7 +240,7 @@ pub async fn sign_up_form(
 
 pub async fn sign_up(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddress,
     headers: HeaderMap,
     Form(form): Form<Fields>,
 ) -> Response {
@@ -256,7 +256,7 @@ pub async fn sign_up(
         .newsroom
         .sign_up(
             &input,
-            &peer.ip().to_string(),
+            &client.ip.to_string(),
             state.links_base(),
             Timestamp::now(),
         )
@@ -320,7 +320,7 @@ pub async fn reset_form(State(state): State<Arc<AppState>>) -> Response {
 
 pub async fn request_reset(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddress,
     headers: HeaderMap,
     Form(form): Form<Fields>,
 ) -> Response {
@@ -331,7 +331,7 @@ pub async fn request_reset(
         .newsroom
         .request_password_reset(
             field(&form, "email"),
-            &peer.ip().to_string(),
+            &client.ip.to_string(),
             state.links_base(),
             Timestamp::now(),
         )
