@@ -13,6 +13,7 @@ pub mod item;
 pub mod labels;
 pub mod lang;
 pub mod moderation;
+pub mod outbound;
 pub mod reader;
 pub mod text;
 pub mod webhook;

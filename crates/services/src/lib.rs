@@ -14,6 +14,7 @@ pub mod import;
 pub mod labels;
 pub mod library;
 pub mod mail;
+pub mod outbound;
 pub mod newsroom;
 pub mod readers;
 pub mod schedule;
