@@ -824,7 +824,7 @@ async fn a_delivery_to_an_address_no_longer_allowed_is_refused_with_the_reason_a
         "{}\n[outbound]\nallow = [\"127.0.0.1\"]\n",
         demo_config_text()
     );
-    let site = TestSite::start_with(&allowing, &[], &[FAST_RETRIES]);
+    let site = TestSite::start_with(&allowing, &["--demo"], &[FAST_RETRIES]);
     let cookie = admin(&site).await;
     let id = register(&site, &cookie, &url, &["item.published"]).await;
     // The allow list is taken out of the settings: the endpoint is now inside the network.
@@ -886,7 +886,7 @@ async fn the_desk_shows_a_short_text_excerpt_of_an_answer_and_nothing_of_other_b
             let _ = axum::serve(listener, app).await;
         });
     }
-    let site = TestSite::start_with(demo_config_text(), &[], &[LOCAL_RECEIVERS]);
+    let site = TestSite::start_with(demo_config_text(), &["--demo"], &[LOCAL_RECEIVERS]);
     let cookie = admin(&site).await;
     let text = register(&site, &cookie, &urls[0], &["item.published"]).await;
     let binary = register(&site, &cookie, &urls[1], &["item.published"]).await;
