@@ -440,6 +440,9 @@ async fn bad_parameters_are_refused_with_the_api_error() {
         ("/api/v1/live?last_event_id=soon", None),
         ("/api/v1/live?last_event_id=-1", None),
         ("/api/v1/live", Some("12abc")),
+        ("/api/v1/live", Some("null")),
+        // The header wins, but a wrong query value is refused all the same.
+        ("/api/v1/live?last_event_id=null", Some("0")),
     ] {
         let headers: Vec<(&str, &str)> = header.iter().map(|h| ("last-event-id", *h)).collect();
         let (status, _, body) = refusal(&site, path, &headers).await;

@@ -191,6 +191,44 @@ pub fn message_schema() -> serde_json::Value {
     })
 }
 
+/// Writes into the API document what utoipa cannot: each message's `data` described by its
+/// schema, and parameters that may be left out but are never `null` (a header or query value
+/// is text; "null" is not an event id).
+pub fn describe_in(doc: &mut serde_json::Value) {
+    let Some(operation) = doc.pointer_mut("/paths/~1api~1v1~1live/get") else {
+        return;
+    };
+    if let Some(schema) =
+        operation.pointer_mut("/responses/200/content/text~1event-stream/schema")
+    {
+        *schema = message_schema();
+    }
+    let Some(parameters) = operation
+        .get_mut("parameters")
+        .and_then(serde_json::Value::as_array_mut)
+    else {
+        return;
+    };
+    for parameter in parameters {
+        if let Some(types) = parameter
+            .pointer_mut("/schema/type")
+            .filter(|t| t.is_array())
+        {
+            let named: Vec<serde_json::Value> = types
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|t| t.as_str() != Some("null"))
+                .cloned()
+                .collect();
+            *types = match <[serde_json::Value; 1]>::try_from(named) {
+                Ok([one]) => one,
+                Err(many) => serde_json::Value::Array(many),
+            };
+        }
+    }
+}
+
 fn rfc3339(at: Timestamp) -> String {
     at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
@@ -531,6 +569,20 @@ fn push_message(out: &mut String, id: Option<i64>, event: &str, data: &str) {
     let _ = write!(out, "event: {event}\ndata: {data}\n\n");
 }
 
+/// An event id as a client sends it back; empty counts as none.
+fn event_id(raw: Option<String>) -> Result<Option<i64>, ApiError> {
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(raw) => match raw.parse::<i64>() {
+            Ok(id) if id >= 0 => Ok(Some(id)),
+            _ => Err(ApiError::invalid(
+                "last_event_id",
+                "the last event id must be a whole number of zero or more, as the stream sent it",
+            )),
+        },
+    }
+}
+
 /// What the client asked for.
 struct Request {
     /// One edition, as the site spells it; None for all.
@@ -587,21 +639,11 @@ fn parse_request(
         ),
         None => None,
     };
-    let raw = from_header
-        .filter(|v| !v.trim().is_empty())
-        .or(last_event_id.filter(|v| !v.trim().is_empty()));
-    let resume_after = match raw {
-        None => None,
-        Some(raw) => match raw.trim().parse::<i64>() {
-            Ok(id) if id >= 0 => Some(id),
-            _ => {
-                return Err(ApiError::invalid(
-                    "last_event_id",
-                    "the last event id must be a whole number of zero or more, as the stream sent it",
-                ));
-            }
-        },
-    };
+    // Both are checked, though the header wins: a parameter the server ignores when it is
+    // wrong would be one it accepts wrong.
+    let from_header = event_id(from_header)?;
+    let from_query = event_id(last_event_id)?;
+    let resume_after = from_header.or(from_query);
     Ok(Request {
         edition,
         resume_after,

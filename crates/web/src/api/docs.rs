@@ -156,12 +156,7 @@ fn text(v: Option<&Value>) -> String {
 impl Document {
     pub fn new(openapi: &utoipa::openapi::OpenApi) -> Self {
         let mut doc = serde_json::to_value(openapi).unwrap_or(Value::Null);
-        // What utoipa cannot write: each live-stream message's `data` described by its schema.
-        if let Some(schema) = doc.pointer_mut(
-            "/paths/~1api~1v1~1live/get/responses/200/content/text~1event-stream/schema",
-        ) {
-            *schema = crate::live::message_schema();
-        }
+        crate::live::describe_in(&mut doc);
         let json = serde_json::to_vec_pretty(&doc).unwrap_or_default();
         let etag = HeaderValue::from_str(&format!("\"{}\"", cache::content_tag(&json)))
             .unwrap_or(HeaderValue::from_static("\"\""));
