@@ -441,6 +441,7 @@ async fn bad_parameters_are_refused_with_the_api_error() {
         ("/api/v1/live?last_event_id=-1", None),
         ("/api/v1/live", Some("12abc")),
         ("/api/v1/live", Some("null")),
+        ("/api/v1/live", Some("9007199254740992")),
         // The header wins, but a wrong query value is refused all the same.
         ("/api/v1/live?last_event_id=null", Some("0")),
     ] {
@@ -573,7 +574,10 @@ async fn one_address_holds_at_most_its_share_of_streams_however_fast_it_asks() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let metrics = site.ok("/metrics").await.text;
-    assert!(metrics.contains("newsdesk_live_subscribers 3\n"), "{metrics}");
+    assert!(
+        metrics.contains("newsdesk_live_subscribers 3\n"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -600,13 +604,21 @@ async fn a_stale_last_event_id_is_reset_at_once_on_the_default_settings() {
     db.close().await.expect("close");
 
     let asked = Instant::now();
-    let mut behind =
-        Stream::open(&site, "/api/v1/live", &[("last-event-id", &stale.to_string())]).await;
+    let mut behind = Stream::open(
+        &site,
+        "/api/v1/live",
+        &[("last-event-id", &stale.to_string())],
+    )
+    .await;
     let reset = behind.next().await;
     assert_eq!(reset.event, "reset", "{}", behind.raw);
     assert_eq!(reset.data["reason"], "too_far_behind");
     assert_eq!(id_of(&reset), latest);
-    assert!(asked.elapsed() < Duration::from_secs(2), "{:?}", asked.elapsed());
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        asked.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -619,7 +631,10 @@ async fn max_seconds_ends_the_stream_and_a_reconnect_misses_nothing() {
     let ended = tokio::time::timeout(WAIT, short.response.chunk())
         .await
         .expect("ended in time");
-    assert!(matches!(ended, Ok(None)), "the stream ended cleanly: {ended:?}");
+    assert!(
+        matches!(ended, Ok(None)),
+        "the stream ended cleanly: {ended:?}"
+    );
     let took = asked.elapsed();
     assert!(
         took >= Duration::from_millis(900) && took < Duration::from_secs(3),

@@ -1186,13 +1186,19 @@ async fn websub_never_pings_inside_the_network_nor_follows_a_redirect_there() {
     let (inside, heard) = listener_answering(
         "HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".into(),
     );
-    let port = inside.rsplit_once(':').map(|(_, p)| p.to_owned()).expect("port");
+    let port = inside
+        .rsplit_once(':')
+        .map(|(_, p)| p.to_owned())
+        .expect("port");
 
     // The hub itself inside the network, not allowed.
     let site = TestSite::start_with(
         common::demo_config_text(),
         &[],
-        &[("NEWSDESK_SYNDICATION__WEBSUB_HUB", &format!("http://{inside}/hub"))],
+        &[(
+            "NEWSDESK_SYNDICATION__WEBSUB_HUB",
+            &format!("http://{inside}/hub"),
+        )],
     );
     site.import_ok(&fixture());
     logged(&site, "127.0.0.1 is a loopback address").await;
@@ -1201,12 +1207,18 @@ async fn websub_never_pings_inside_the_network_nor_follows_a_redirect_there() {
     // An allowed hub that redirects inside the network: to a name meaning this machine, to
     // the metadata address, to IPv6 loopback.
     for (target, named) in [
-        (format!("http://localhost:{port}/hub"), "localhost is a loopback address"),
+        (
+            format!("http://localhost:{port}/hub"),
+            "localhost is a loopback address",
+        ),
         (
             "http://169.254.169.254/latest/meta-data/".to_owned(),
             "169.254.169.254 is a link-local address",
         ),
-        (format!("http://[::1]:{port}/hub"), "[::1] is a loopback address"),
+        (
+            format!("http://[::1]:{port}/hub"),
+            "[::1] is a loopback address",
+        ),
     ] {
         let (hub, asked) = listener_answering(format!(
             "HTTP/1.1 307 Temporary Redirect\r\nlocation: {target}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
@@ -1215,7 +1227,10 @@ async fn websub_never_pings_inside_the_network_nor_follows_a_redirect_there() {
             common::demo_config_text(),
             &[],
             &[
-                ("NEWSDESK_SYNDICATION__WEBSUB_HUB", &format!("http://{hub}/hub")),
+                (
+                    "NEWSDESK_SYNDICATION__WEBSUB_HUB",
+                    &format!("http://{hub}/hub"),
+                ),
                 ("NEWSDESK_OUTBOUND__ALLOW", &format!(r#"["{hub}"]"#)),
             ],
         );

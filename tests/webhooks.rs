@@ -634,7 +634,10 @@ async fn a_receiver_that_never_answers_does_not_hold_up_publishing() {
     let site = TestSite::start_with(
         demo_config_text(),
         &["--demo"],
-        &[("NEWSDESK_WEBHOOKS__TIMEOUT_SECONDS", "60"), LOCAL_RECEIVERS],
+        &[
+            ("NEWSDESK_WEBHOOKS__TIMEOUT_SECONDS", "60"),
+            LOCAL_RECEIVERS,
+        ],
     );
     let cookie = admin(&site).await;
     let id = register(&site, &cookie, &url, &["item.published"]).await;
@@ -794,7 +797,10 @@ async fn addresses_inside_the_network_are_refused_when_saved() {
         ),
         (format!("http://[::1]:{port}/hook"), "[::1]"),
         (format!("http://localhost:{port}/hook"), "localhost"),
-        (format!("http://[::ffff:127.0.0.1]:{port}/hook"), "[::ffff:7f00:1]"),
+        (
+            format!("http://[::ffff:127.0.0.1]:{port}/hook"),
+            "[::ffff:7f00:1]",
+        ),
         ("http://10.0.0.5:5432/".to_owned(), "10.0.0.5"),
         ("http://2130706433/".to_owned(), "127.0.0.1"),
     ] {
@@ -802,7 +808,9 @@ async fn addresses_inside_the_network_are_refused_when_saved() {
         assert_eq!(refused.status, 422, "{address}: {}", refused.text);
         let error = refused.text_of(".error");
         assert!(
-            error.contains(named) && error.contains("inside the network") && error.contains("outbound.allow"),
+            error.contains(named)
+                && error.contains("inside the network")
+                && error.contains("outbound.allow"),
             "{address}: {error}"
         );
     }
@@ -913,6 +921,9 @@ async fn the_desk_shows_a_short_text_excerpt_of_an_answer_and_nothing_of_other_b
         excerpt.len() <= newsdesk_core::webhook::RESPONSE_EXCERPT_MAX,
         "{excerpt}"
     );
-    assert!(!excerpt.contains("SECRET") && !excerpt.contains('\t'), "{excerpt}");
+    assert!(
+        !excerpt.contains("SECRET") && !excerpt.contains('\t'),
+        "{excerpt}"
+    );
     assert_eq!(first_answer(binary).await, "");
 }

@@ -165,9 +165,8 @@ impl Resolve for GuardedResolver {
         let guard = self.guard.clone();
         let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
         Box::pin(async move {
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             if found.is_empty() {
                 return Err(OutboundRefusal::Unresolved { host }.into());
             }
@@ -234,10 +233,17 @@ mod tests {
 
     #[test]
     fn the_allow_list_opens_named_hosts_addresses_and_ports_only() {
-        let allowing = guard(&["127.0.0.1:8125", "hooks.internal.example:8443", "10.1.0.0/16"]);
+        let allowing = guard(&[
+            "127.0.0.1:8125",
+            "hooks.internal.example:8443",
+            "10.1.0.0/16",
+        ]);
         assert_eq!(check(&allowing, "http://127.0.0.1:8125/"), Ok(()));
         assert!(check(&allowing, "http://127.0.0.1:5432/").is_err());
-        assert_eq!(check(&allowing, "https://hooks.internal.example:8443/"), Ok(()));
+        assert_eq!(
+            check(&allowing, "https://hooks.internal.example:8443/"),
+            Ok(())
+        );
         assert!(check(&allowing, "https://hooks.internal.example/").is_err());
         assert_eq!(check(&allowing, "http://10.1.2.3/"), Ok(()));
         assert!(check(&allowing, "http://10.2.0.1/").is_err());
@@ -261,10 +267,7 @@ mod tests {
             .await
             .expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let sent = client
-            .get(format!("http://localhost:{port}/"))
-            .send()
-            .await;
+        let sent = client.get(format!("http://localhost:{port}/")).send().await;
         let error = sent.expect_err("refused");
         let refusal = refusal_of(&error);
         assert!(refusal.is_some(), "{error:?}");
@@ -310,10 +313,9 @@ mod tests {
             }),
             "{error:?}"
         );
-        let answering_ok = answering(
-            "HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-        )
-        .await;
+        let answering_ok =
+            answering("HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .await;
         let client = guard(&["127.0.0.1"])
             .client(reqwest::Client::builder(), 5)
             .expect("client");

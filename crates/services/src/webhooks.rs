@@ -664,7 +664,12 @@ impl Runner {
         }
     }
 
-    async fn record(&self, claim: &ClaimedDelivery, record: &AttemptRecord, outcome: DeliveryOutcome) {
+    async fn record(
+        &self,
+        claim: &ClaimedDelivery,
+        record: &AttemptRecord,
+        outcome: DeliveryOutcome,
+    ) {
         match self
             .newsroom
             .store()
@@ -735,7 +740,11 @@ fn printable(text: &str) -> String {
     let text = text.trim_end_matches(char::REPLACEMENT_CHARACTER);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        let c = if c.is_control() || c.is_whitespace() { ' ' } else { c };
+        let c = if c.is_control() || c.is_whitespace() {
+            ' '
+        } else {
+            c
+        };
         if !(c == ' ' && (out.is_empty() || out.ends_with(' '))) {
             out.push(c);
         }
@@ -800,7 +809,10 @@ mod tests {
 
     #[test]
     fn an_answer_excerpt_is_one_line_of_printable_text() {
-        assert_eq!(printable("ok\r\n\tfine\u{1b}[31m  done\n"), "ok fine [31m done");
+        assert_eq!(
+            printable("ok\r\n\tfine\u{1b}[31m  done\n"),
+            "ok fine [31m done"
+        );
         assert_eq!(printable("caf\u{fffd}"), "caf");
         assert_eq!(printable(""), "");
     }

@@ -29,9 +29,9 @@ use newsdesk_core::{Config, Event, EventKind, Item, ItemStatus};
 use newsdesk_services::follow::EventFeed;
 use newsdesk_services::newsroom::BREAKING_WINDOW;
 use serde::Serialize;
-use utoipa::ToSchema;
 use tokio::sync::{Semaphore, broadcast, watch};
 use tokio::time::Instant;
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::api::ApiError;
@@ -48,6 +48,9 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 pub const RECONNECT_AFTER: Duration = Duration::from_secs(5);
 /// `Retry-After` of a refusal when every subscriber slot is taken.
 pub const BUSY_RETRY_AFTER_SECS: u64 = 30;
+/// Highest event id a client may send back: the largest integer JSON readers and JavaScript
+/// carry exactly (2^53 - 1), as the API document declares.
+pub const EVENT_ID_MAX: i64 = 9_007_199_254_740_991;
 /// Longest `max_seconds` a client may ask for: an hour, then it reconnects.
 pub const MAX_SECONDS_MAX: u64 = 3600;
 /// Events read per query while replaying for a reconnecting client.
@@ -198,8 +201,7 @@ pub fn describe_in(doc: &mut serde_json::Value) {
     let Some(operation) = doc.pointer_mut("/paths/~1api~1v1~1live/get") else {
         return;
     };
-    if let Some(schema) =
-        operation.pointer_mut("/responses/200/content/text~1event-stream/schema")
+    if let Some(schema) = operation.pointer_mut("/responses/200/content/text~1event-stream/schema")
     {
         *schema = message_schema();
     }
@@ -574,7 +576,7 @@ fn event_id(raw: Option<String>) -> Result<Option<i64>, ApiError> {
     match raw.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
         Some(raw) => match raw.parse::<i64>() {
-            Ok(id) if id >= 0 => Ok(Some(id)),
+            Ok(id) if (0..=EVENT_ID_MAX).contains(&id) => Ok(Some(id)),
             _ => Err(ApiError::invalid(
                 "last_event_id",
                 "the last event id must be a whole number of zero or more, as the stream sent it",
