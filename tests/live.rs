@@ -440,6 +440,10 @@ async fn bad_parameters_are_refused_with_the_api_error() {
         ("/api/v1/live?last_event_id=soon", None),
         ("/api/v1/live?last_event_id=-1", None),
         ("/api/v1/live", Some("12abc")),
+        ("/api/v1/live", Some("null")),
+        ("/api/v1/live", Some("9007199254740992")),
+        // The header wins, but a wrong query value is refused all the same.
+        ("/api/v1/live?last_event_id=null", Some("0")),
     ] {
         let headers: Vec<(&str, &str)> = header.iter().map(|h| ("last-event-id", *h)).collect();
         let (status, _, body) = refusal(&site, path, &headers).await;
@@ -516,6 +520,136 @@ async fn a_resume_further_back_than_the_limit_is_told_to_reload() {
         assert_eq!(reset.event, "reset", "{}", behind.raw);
         assert_eq!(reset.data["reason"], reason);
         assert_eq!(id_of(&reset), latest, "after a reset the client is current");
+    }
+}
+
+#[tokio::test]
+async fn one_address_holds_at_most_its_share_of_streams_however_fast_it_asks() {
+    let site = TestSite::start_with(
+        demo_config_text(),
+        &[],
+        &[("NEWSDESK_LIVE__MAX_PER_ADDRESS", "3")],
+    );
+    // Thirty connections from 127.0.0.1 at once: three are served, the rest refused.
+    let asks = (0..30).map(|_| site.get("/api/v1/live"));
+    let answers = futures_util::future::join_all(asks).await;
+    let mut open = Vec::new();
+    for answer in answers {
+        match answer.status().as_u16() {
+            200 => open.push(answer),
+            429 => {
+                assert_eq!(
+                    answer
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok()),
+                    Some("30")
+                );
+                let body: Value = answer.json().await.expect("a JSON error");
+                assert_eq!(body["error"]["code"], "too_many_streams", "{body}");
+                assert!(
+                    body["error"]["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("3 live streams")),
+                    "{body}"
+                );
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(open.len(), 3, "exactly the cap is served");
+    let (status, _, _) = refusal(&site, "/api/v1/live", &[]).await;
+    assert_eq!(status, 429);
+
+    // A stream that ends gives its place back.
+    drop(open.pop());
+    let started = Instant::now();
+    loop {
+        let response = site.get("/api/v1/live").await;
+        if response.status() == 200 {
+            open.push(response);
+            break;
+        }
+        assert!(started.elapsed() < WAIT, "the slot was not given back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let metrics = site.ok("/metrics").await.text;
+    assert!(
+        metrics.contains("newsdesk_live_subscribers 3\n"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_stale_last_event_id_is_reset_at_once_on_the_default_settings() {
+    use sqlx::{ConnectOptions, Connection};
+    let site = TestSite::demo();
+    let mut fresh = Stream::open(&site, "/api/v1/live", &[]).await;
+    fresh.started().await;
+    let stale: i64 = fresh.last_event_id.parse().expect("id");
+    // Two thousand events later (the log's ids jump; what matters is how far behind).
+    let mut db = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(site.data_dir().join("newsdesk.sqlite3"))
+        .connect()
+        .await
+        .expect("open the database");
+    let latest = stale + 2000;
+    sqlx::query(
+        "INSERT INTO events (id, kind, item_id, keys, created_at) VALUES ($1, 'comments_changed', NULL, '[]', 0)",
+    )
+    .bind(latest)
+    .execute(&mut db)
+    .await
+    .expect("an event");
+    db.close().await.expect("close");
+
+    let asked = Instant::now();
+    let mut behind = Stream::open(
+        &site,
+        "/api/v1/live",
+        &[("last-event-id", &stale.to_string())],
+    )
+    .await;
+    let reset = behind.next().await;
+    assert_eq!(reset.event, "reset", "{}", behind.raw);
+    assert_eq!(reset.data["reason"], "too_far_behind");
+    assert_eq!(id_of(&reset), latest);
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        asked.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn max_seconds_ends_the_stream_and_a_reconnect_misses_nothing() {
+    let site = TestSite::demo();
+    let asked = Instant::now();
+    let mut short = Stream::open(&site, "/api/v1/live?max_seconds=1", &[]).await;
+    short.started().await;
+    let last = short.last_event_id.clone();
+    let ended = tokio::time::timeout(WAIT, short.response.chunk())
+        .await
+        .expect("ended in time");
+    assert!(
+        matches!(ended, Ok(None)),
+        "the stream ended cleanly: {ended:?}"
+    );
+    let took = asked.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    site.import_ok(&published("after-the-stream", "After the stream", ""));
+    let mut again = Stream::open(&site, "/api/v1/live", &[("last-event-id", &last)]).await;
+    let missed = again.next().await;
+    assert_eq!(missed.event, "item.published", "{}", again.raw);
+    assert_eq!(missed.data["slug"], "after-the-stream");
+    for bad in ["0", "3601", "-1", "soon"] {
+        let (status, _, body) =
+            refusal(&site, &format!("/api/v1/live?max_seconds={bad}"), &[]).await;
+        assert_eq!(status, 400, "{bad}");
+        assert_eq!(body["error"]["field"], "max_seconds");
     }
 }
 

@@ -1069,7 +1069,11 @@ async fn publishing_pings_the_websub_hub_and_retries_a_failed_ping() {
     let site = TestSite::start_with(
         common::demo_config_text(),
         &[],
-        &[("NEWSDESK_SYNDICATION__WEBSUB_HUB", hub.as_str())],
+        &[
+            ("NEWSDESK_SYNDICATION__WEBSUB_HUB", hub.as_str()),
+            // The hub listens on 127.0.0.1, which the outbound guard refuses unless allowed.
+            ("NEWSDESK_OUTBOUND__ALLOW", r#"["127.0.0.1"]"#),
+        ],
     );
     // Feeds name the hub.
     let (_, atom) = feed(&site, "/feeds/all.atom").await;
@@ -1134,6 +1138,114 @@ async fn publishing_pings_the_websub_hub_and_retries_a_failed_ping() {
     assert_eq!(body(&again), body(&first));
     // Publishing did not wait for the hub: the story was served all along.
     site.ok("/world/gates-close").await;
+}
+
+/// A listener on 127.0.0.1 that answers every request with `answer` and reports the
+/// requests it got.
+fn listener_answering(answer: String) -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let address = listener.local_addr().expect("addr").to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for socket in listener.incoming() {
+            let Ok(mut socket) = socket else { break };
+            let mut buf = [0u8; 8192];
+            let n = socket.read(&mut buf).unwrap_or(0);
+            let _ = socket.write_all(answer.as_bytes());
+            if tx
+                .send(String::from_utf8_lossy(&buf[..n]).into_owned())
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    (address, rx)
+}
+
+/// Waits until the server's log holds `wanted`.
+async fn logged(site: &TestSite, wanted: &str) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        let log = site.log();
+        if log.contains(wanted) {
+            return log;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the log never said {wanted:?}:\n{log}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn websub_never_pings_inside_the_network_nor_follows_a_redirect_there() {
+    // A listener that must hear nothing, where the redirects point.
+    let (inside, heard) = listener_answering(
+        "HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".into(),
+    );
+    let port = inside
+        .rsplit_once(':')
+        .map(|(_, p)| p.to_owned())
+        .expect("port");
+
+    // The hub itself inside the network, not allowed.
+    let site = TestSite::start_with(
+        common::demo_config_text(),
+        &[],
+        &[(
+            "NEWSDESK_SYNDICATION__WEBSUB_HUB",
+            &format!("http://{inside}/hub"),
+        )],
+    );
+    site.import_ok(&fixture());
+    logged(&site, "127.0.0.1 is a loopback address").await;
+    drop(site);
+
+    // An allowed hub that redirects inside the network: to a name meaning this machine, to
+    // the metadata address, to IPv6 loopback.
+    for (target, named) in [
+        (
+            format!("http://localhost:{port}/hub"),
+            "localhost is a loopback address",
+        ),
+        (
+            "http://169.254.169.254/latest/meta-data/".to_owned(),
+            "169.254.169.254 is a link-local address",
+        ),
+        (
+            format!("http://[::1]:{port}/hub"),
+            "[::1] is a loopback address",
+        ),
+    ] {
+        let (hub, asked) = listener_answering(format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nlocation: {target}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        ));
+        let site = TestSite::start_with(
+            common::demo_config_text(),
+            &[],
+            &[
+                (
+                    "NEWSDESK_SYNDICATION__WEBSUB_HUB",
+                    &format!("http://{hub}/hub"),
+                ),
+                ("NEWSDESK_OUTBOUND__ALLOW", &format!(r#"["{hub}"]"#)),
+            ],
+        );
+        site.import_ok(&fixture());
+        let first = asked
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("the hub heard nothing ({e}):\n{}", site.log()));
+        assert!(first.starts_with("POST /hub "), "{first}");
+        let log = logged(&site, named).await;
+        assert!(log.contains("outbound.allow"), "{log}");
+    }
+    assert!(
+        heard.try_recv().is_err(),
+        "a request reached the address inside the network"
+    );
 }
 
 fn url_encode(s: &str) -> String {

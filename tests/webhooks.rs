@@ -29,6 +29,8 @@ const PASSWORD: &str = "correct horse battery";
 /// How long the deliveries of a test may take: retries start at one second here.
 const PATIENCE: Duration = Duration::from_secs(15);
 const FAST_RETRIES: (&str, &str) = ("NEWSDESK_WEBHOOKS__RETRY_FIRST_SECONDS", "1");
+/// The receivers here listen on 127.0.0.1, which the outbound guard refuses unless allowed.
+const LOCAL_RECEIVERS: (&str, &str) = ("NEWSDESK_OUTBOUND__ALLOW", r#"["127.0.0.1"]"#);
 
 /// One request the receiver got.
 #[derive(Clone)]
@@ -246,7 +248,11 @@ status = "{status}"
 #[tokio::test]
 async fn a_receiver_that_fails_twice_gets_three_signed_attempts_of_one_body_then_a_replay() {
     let (url, receiver) = receiver(fails_twice).await;
-    let site = TestSite::start_with(demo_config_text(), &["--demo"], &[FAST_RETRIES]);
+    let site = TestSite::start_with(
+        demo_config_text(),
+        &["--demo"],
+        &[FAST_RETRIES, LOCAL_RECEIVERS],
+    );
     let cookie = admin(&site).await;
     let id = register(&site, &cookie, &url, &["item.published"]).await;
     let secret = secret(&site, &cookie, id).await;
@@ -414,7 +420,7 @@ async fn a_receiver_that_fails_twice_gets_three_signed_attempts_of_one_body_then
 async fn unpublishing_and_a_readers_comment_are_announced() {
     let smtp = SmtpListener::start();
     let (url, receiver) = receiver(always_ok).await;
-    let site = readers::start(&smtp, &[readers::TRUSTED, FAST_RETRIES]);
+    let site = readers::start(&smtp, &[readers::TRUSTED, FAST_RETRIES, LOCAL_RECEIVERS]);
     let cookie = admin(&site).await;
     let id = register(
         &site,
@@ -628,7 +634,10 @@ async fn a_receiver_that_never_answers_does_not_hold_up_publishing() {
     let site = TestSite::start_with(
         demo_config_text(),
         &["--demo"],
-        &[("NEWSDESK_WEBHOOKS__TIMEOUT_SECONDS", "60")],
+        &[
+            ("NEWSDESK_WEBHOOKS__TIMEOUT_SECONDS", "60"),
+            LOCAL_RECEIVERS,
+        ],
     );
     let cookie = admin(&site).await;
     let id = register(&site, &cookie, &url, &["item.published"]).await;
@@ -695,7 +704,11 @@ async fn two_instances_send_every_attempt_exactly_once() {
         return;
     };
     let (url, receiver) = receiver(fails_once).await;
-    let env = [("NEWSDESK_DATABASE_URL", db.url.as_str()), FAST_RETRIES];
+    let env = [
+        ("NEWSDESK_DATABASE_URL", db.url.as_str()),
+        FAST_RETRIES,
+        LOCAL_RECEIVERS,
+    ];
     let a = TestSite::start_with(demo_config_text(), &["--demo"], &env);
     let b = TestSite::start_with(demo_config_text(), &["--demo"], &env);
     let cookie = admin(&a).await;
@@ -748,4 +761,169 @@ async fn two_instances_send_every_attempt_exactly_once() {
         "each attempt arrived once: {per_delivery:?}"
     );
     assert_eq!(all.len(), 20);
+}
+
+/// Registers an endpoint; returns the desk's answer.
+async fn try_register(site: &TestSite, cookie: &str, url: &str) -> Page {
+    let token = csrf(site, cookie).await;
+    desk_post(
+        site,
+        "/desk/webhooks",
+        cookie,
+        &[
+            ("csrf", token.as_str()),
+            ("url", url),
+            ("event_item.published", "on"),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn addresses_inside_the_network_are_refused_when_saved() {
+    let (url, receiver) = receiver(always_ok).await;
+    let port = url
+        .rsplit_once(':')
+        .and_then(|(_, rest)| rest.split('/').next())
+        .expect("port")
+        .to_owned();
+    let site = TestSite::start_with(demo_config_text(), &[], &[]);
+    let cookie = admin(&site).await;
+    for (address, named) in [
+        (url.clone(), "127.0.0.1"),
+        (
+            "http://169.254.169.254/latest/meta-data/".to_owned(),
+            "169.254.169.254",
+        ),
+        (format!("http://[::1]:{port}/hook"), "[::1]"),
+        (format!("http://localhost:{port}/hook"), "localhost"),
+        (
+            format!("http://[::ffff:127.0.0.1]:{port}/hook"),
+            "[::ffff:7f00:1]",
+        ),
+        ("http://10.0.0.5:5432/".to_owned(), "10.0.0.5"),
+        ("http://2130706433/".to_owned(), "127.0.0.1"),
+    ] {
+        let refused = try_register(&site, &cookie, &address).await;
+        assert_eq!(refused.status, 422, "{address}: {}", refused.text);
+        let error = refused.text_of(".error");
+        assert!(
+            error.contains(named)
+                && error.contains("inside the network")
+                && error.contains("outbound.allow"),
+            "{address}: {error}"
+        );
+    }
+    let list = desk_get(&site, "/desk/webhooks", &cookie).await;
+    assert!(list.select(".webhook-last").is_empty(), "nothing was saved");
+    assert_eq!(
+        try_register(&site, &cookie, "https://hooks.example.org/in")
+            .await
+            .status,
+        303
+    );
+    assert!(receiver.all().is_empty());
+}
+
+#[tokio::test]
+async fn a_delivery_to_an_address_no_longer_allowed_is_refused_with_the_reason_and_no_answer() {
+    let (url, receiver) = receiver(always_ok).await;
+    let allowing = format!(
+        "{}\n[outbound]\nallow = [\"127.0.0.1\"]\n",
+        demo_config_text()
+    );
+    let site = TestSite::start_with(&allowing, &["--demo"], &[FAST_RETRIES]);
+    let cookie = admin(&site).await;
+    let id = register(&site, &cookie, &url, &["item.published"]).await;
+    // The allow list is taken out of the settings: the endpoint is now inside the network.
+    std::fs::write(&site.config, demo_config_text()).expect("config");
+    let site = site.restart(&[]);
+    let cookie = site.desk_cookie(ADMIN, PASSWORD).await;
+    site.import_ok(&story("harbour-wall", "Harbour wall repaired", "published"));
+    let path = format!("/desk/webhooks/{id}");
+    let started = Instant::now();
+    let log = loop {
+        let page = desk_get(&site, &path, &cookie).await;
+        if !page.select(".attempt").is_empty() {
+            break page;
+        }
+        assert!(started.elapsed() < PATIENCE, "never tried:\n{}", page.text);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(log.texts(".attempt-status")[0], "no answer");
+    let error = &log.texts(".attempt-error")[0];
+    assert!(
+        error.contains("127.0.0.1 is a loopback address") && error.contains("outbound.allow"),
+        "{error}"
+    );
+    assert_eq!(log.texts(".attempt-answer")[0], "");
+    assert!(receiver.all().is_empty(), "nothing reached the receiver");
+}
+
+#[tokio::test]
+async fn the_desk_shows_a_short_text_excerpt_of_an_answer_and_nothing_of_other_bodies() {
+    async fn answer(
+        State(body): State<(&'static str, String)>,
+    ) -> (StatusCode, [(&'static str, &'static str); 1], String) {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [("content-type", body.0)],
+            body.1,
+        )
+    }
+    let mut urls = Vec::new();
+    let long = format!(
+        "refused:\r\n\tthe {} end SECRET=hunter2",
+        "quite long ".repeat(30)
+    );
+    for (content_type, body) in [
+        ("text/plain; charset=utf-8", long.clone()),
+        ("application/octet-stream", "SECRET=hunter2".to_owned()),
+    ] {
+        let app = axum::Router::new()
+            .route("/hook", axum::routing::post(answer))
+            .with_state((content_type, body));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        urls.push(format!(
+            "http://{}/hook",
+            listener.local_addr().expect("addr")
+        ));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+    }
+    let site = TestSite::start_with(demo_config_text(), &["--demo"], &[LOCAL_RECEIVERS]);
+    let cookie = admin(&site).await;
+    let text = register(&site, &cookie, &urls[0], &["item.published"]).await;
+    let binary = register(&site, &cookie, &urls[1], &["item.published"]).await;
+    site.import_ok(&story("sea-wall", "Sea wall repaired", "published"));
+    let first_answer = |id: i64| {
+        let site = &site;
+        let cookie = cookie.clone();
+        async move {
+            let started = Instant::now();
+            loop {
+                let page = desk_get(site, &format!("/desk/webhooks/{id}"), &cookie).await;
+                if let Some(answer) = page.texts(".attempt-answer").first() {
+                    assert_eq!(page.texts(".attempt-status")[0], "500");
+                    return answer.clone();
+                }
+                assert!(started.elapsed() < PATIENCE, "never tried:\n{}", page.text);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let excerpt = first_answer(text).await;
+    assert!(excerpt.starts_with("refused: the quite long"), "{excerpt}");
+    assert!(
+        excerpt.len() <= newsdesk_core::webhook::RESPONSE_EXCERPT_MAX,
+        "{excerpt}"
+    );
+    assert!(
+        !excerpt.contains("SECRET") && !excerpt.contains('\t'),
+        "{excerpt}"
+    );
+    assert_eq!(first_answer(binary).await, "");
 }

@@ -97,6 +97,36 @@ pub struct Config {
     pub server: Server,
     #[serde(default)]
     pub metrics: MetricsAccess,
+    #[serde(default)]
+    pub outbound: Outbound,
+}
+
+/// Requests the server makes on its own (webhooks, WebSub pings): by default they reach only
+/// public addresses, so an admin's URL cannot read the database port or a cloud's metadata.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Outbound {
+    /// Hosts, addresses or networks inside the network that may be reached anyway, each
+    /// optionally with one port: `["127.0.0.1:8125", "hooks.internal.example", "10.1.0.0/16"]`.
+    pub allow: Vec<String>,
+}
+
+impl Outbound {
+    /// The allow list, read; `validate` has made sure every entry reads.
+    pub fn entries(&self) -> Vec<crate::outbound::AllowEntry> {
+        self.allow
+            .iter()
+            .filter_map(|raw| crate::outbound::AllowEntry::parse(raw).ok())
+            .collect()
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (i, raw) in self.allow.iter().enumerate() {
+            crate::outbound::AllowEntry::parse(raw)
+                .map_err(|why| ConfigError::new(format!("outbound.allow[{i}]"), why))?;
+        }
+        Ok(())
+    }
 }
 
 /// Limits on signing in, signing up and password resets: what a stranger can make the site
@@ -331,13 +361,21 @@ pub struct Live {
     /// How far back (in events of the log) a reconnecting client may resume; one further
     /// behind is told to reload (`event: reset`) instead of replaying a long history.
     pub max_resume_events: u32,
+    /// Streams one client address may hold open at once; beyond it a new one is refused
+    /// with 429 and `Retry-After`, so one address cannot take every slot.
+    pub max_per_address: usize,
+    /// Reconnecting streams that may replay the log at once; the others wait their turn, so
+    /// a crowd reconnecting after a deploy reads the database a few at a time.
+    pub max_concurrent_replays: usize,
 }
 
 impl Default for Live {
     fn default() -> Self {
         Live {
             max_subscribers: 10_000,
-            max_resume_events: 10_000,
+            max_resume_events: 1_000,
+            max_per_address: 50,
+            max_concurrent_replays: 8,
         }
     }
 }
@@ -361,6 +399,17 @@ impl Live {
                 "live.max_resume_events",
                 format!("must be between 1 and {LIVE_RESUME_MAX}"),
             ));
+        }
+        for (key, value) in [
+            ("live.max_per_address", self.max_per_address),
+            ("live.max_concurrent_replays", self.max_concurrent_replays),
+        ] {
+            if !(1..=LIVE_SUBSCRIBERS_MAX).contains(&value) {
+                return Err(ConfigError::new(
+                    key,
+                    format!("must be between 1 and {LIVE_SUBSCRIBERS_MAX}"),
+                ));
+            }
         }
         Ok(())
     }
@@ -1131,6 +1180,7 @@ impl Config {
                 ));
             }
         }
+        self.outbound.validate()?;
         Ok(())
     }
 

@@ -14,6 +14,7 @@ pub mod labels;
 pub mod lang;
 pub mod moderation;
 pub mod network;
+pub mod outbound;
 pub mod reader;
 pub mod text;
 pub mod webhook;

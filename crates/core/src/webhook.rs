@@ -14,8 +14,10 @@ pub const URL_MAX: usize = 2000;
 pub const DESCRIPTION_MAX: usize = 200;
 /// Endpoints a site may register: each one multiplies every event's deliveries.
 pub const WEBHOOKS_MAX: u64 = 50;
-/// How much of a receiver's answer the delivery log keeps, in bytes.
-pub const RESPONSE_EXCERPT_MAX: usize = 2048;
+/// How much of a receiver's text answer the delivery log keeps, in bytes: enough for an
+/// admin to read why it refused, too little to turn the desk into a way of reading what a
+/// server answers.
+pub const RESPONSE_EXCERPT_MAX: usize = 200;
 /// Longest wait between two tries of one delivery.
 pub const RETRY_MAX: SignedDuration = SignedDuration::from_hours(1);
 

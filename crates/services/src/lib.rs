@@ -16,6 +16,7 @@ pub mod labels;
 pub mod library;
 pub mod mail;
 pub mod newsroom;
+pub mod outbound;
 pub mod readers;
 pub mod schedule;
 pub mod search;

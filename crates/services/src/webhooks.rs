@@ -26,6 +26,7 @@ use tokio::sync::{Notify, Semaphore};
 use crate::error::{Result, ServiceError};
 use crate::follow::EventFeed;
 use crate::newsroom::Newsroom;
+use crate::outbound::{OutboundGuard, refusal_of};
 
 /// `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
 pub const SIGNATURE_HEADER: &str = "Newsdesk-Signature";
@@ -188,6 +189,7 @@ impl Newsroom {
     pub async fn add_webhook(&self, account: &Account, input: &WebhookInput) -> Result<Webhook> {
         may_manage(account)?;
         let valid = input.validate()?;
+        self.check_webhook_url(&valid.url)?;
         let secret = new_secret()?;
         Ok(self
             .store()
@@ -203,10 +205,21 @@ impl Newsroom {
     ) -> Result<()> {
         may_manage(account)?;
         let valid = input.validate()?;
+        self.check_webhook_url(&valid.url)?;
         Ok(self
             .store()
             .update_webhook(id, &valid, change(account))
             .await?)
+    }
+
+    /// Refuses on saving what the address alone shows to be inside the network (an address
+    /// or `localhost`); names are judged again, resolved, on every delivery.
+    fn check_webhook_url(&self, url: &str) -> Result<()> {
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|e| newsdesk_core::Error::invalid("url", format!("is not an address: {e}")))?;
+        OutboundGuard::new(&self.config().outbound)
+            .check_url(&parsed)
+            .map_err(|refusal| newsdesk_core::Error::invalid("url", refusal.to_string()).into())
     }
 
     pub async fn set_webhook_enabled(
@@ -336,6 +349,7 @@ struct Runner {
     newsroom: Arc<Newsroom>,
     links: Arc<dyn SiteLinks>,
     client: reqwest::Client,
+    guard: OutboundGuard,
     policy: RetryPolicy,
     timeout: Duration,
     concurrency: usize,
@@ -358,17 +372,22 @@ pub fn start(
     let timeout = Duration::from_secs(u64::from(settings.timeout_seconds));
     // The workspace builds reqwest without a default TLS provider; name the one we use.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .timeout(timeout)
-        .user_agent(USER_AGENT)
-        // A redirected POST would arrive as a GET, or somewhere the admin did not choose.
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
+    let guard = OutboundGuard::new(&newsroom.config().outbound);
+    // No redirects: a redirected POST would arrive as a GET, or somewhere the admin did not
+    // choose.
+    let client = guard
+        .client(
+            reqwest::Client::builder()
+                .timeout(timeout)
+                .user_agent(USER_AGENT),
+            0,
+        )
         .map_err(|e| ServiceError::Io(std::io::Error::other(e)))?;
     let runner = Arc::new(Runner {
         newsroom,
         links,
         client,
+        guard,
         policy: settings.retry_policy(),
         timeout,
         concurrency: usize::try_from(settings.concurrency).unwrap_or(1).max(1),
@@ -572,23 +591,20 @@ impl Runner {
             started_at.as_second(),
             claim.payload.as_bytes(),
         );
-        let sent = self
-            .client
-            .post(&claim.url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(SIGNATURE_HEADER, signature)
-            .header(EVENT_HEADER, claim.event.as_str())
-            .header(DELIVERY_HEADER, claim.id.to_string())
-            .body(claim.payload.clone())
-            .send()
-            .await;
+        let sent = match reqwest::Url::parse(&claim.url) {
+            Ok(url) => match self.guard.check_url(&url) {
+                Ok(()) => Ok(url),
+                Err(refusal) => Err(refusal.to_string()),
+            },
+            Err(e) => Err(format!("the address is not a URL: {e}")),
+        };
+        let sent = match sent {
+            Ok(url) => self.send(url, &claim, signature).await,
+            Err(refused) => Err(refused),
+        };
         let (status_code, response_excerpt, error) = match sent {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let (excerpt, error) = excerpt(response).await;
-                (Some(status), excerpt, error)
-            }
-            Err(e) => (None, String::new(), error_chain(&e)),
+            Ok(answer) => answer,
+            Err(error) => (None, String::new(), error),
         };
         let delivered = status_code.is_some_and(|s| (200..300).contains(&s));
         let now = Timestamp::now();
@@ -614,10 +630,50 @@ impl Runner {
                 error
             },
         };
+        self.record(&claim, &record, outcome).await;
+    }
+
+    /// Sends one attempt: the status, an excerpt of the answer and what went wrong reading
+    /// it; or why nothing was answered.
+    async fn send(
+        &self,
+        url: reqwest::Url,
+        claim: &ClaimedDelivery,
+        signature: String,
+    ) -> std::result::Result<(Option<u16>, String, String), String> {
+        let sent = self
+            .client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(SIGNATURE_HEADER, signature)
+            .header(EVENT_HEADER, claim.event.as_str())
+            .header(DELIVERY_HEADER, claim.id.to_string())
+            .body(claim.payload.clone())
+            .send()
+            .await;
+        match sent {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let (excerpt, error) = excerpt(response).await;
+                Ok((Some(status), excerpt, error))
+            }
+            // The guard's refusal says it all; the transport's wrapping would only blur it.
+            Err(e) => Err(refusal_of(&e)
+                .map(|refusal| refusal.to_string())
+                .unwrap_or_else(|| error_chain(&e))),
+        }
+    }
+
+    async fn record(
+        &self,
+        claim: &ClaimedDelivery,
+        record: &AttemptRecord,
+        outcome: DeliveryOutcome,
+    ) {
         match self
             .newsroom
             .store()
-            .record_webhook_attempt(&claim, &record, outcome)
+            .record_webhook_attempt(claim, record, outcome)
             .await
         {
             Ok(true) => {
@@ -643,9 +699,24 @@ impl Runner {
     }
 }
 
-/// The first `RESPONSE_EXCERPT_MAX` bytes of an answer, read no further; and what went
-/// wrong reading it, if anything did.
+/// What an admin needs of an answer beside its status: the first `RESPONSE_EXCERPT_MAX`
+/// bytes of a text body, read no further, as one line of printable text (nothing of other
+/// bodies); and what went wrong reading it, if anything did.
 async fn excerpt(mut response: reqwest::Response) -> (String, String) {
+    let textual = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| {
+            v.starts_with("text/")
+                || v.starts_with("application/json")
+                || v.starts_with("application/problem+json")
+                || v.starts_with("application/xml")
+        });
+    if !textual {
+        return (String::new(), String::new());
+    }
     let max = newsdesk_core::webhook::RESPONSE_EXCERPT_MAX;
     let mut bytes: Vec<u8> = Vec::new();
     let mut error = String::new();
@@ -660,7 +731,25 @@ async fn excerpt(mut response: reqwest::Response) -> (String, String) {
         }
     }
     bytes.truncate(max);
-    (String::from_utf8_lossy(&bytes).into_owned(), error)
+    (printable(&String::from_utf8_lossy(&bytes)), error)
+}
+
+/// One line of text: control characters and runs of white space become one space, and a
+/// character cut in half at the end is dropped.
+fn printable(text: &str) -> String {
+    let text = text.trim_end_matches(char::REPLACEMENT_CHARACTER);
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let c = if c.is_control() || c.is_whitespace() {
+            ' '
+        } else {
+            c
+        };
+        if !(c == ' ' && (out.is_empty() || out.ends_with(' '))) {
+            out.push(c);
+        }
+    }
+    out.trim_end().to_owned()
 }
 
 /// An error with its causes, which say what actually failed (refused, timed out, TLS).
@@ -716,6 +805,16 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn an_answer_excerpt_is_one_line_of_printable_text() {
+        assert_eq!(
+            printable("ok\r\n\tfine\u{1b}[31m  done\n"),
+            "ok fine [31m done"
+        );
+        assert_eq!(printable("caf\u{fffd}"), "caf");
+        assert_eq!(printable(""), "");
     }
 
     #[test]

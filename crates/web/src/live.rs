@@ -15,12 +15,13 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt::Write as _;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
@@ -28,7 +29,9 @@ use newsdesk_core::{Config, Event, EventKind, Item, ItemStatus};
 use newsdesk_services::follow::EventFeed;
 use newsdesk_services::newsroom::BREAKING_WINDOW;
 use serde::Serialize;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{Semaphore, broadcast, watch};
+use tokio::time::Instant;
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::api::ApiError;
@@ -45,6 +48,11 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 pub const RECONNECT_AFTER: Duration = Duration::from_secs(5);
 /// `Retry-After` of a refusal when every subscriber slot is taken.
 pub const BUSY_RETRY_AFTER_SECS: u64 = 30;
+/// Highest event id a client may send back: the largest integer JSON readers and JavaScript
+/// carry exactly (2^53 - 1), as the API document declares.
+pub const EVENT_ID_MAX: i64 = 9_007_199_254_740_991;
+/// Longest `max_seconds` a client may ask for: an hour, then it reconnects.
+pub const MAX_SECONDS_MAX: u64 = 3600;
 /// Events read per query while replaying for a reconnecting client.
 const REPLAY_BATCH: u32 = 200;
 /// Finished messages buffered per subscriber; one that falls further behind (a stalled
@@ -54,10 +62,11 @@ const CHANNEL_CAPACITY: usize = 1024;
 const HUB_RETRY: Duration = Duration::from_secs(1);
 
 /// An item as the live stream carries it: enough to show it in a list of latest news.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct LiveItem {
     pub id: i64,
     /// `story` or `brief`.
+    #[schema(value_type = String, pattern = "^(story|brief)$")]
     pub kind: &'static str,
     pub language: String,
     /// The section's slug.
@@ -74,12 +83,14 @@ pub struct LiveItem {
     /// Path on the site.
     pub url: String,
     pub breaking: bool,
+    /// RFC 3339, UTC.
     pub published_at: Option<String>,
+    /// The update shown to readers, RFC 3339, UTC.
     pub updated_at: Option<String>,
 }
 
 /// An item taken down: where it was, so a client can remove it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct LiveRemoval {
     pub id: i64,
     pub language: String,
@@ -104,6 +115,118 @@ impl LiveItem {
             breaking: item.breaking,
             published_at: item.published_at.map(rfc3339),
             updated_at: item.shown_update().map(rfc3339),
+        }
+    }
+}
+
+/// Why a client was told to reload instead of resuming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResetReason {
+    /// More than `live.max_resume_events` events were missed.
+    TooFarBehind,
+    /// The id is newer than the log (another site's, or a database restored from backup).
+    UnknownEvent,
+}
+
+/// `event: reset`'s data.
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveReset {
+    pub reason: ResetReason,
+}
+
+/// The schema of one message of the stream as a Server-Sent Events client dispatches it
+/// (`event`, `id` and `data` as text), for the API document: Open API before 3.2 has a
+/// `text/event-stream` response's `schema` describe each event. `data` is one line of JSON
+/// whose schema depends on `event` (JSON Schema `contentMediaType`/`contentSchema`).
+pub fn message_schema() -> serde_json::Value {
+    let schema_of = |schema: utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>| {
+        serde_json::to_value(schema).unwrap_or(serde_json::Value::Bool(true))
+    };
+    let item = schema_of(<LiveItem as utoipa::PartialSchema>::schema());
+    let removal = schema_of(<LiveRemoval as utoipa::PartialSchema>::schema());
+    let reset = serde_json::json!({
+        "type": "object",
+        "required": ["reason"],
+        "properties": {
+            "reason": {
+                "type": "string",
+                "enum": ["too_far_behind", "unknown_event"],
+                "description": "`too_far_behind`: more than `live.max_resume_events` events were missed; `unknown_event`: the id is newer than the log."
+            }
+        }
+    });
+    let message = |events: &[&str], description: &str, data: serde_json::Value| {
+        serde_json::json!({
+            "type": "object",
+            "description": description,
+            "required": ["event", "data"],
+            "properties": {
+                "event": { "type": "string", "enum": events },
+                "id": {
+                    "type": "string",
+                    "pattern": "^[0-9]+$",
+                    "description": "The last `id:` line so far: an event's id in the log, the `Last-Event-ID` to reconnect with."
+                },
+                "data": {
+                    "type": "string",
+                    "description": "One line of JSON.",
+                    "contentMediaType": "application/json",
+                    "contentSchema": data
+                }
+            }
+        })
+    };
+    serde_json::json!({
+        "oneOf": [
+            message(
+                &["item.published", "item.updated", "breaking"],
+                "An item published or updated; `breaking` follows the `item.published` or `item.updated` of an item published as breaking news within the last hours, with the same data.",
+                item,
+            ),
+            message(&["item.unpublished"], "An item taken down: remove it.", removal),
+            message(
+                &["reset"],
+                "The client missed too much to resume: reload what it shows. Its id is the newest event, so reconnecting from it carries on from now.",
+                reset,
+            ),
+        ]
+    })
+}
+
+/// Writes into the API document what utoipa cannot: each message's `data` described by its
+/// schema, and parameters that may be left out but are never `null` (a header or query value
+/// is text; "null" is not an event id).
+pub fn describe_in(doc: &mut serde_json::Value) {
+    let Some(operation) = doc.pointer_mut("/paths/~1api~1v1~1live/get") else {
+        return;
+    };
+    if let Some(schema) = operation.pointer_mut("/responses/200/content/text~1event-stream/schema")
+    {
+        *schema = message_schema();
+    }
+    let Some(parameters) = operation
+        .get_mut("parameters")
+        .and_then(serde_json::Value::as_array_mut)
+    else {
+        return;
+    };
+    for parameter in parameters {
+        if let Some(types) = parameter
+            .pointer_mut("/schema/type")
+            .filter(|t| t.is_array())
+        {
+            let named: Vec<serde_json::Value> = types
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|t| t.as_str() != Some("null"))
+                .cloned()
+                .collect();
+            *types = match <[serde_json::Value; 1]>::try_from(named) {
+                Ok([one]) => one,
+                Err(many) => serde_json::Value::Array(many),
+            };
         }
     }
 }
@@ -151,6 +274,11 @@ pub struct Live {
     subscribers: AtomicUsize,
     max_subscribers: usize,
     max_resume_events: u32,
+    /// Open streams per client address; an address leaves the map with its last stream.
+    per_address: Mutex<HashMap<IpAddr, usize>>,
+    max_per_address: usize,
+    /// Replays of the log running now: each batch of a replay holds one permit.
+    replays: Semaphore,
     /// Turns true when the server shuts down: every stream ends, so shutdown does not wait
     /// for clients that would never hang up.
     closing: watch::Sender<bool>,
@@ -164,6 +292,9 @@ impl Live {
             subscribers: AtomicUsize::new(0),
             max_subscribers: settings.max_subscribers,
             max_resume_events: settings.max_resume_events,
+            per_address: Mutex::new(HashMap::new()),
+            max_per_address: settings.max_per_address,
+            replays: Semaphore::new(settings.max_concurrent_replays),
             closing: watch::channel(false).0,
         }
     }
@@ -178,22 +309,75 @@ impl Live {
         self.closing.send_replace(true);
     }
 
-    fn take_slot(self: &Arc<Self>) -> Option<Slot> {
+    /// Takes one of `address`'s slots and one of the process's, or says which was full.
+    fn take_slot(self: &Arc<Self>, address: IpAddr) -> Result<Slot, Full> {
+        {
+            let mut per_address = self
+                .per_address
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let open = per_address.entry(address).or_insert(0);
+            if *open >= self.max_per_address {
+                return Err(Full::Address);
+            }
+            *open += 1;
+        }
+        // From here the address's count is given back by the slot's drop, on every path.
+        let mut slot = Slot {
+            live: self.clone(),
+            address,
+            counted: false,
+        };
         self.subscribers
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
                 (open < self.max_subscribers).then_some(open + 1)
             })
-            .ok()
-            .map(|_| Slot(self.clone()))
+            .map_err(|_| Full::Process)?;
+        slot.counted = true;
+        Ok(slot)
     }
 }
 
+/// Which limit refused a new stream.
+#[derive(Debug, PartialEq, Eq)]
+enum Full {
+    Address,
+    Process,
+}
+
 /// One taken subscriber slot, given back when the stream ends.
-struct Slot(Arc<Live>);
+struct Slot {
+    live: Arc<Live>,
+    address: IpAddr,
+    /// Whether the process-wide count holds this slot too.
+    counted: bool,
+}
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.subscribers.fetch_sub(1, Ordering::AcqRel);
+        if self.counted {
+            self.live.subscribers.fetch_sub(1, Ordering::AcqRel);
+        }
+        let mut per_address = self
+            .live
+            .per_address
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(open) = per_address.get_mut(&self.address) {
+            *open = open.saturating_sub(1);
+            if *open == 0 {
+                per_address.remove(&self.address);
+            }
+        }
+    }
+}
+
+/// One client, whatever way its address is written: an IPv4 client on an IPv6 socket
+/// arrives as `::ffff:a.b.c.d`.
+fn client_address(peer: SocketAddr) -> IpAddr {
+    match peer.ip() {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
     }
 }
 
@@ -387,12 +571,28 @@ fn push_message(out: &mut String, id: Option<i64>, event: &str, data: &str) {
     let _ = write!(out, "event: {event}\ndata: {data}\n\n");
 }
 
+/// An event id as a client sends it back; empty counts as none.
+fn event_id(raw: Option<String>) -> Result<Option<i64>, ApiError> {
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(raw) => match raw.parse::<i64>() {
+            Ok(id) if (0..=EVENT_ID_MAX).contains(&id) => Ok(Some(id)),
+            _ => Err(ApiError::invalid(
+                "last_event_id",
+                "the last event id must be a whole number of zero or more, as the stream sent it",
+            )),
+        },
+    }
+}
+
 /// What the client asked for.
 struct Request {
     /// One edition, as the site spells it; None for all.
     edition: Option<String>,
     /// The last event it saw, when it reconnects.
     resume_after: Option<i64>,
+    /// End the stream after this long (the client reconnects with its last id).
+    max_duration: Option<Duration>,
 }
 
 fn parse_request(
@@ -402,13 +602,29 @@ fn parse_request(
 ) -> Result<Request, ApiError> {
     let mut lang = None;
     let mut last_event_id = None;
+    let mut max_seconds = None;
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         match key.as_ref() {
             "lang" => lang = Some(value.into_owned()),
             "last_event_id" => last_event_id = Some(value.into_owned()),
+            "max_seconds" => max_seconds = Some(value.into_owned()),
             _ => {}
         }
     }
+    let max_duration = match max_seconds {
+        None => None,
+        Some(raw) => match raw.trim().parse::<u64>() {
+            Ok(seconds) if (1..=MAX_SECONDS_MAX).contains(&seconds) => {
+                Some(Duration::from_secs(seconds))
+            }
+            _ => {
+                return Err(ApiError::invalid(
+                    "max_seconds",
+                    format!("max_seconds must be a whole number from 1 to {MAX_SECONDS_MAX}"),
+                ));
+            }
+        },
+    };
     let edition = lang
         .map(|raw| crate::api::check_language(config, &raw))
         .transpose()?;
@@ -425,24 +641,15 @@ fn parse_request(
         ),
         None => None,
     };
-    let raw = from_header
-        .filter(|v| !v.trim().is_empty())
-        .or(last_event_id.filter(|v| !v.trim().is_empty()));
-    let resume_after = match raw {
-        None => None,
-        Some(raw) => match raw.trim().parse::<i64>() {
-            Ok(id) if id >= 0 => Some(id),
-            _ => {
-                return Err(ApiError::invalid(
-                    "last_event_id",
-                    "the last event id must be a whole number of zero or more, as the stream sent it",
-                ));
-            }
-        },
-    };
+    // Both are checked, though the header wins: a parameter the server ignores when it is
+    // wrong would be one it accepts wrong.
+    let from_header = event_id(from_header)?;
+    let from_query = event_id(last_event_id)?;
+    let resume_after = from_header.or(from_query);
     Ok(Request {
         edition,
         resume_after,
+        max_duration,
     })
 }
 
@@ -456,22 +663,26 @@ fn parse_request(
     tag = "items",
     params(
         ("lang" = Option<String>, Query, description = "One edition; all when left out"),
-        ("last_event_id" = Option<i64>, Query, minimum = 0, description = "Resume after this event (the `Last-Event-ID` header wins)"),
-        ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event"),
+        ("last_event_id" = Option<i64>, Query, minimum = 0, maximum = 9_007_199_254_740_991_i64, description = "Resume after this event (the `Last-Event-ID` header wins)"),
+        ("max_seconds" = Option<u64>, Query, minimum = 1, maximum = 3600, description = "End the stream after this many seconds (for clients and proxies that cannot hold a connection open); the client reconnects with `Last-Event-ID` and misses nothing. Endless when left out"),
+        ("Last-Event-ID" = Option<i64>, Header, minimum = 0, maximum = 9_007_199_254_740_991_i64, description = "Resume after this event: the last `id:` the stream sent, as `EventSource` sends it on reconnecting"),
     ),
     responses(
-        (status = 200, description = "An endless stream: `id`, `event` (item.published, item.updated, item.unpublished, breaking, reset) and one line of JSON `data` per message", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-Sent Events (HTML Living Standard §9.2), UTF-8, one message per event and never ending unless `max_seconds` asks: each message is lines `id: <event id>` (the last message of each event), `event: <name>` and `data: <one line of JSON>`, then a blank line; the schema describes one message as a client dispatches it. The stream opens with `retry: 5000` and, for a fresh client, `id: <newest event>`; an `id:` line alone moves the client past events it is not shown, and a `: keep-alive` comment comes every 15 seconds on an idle stream", content_type = "text/event-stream", body = String),
         (status = 400, body = crate::api::ErrorBody),
+        (status = 429, description = "This address holds `live.max_per_address` streams already; retry after `Retry-After` seconds", body = crate::api::ErrorBody),
         (status = 503, description = "Too many open streams; retry after `Retry-After` seconds", body = crate::api::ErrorBody),
     ),
     security(())
 )]
 pub async fn stream(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let mut response = match open(state, &headers, query.as_deref()).await {
+    let address = client_address(peer);
+    let mut response = match open(state, address, &headers, query.as_deref()).await {
         Ok(response) => response,
         Err(refusal) => refusal.into_response(),
     };
@@ -481,6 +692,7 @@ pub async fn stream(
 
 async fn open(
     state: Arc<AppState>,
+    address: IpAddr,
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<Response, ApiError> {
@@ -498,7 +710,20 @@ async fn open(
     if *live.closing.borrow() {
         return Err(busy());
     }
-    let slot = live.take_slot().ok_or_else(busy)?;
+    let slot = live.take_slot(address).map_err(|full| match full {
+        Full::Process => busy(),
+        Full::Address => ApiError {
+            retry_after: Some(BUSY_RETRY_AFTER_SECS),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_streams",
+                format!(
+                    "This address has {} live streams open already, the most one address may; close one (one stream carries every edition) and try again.",
+                    live.max_per_address
+                ),
+            )
+        },
+    })?;
     // Subscribe before deciding where the stream starts: whatever the hub sends from here
     // on reaches us, and the replay or the cursor covers everything before.
     let signals = live.signals.subscribe();
@@ -522,9 +747,9 @@ async fn open(
                 }
             })?;
             let reason = if after > latest {
-                Some("unknown_event")
+                Some(ResetReason::UnknownEvent)
             } else if latest - after > i64::from(live.max_resume_events) {
-                Some("too_far_behind")
+                Some(ResetReason::TooFarBehind)
             } else {
                 None
             };
@@ -535,7 +760,7 @@ async fn open(
                         &mut preamble,
                         Some(latest),
                         "reset",
-                        &serde_json::json!({ "reason": reason }).to_string(),
+                        &json(&LiveReset { reason }),
                     );
                     (latest, false)
                 }
@@ -555,6 +780,7 @@ async fn open(
         told: cursor,
         replaying,
         preamble: Some(Bytes::from(preamble)),
+        ends_at: request.max_duration.map(|d| Instant::now() + d),
         _slot: slot,
     };
     let body = Body::from_stream(futures_util::stream::unfold(subscriber, next_chunk));
@@ -588,6 +814,8 @@ struct Subscriber {
     /// Replaying the log after a reconnect (or after falling behind the hub).
     replaying: bool,
     preamble: Option<Bytes>,
+    /// When the stream ends because the client asked (`max_seconds`).
+    ends_at: Option<Instant>,
     _slot: Slot,
 }
 
@@ -601,6 +829,16 @@ async fn next_chunk(mut sub: Subscriber) -> Option<(Result<Bytes, Infallible>, S
             return None;
         }
         if sub.replaying {
+            // A crowd reconnecting at once reads the log a few at a time.
+            let state = sub.state.clone();
+            let permit = tokio::select! {
+                _ = sub.closing.changed() => return None,
+                _ = until(sub.ends_at) => return None,
+                permit = state.live.replays.acquire() => permit,
+            };
+            let Ok(_permit) = permit else {
+                return None;
+            };
             match sub.replay_batch().await {
                 Ok(out) if out.is_empty() => continue,
                 Ok(out) => return Some((Ok(Bytes::from(out)), sub)),
@@ -613,6 +851,7 @@ async fn next_chunk(mut sub: Subscriber) -> Option<(Result<Bytes, Infallible>, S
         }
         tokio::select! {
             _ = sub.closing.changed() => return None,
+            _ = until(sub.ends_at) => return None,
             signal = sub.signals.recv() => match signal {
                 Ok(Signal::Event(event)) => {
                     if event.id <= sub.cursor {
@@ -638,6 +877,14 @@ async fn next_chunk(mut sub: Subscriber) -> Option<(Result<Bytes, Infallible>, S
                 Err(broadcast::error::RecvError::Closed) => return None,
             },
         }
+    }
+}
+
+/// Waits until `deadline`, or forever without one.
+async fn until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use newsdesk_core::Event;
 use newsdesk_services::follow::EventFeed;
+use newsdesk_services::outbound::{OutboundGuard, refusal_of};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::AppState;
@@ -22,6 +23,8 @@ pub const RETRY_MAX: Duration = Duration::from_secs(300);
 pub const ATTEMPTS: u32 = 10;
 /// How long one request to the hub may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// Redirects a ping follows (a hub that moved), each checked by the outbound guard.
+const REDIRECTS: usize = 5;
 
 /// The feeds an event changed, as absolute URLs, read from its surrogate keys: the same
 /// keys that purge the cached feeds name the topics to ping.
@@ -97,7 +100,8 @@ pub fn follow_for_websub(state: Arc<AppState>, feed: &EventFeed) {
     };
     // The workspace builds reqwest without a default TLS provider; name the one we use.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = match reqwest::Client::builder().timeout(TIMEOUT).build() {
+    let guard = OutboundGuard::new(&state.config().outbound);
+    let client = match guard.client(reqwest::Client::builder().timeout(TIMEOUT), REDIRECTS) {
         Ok(client) => client,
         Err(e) => {
             tracing::error!(error = %e, "WebSub: no HTTP client; the hub will not be pinged");
@@ -136,14 +140,23 @@ pub fn follow_for_websub(state: Arc<AppState>, feed: &EventFeed) {
             if topics.is_empty() {
                 continue;
             }
-            tokio::spawn(ping(client.clone(), hub.clone(), topics));
+            tokio::spawn(ping(client.clone(), guard.clone(), hub.clone(), topics));
         }
     });
 }
 
 /// One publish notification naming every changed topic (`hub.url` repeated, as hubs take
 /// it), tried until the hub answers 2xx or the tries run out.
-async fn ping(client: reqwest::Client, hub: String, topics: Vec<String>) {
+async fn ping(client: reqwest::Client, guard: OutboundGuard, hub: String, topics: Vec<String>) {
+    let refused = match reqwest::Url::parse(&hub) {
+        Ok(url) => guard.check_url(&url).err().map(|r| r.to_string()),
+        Err(e) => Some(format!("the hub's address is not a URL: {e}")),
+    };
+    if let Some(refusal) = refused {
+        // Trying again cannot change the address: only the settings can.
+        tracing::error!(hub, refusal = %refusal, "WebSub: the hub was not pinged");
+        return;
+    }
     let body = {
         let mut form = url::form_urlencoded::Serializer::new(String::new());
         form.append_pair("hub.mode", "publish");
@@ -178,7 +191,13 @@ async fn ping(client: reqwest::Client, hub: String, topics: Vec<String>) {
                     "WebSub hub refused a ping"
                 );
             }
-            Err(e) => tracing::warn!(hub, error = %e, attempt, "WebSub hub unreachable"),
+            Err(e) => match refusal_of(&e) {
+                Some(refusal) => {
+                    tracing::error!(hub, refusal = %refusal, "WebSub: the hub was not pinged");
+                    return;
+                }
+                None => tracing::warn!(hub, error = %e, attempt, "WebSub hub unreachable"),
+            },
         }
     }
     tracing::error!(

@@ -155,7 +155,8 @@ fn text(v: Option<&Value>) -> String {
 
 impl Document {
     pub fn new(openapi: &utoipa::openapi::OpenApi) -> Self {
-        let doc = serde_json::to_value(openapi).unwrap_or(Value::Null);
+        let mut doc = serde_json::to_value(openapi).unwrap_or(Value::Null);
+        crate::live::describe_in(&mut doc);
         let json = serde_json::to_vec_pretty(&doc).unwrap_or_default();
         let etag = HeaderValue::from_str(&format!("\"{}\"", cache::content_tag(&json)))
             .unwrap_or(HeaderValue::from_static("\"\""));
