@@ -787,12 +787,9 @@ impl RenderLocks {
         }
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.0.lock().map(|map| map.len()).unwrap_or(0)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -866,7 +863,7 @@ mod tests {
             assert!(poll_once(waiter.as_mut()).is_pending());
             assert_eq!(locks.len(), 1);
         }
-        assert!(locks.is_empty(), "{} entries left", locks.len());
+        assert_eq!(locks.len(), 0, "entries left behind");
         drop(release_render);
     }
 
@@ -881,6 +878,6 @@ mod tests {
         drop(first);
         assert_eq!(locks.len(), 1, "the second reader still holds its place");
         drop(second);
-        assert!(locks.is_empty());
+        assert_eq!(locks.len(), 0);
     }
 }

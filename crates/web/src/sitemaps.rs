@@ -170,12 +170,13 @@ pub async fn render(state: &AppState, part: &SitemapPart) -> Result<Document, We
                 .map_err(|_| WebError::NotFound)?
                 .to_zoned_datetime(TimeZone::UTC)
                 .map_err(|e| WebError::Internal(e.to_string()))?;
+            // December 9999 has no next month in jiff's range: its end is the end of time.
             let end = start
                 .checked_add(1.month())
-                .map_err(|e| WebError::Internal(e.to_string()))?;
+                .map_or(Timestamp::MAX, |end| end.timestamp());
             let offset = (part - 1).saturating_mul(per_file);
             let items = newsroom
-                .published_between(start.timestamp(), end.timestamp(), per_file, offset)
+                .published_between(start.timestamp(), end, per_file, offset)
                 .await?;
             // A month without published items, or a part past its end, is not a file: only
             // the months the index names answer, so a crawler walking every month from 1970
