@@ -493,7 +493,10 @@ fn metric(text: &str, name: &str) -> f64 {
 }
 
 async fn cache_hits(site: &TestSite) -> f64 {
-    metric(&site.ok("/metrics").await.text, "newsdesk_page_cache_hits_total")
+    metric(
+        &site.ok("/metrics").await.text,
+        "newsdesk_page_cache_hits_total",
+    )
 }
 
 #[tokio::test]
@@ -524,7 +527,13 @@ async fn a_crawl_of_many_addresses_does_not_push_the_front_page_out_of_the_cache
     // addresses than the cache holds, each read once.
     let mut crawl = Vec::new();
     for lang in ["", "/ru", "/tr"] {
-        for subject in ["all", "briefs", "section/world", "section/science", "section/sport"] {
+        for subject in [
+            "all",
+            "briefs",
+            "section/world",
+            "section/science",
+            "section/sport",
+        ] {
             for format in ["rss", "atom", "json"] {
                 crawl.push(format!("{lang}/feeds/{subject}.{format}"));
             }
@@ -532,9 +541,11 @@ async fn a_crawl_of_many_addresses_does_not_push_the_front_page_out_of_the_cache
     }
     assert!(crawl.len() > MAX_ENTRIES * 4);
     let site = &site;
-    let answers = futures_util::future::join_all(crawl.iter().map(|path| async move {
-        (site.get(path).await.status().as_u16(), path)
-    }))
+    let answers = futures_util::future::join_all(
+        crawl
+            .iter()
+            .map(|path| async move { (site.get(path).await.status().as_u16(), path) }),
+    )
     .await;
     for (status, path) in answers {
         assert_eq!(status, 200, "{path}");

@@ -512,10 +512,7 @@ async fn sitemaps_split_items_by_month_and_keep_to_the_url_limit() {
         vec![(format!("{base}/world/october-story"), T_OCTOBER.to_owned())]
     );
     // A part past the end is not a file.
-    assert_eq!(
-        site.get("/sitemap-items-2026-11-3.xml").await.status(),
-        404
-    );
+    assert_eq!(site.get("/sitemap-items-2026-11-3.xml").await.status(), 404);
 }
 
 #[tokio::test]

@@ -6,8 +6,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
-use std::sync::{Arc, RwLock};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -478,7 +478,11 @@ mod tests {
 
     fn fill(cache: &PageCache, addresses: &[&str]) {
         for address in addresses {
-            cache.insert((*address).into(), page(address, &["stream:en"]), cache.generation());
+            cache.insert(
+                (*address).into(),
+                page(address, &["stream:en"]),
+                cache.generation(),
+            );
         }
     }
 
@@ -547,7 +551,10 @@ mod tests {
         assert_eq!(cache.len(), 5);
         // The crawl's newest pages are the ones kept beside it.
         assert_eq!(
-            cached(&cache, &["/sitemap-items-999.xml", "/sitemap-items-995.xml"]),
+            cached(
+                &cache,
+                &["/sitemap-items-999.xml", "/sitemap-items-995.xml"]
+            ),
             [true, false]
         );
         assert_consistent(&cache);
@@ -624,7 +631,10 @@ mod tests {
             .map(|n| cache.get(&format!("/p{n}")).is_some())
             .collect();
         let gone = kept.iter().filter(|k| !**k).count();
-        assert!(gone >= big_size / small, "{gone} pages made room for {big_size} bytes");
+        assert!(
+            gone >= big_size / small,
+            "{gone} pages made room for {big_size} bytes"
+        );
         assert!(
             kept[..gone].iter().all(|k| !k) && kept[gone..].iter().all(|k| *k),
             "the oldest pages make room: {kept:?}"
@@ -637,7 +647,9 @@ mod tests {
         let cache = PageCache::new(20, usize::MAX, Duration::from_secs(60));
         let mut seed = 7u64;
         for _ in 0..5_000 {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let address = format!("/p{}", (seed >> 33) % 60);
             match (seed >> 20) % 4 {
                 0 | 1 => {

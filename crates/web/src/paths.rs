@@ -485,7 +485,10 @@ mod tests {
             ("/sitemaps/authors.xml", "/sitemap-authors.xml"),
             ("/sitemaps/authors-4.xml", "/sitemap-authors-4.xml"),
             ("/sitemaps/items-2026-11.xml", "/sitemap-items-2026-11.xml"),
-            ("/sitemaps/items-2026-11-2.xml", "/sitemap-items-2026-11-2.xml"),
+            (
+                "/sitemaps/items-2026-11-2.xml",
+                "/sitemap-items-2026-11-2.xml",
+            ),
         ] {
             assert_eq!(parse(&c, old), Parsed::Redirect(new.into()), "{old}");
         }

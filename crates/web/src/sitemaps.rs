@@ -343,9 +343,8 @@ pub fn robots(base_url: &str) -> Document {
     .iter()
     .map(|part| format!("Sitemap: {base_url}{}\n", paths::sitemap_url(part)))
     .collect();
-    let body = format!(
-        "User-agent: *\nDisallow: /desk$\nDisallow: /desk/\nDisallow: /api/\n\n{sitemaps}"
-    );
+    let body =
+        format!("User-agent: *\nDisallow: /desk$\nDisallow: /desk/\nDisallow: /api/\n\n{sitemaps}");
     Document {
         body,
         content_type: "text/plain; charset=utf-8",
