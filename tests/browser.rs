@@ -371,6 +371,108 @@ async fn pages_fit_a_320px_phone_and_the_skip_link_is_first_for_keyboards() {
     );
 }
 
+impl Browser {
+    /// Runs axe-core on the open page and lists its serious and critical findings, one line
+    /// each with the elements concerned. WebDriver's script injection is not subject to the
+    /// site's CSP, which forbids inline script.
+    async fn accessibility_violations(&self, axe_source: &str) -> Vec<String> {
+        self.command(
+            "execute/sync",
+            json!({"script": format!("{axe_source}\n;return typeof axe;"), "args": []}),
+        )
+        .await;
+        let found = self
+            .command(
+                "execute/async",
+                json!({"script": "const done = arguments[arguments.length - 1];
+                   axe.run(document, { resultTypes: ['violations'] })
+                     .then(r => done(r.violations
+                        .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                        .map(v => v.impact + ' ' + v.id + ': ' + v.help + ' at '
+                             + v.nodes.slice(0, 5).map(n => n.target.join(' ')).join(', '))))
+                     .catch(e => done(['axe failed: ' + e]));",
+                       "args": []}),
+            )
+            .await;
+        found
+            .as_array()
+            .unwrap_or_else(|| panic!("axe answered {found}"))
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+}
+
+/// Opens `path` and lists axe's serious and critical findings there, each naming the page.
+async fn axe_at_360px(browser: &Browser, site: &TestSite, axe: &str, path: &str) -> Vec<String> {
+    browser.open(&site.url(path)).await;
+    let viewport = browser.eval("return window.innerWidth").await;
+    assert_eq!(viewport, json!(360), "the test really runs at 360 px");
+    browser
+        .accessibility_violations(axe)
+        .await
+        .into_iter()
+        .map(|finding| format!("{path}: {finding}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_page_kind_has_no_serious_accessibility_violation_on_a_360px_phone() {
+    let axe_source = std::fs::read_to_string(tool("NEWSDESK_TEST_AXE")).expect("axe.min.js");
+    let site = TestSite::demo();
+    site.import_ok(UPLOADED_HERO);
+    site.add_user("admin@example.org", "admin", "correct horse battery");
+    let browser = Browser::start(360).await;
+    let mut report = Vec::new();
+    let mut checked = 0;
+    let mut public: Vec<String> = PAGES.iter().map(|p| (*p).to_owned()).collect();
+    public.push("/account/sign-in?next=%2Fsearch".to_owned());
+    for path in &public {
+        report.extend(axe_at_360px(&browser, &site, &axe_source, path).await);
+        checked += 1;
+    }
+    // The desk, signed in as an admin, who sees every page of it.
+    browser
+        .sign_in(&site, "admin@example.org", "correct horse battery")
+        .await;
+    let item = browser
+        .eval("return document.querySelector('.items tbody a').getAttribute('href')")
+        .await
+        .as_str()
+        .expect("an item in the desk's list")
+        .to_owned();
+    for path in [
+        "/desk".to_owned(),
+        "/desk?status=published&kind=story&section=world&page=1".to_owned(),
+        "/desk/new".to_owned(),
+        "/desk/new?kind=brief".to_owned(),
+        item.clone(),
+        format!("{item}/compare?from=1"),
+        "/desk/audit".to_owned(),
+        "/desk/password".to_owned(),
+        "/desk/sections".to_owned(),
+        "/desk/tags".to_owned(),
+        "/desk/authors".to_owned(),
+        "/desk/accounts".to_owned(),
+        "/desk/settings".to_owned(),
+        "/desk/tokens".to_owned(),
+        "/desk/webhooks".to_owned(),
+        "/desk/media?for=%2Fdesk%2Fnew".to_owned(),
+        "/desk/comments".to_owned(),
+        format!("/comments/{}", item.trim_start_matches("/desk/items/")),
+    ] {
+        report.extend(axe_at_360px(&browser, &site, &axe_source, &path).await);
+        checked += 1;
+    }
+    assert!(checked >= PAGES.len() + 15, "only {checked} pages checked");
+    assert!(
+        report.is_empty(),
+        "axe finds {} serious or critical violations at 360 px:\n{}",
+        report.len(),
+        report.join("\n")
+    );
+}
+
 #[tokio::test]
 async fn hostile_text_from_a_writer_stays_text_in_the_readers_browser() {
     let site = TestSite::empty();

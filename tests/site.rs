@@ -486,6 +486,85 @@ status = "published"
     assert!(hits >= 1.0, "{metrics}");
 }
 
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+}
+
+async fn cache_hits(site: &TestSite) -> f64 {
+    metric(
+        &site.ok("/metrics").await.text,
+        "newsdesk_page_cache_hits_total",
+    )
+}
+
+#[tokio::test]
+async fn a_crawl_of_many_addresses_does_not_push_the_front_page_out_of_the_cache() {
+    const MAX_ENTRIES: usize = 8;
+    let site = TestSite::start_with(
+        common::demo_config_text(),
+        &["--demo"],
+        &[("NEWSDESK_CACHE__MAX_ENTRIES", "8")],
+    );
+    // Readers keep reading the front page: read it until a read is a hit, so the demo's own
+    // events have been applied and it is settled in the cache.
+    let started = std::time::Instant::now();
+    loop {
+        let before = cache_hits(&site).await;
+        site.ok("/").await;
+        if cache_hits(&site).await > before {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the front page never came from the cache"
+        );
+    }
+    site.ok("/").await;
+
+    // A crawler reads every feed of every edition once, dozens at a time: far more
+    // addresses than the cache holds, each read once.
+    let mut crawl = Vec::new();
+    for lang in ["", "/ru", "/tr"] {
+        for subject in [
+            "all",
+            "briefs",
+            "section/world",
+            "section/science",
+            "section/sport",
+        ] {
+            for format in ["rss", "atom", "json"] {
+                crawl.push(format!("{lang}/feeds/{subject}.{format}"));
+            }
+        }
+    }
+    assert!(crawl.len() > MAX_ENTRIES * 4);
+    let site = &site;
+    let answers = futures_util::future::join_all(
+        crawl
+            .iter()
+            .map(|path| async move { (site.get(path).await.status().as_u16(), path) }),
+    )
+    .await;
+    for (status, path) in answers {
+        assert_eq!(status, 200, "{path}");
+    }
+    let metrics = site.ok("/metrics").await.text;
+    assert!(
+        metric(&metrics, "newsdesk_page_cache_entries") <= MAX_ENTRIES as f64,
+        "{metrics}"
+    );
+
+    let before = cache_hits(site).await;
+    site.ok("/").await;
+    assert_eq!(
+        cache_hits(site).await,
+        before + 1.0,
+        "the front page was pushed out by the crawl"
+    );
+}
+
 #[tokio::test]
 async fn absolute_links_use_the_address_the_server_listens_on() {
     let site = TestSite::demo();

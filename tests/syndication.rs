@@ -288,7 +288,7 @@ async fn an_edited_story_keeps_its_feed_id_and_moves_its_updated_time() {
     site.import_ok(&fixture());
     let (_, before) = feed(&site, "/feeds/all.atom").await;
     let id = before.entries[0].id.clone();
-    let (_, month_before) = body_of(&site, "/sitemaps/items-2026-11.xml").await;
+    let (_, month_before) = body_of(&site, "/sitemap-items-2026-11.xml").await;
     assert!(month_before.contains(T_UPDATED));
     let edited = fixture()
         .replace(
@@ -313,7 +313,7 @@ async fn an_edited_story_keeps_its_feed_id_and_moves_its_updated_time() {
     };
     assert_eq!(after.entries[0].id, id, "the id survives an edit");
     // The same event purged the cached sitemap: its lastmod is the new update.
-    let (_, month_after) = body_of(&site, "/sitemaps/items-2026-11.xml").await;
+    let (_, month_after) = body_of(&site, "/sitemap-items-2026-11.xml").await;
     assert!(
         month_after.contains("2026-11-20T18:00:00Z"),
         "{month_after}"
@@ -463,13 +463,13 @@ async fn sitemaps_split_items_by_month_and_keep_to_the_url_limit() {
     assert_eq!(
         paths,
         vec![
-            "/sitemaps/sections.xml",
-            "/sitemaps/tags.xml",
-            "/sitemaps/authors.xml",
+            "/sitemap-sections.xml",
+            "/sitemap-tags.xml",
+            "/sitemap-authors.xml",
             "/news-sitemap.xml",
-            "/sitemaps/items-2026-11.xml",
-            "/sitemaps/items-2026-11-2.xml",
-            "/sitemaps/items-2026-10.xml",
+            "/sitemap-items-2026-11.xml",
+            "/sitemap-items-2026-11-2.xml",
+            "/sitemap-items-2026-10.xml",
         ]
     );
     let file = |p: &str| &all.iter().find(|(path, _)| path == p).expect(p).1;
@@ -481,9 +481,9 @@ async fn sitemaps_split_items_by_month_and_keep_to_the_url_limit() {
         );
     }
     // Newest first across the month's files; lastmod is the real update.
-    let november: Vec<_> = file("/sitemaps/items-2026-11.xml")
+    let november: Vec<_> = file("/sitemap-items-2026-11.xml")
         .iter()
-        .chain(file("/sitemaps/items-2026-11-2.xml"))
+        .chain(file("/sitemap-items-2026-11-2.xml"))
         .cloned()
         .collect();
     let locs: Vec<&str> = november.iter().map(|u| u.0.as_str()).collect();
@@ -505,17 +505,14 @@ async fn sitemaps_split_items_by_month_and_keep_to_the_url_limit() {
     );
     assert!(november[0].2.is_empty());
     assert_eq!(
-        file("/sitemaps/items-2026-10.xml")
+        file("/sitemap-items-2026-10.xml")
             .iter()
             .map(|u| (u.0.clone(), u.1.clone()))
             .collect::<Vec<_>>(),
         vec![(format!("{base}/world/october-story"), T_OCTOBER.to_owned())]
     );
     // A part past the end is not a file.
-    assert_eq!(
-        site.get("/sitemaps/items-2026-11-3.xml").await.status(),
-        404
-    );
+    assert_eq!(site.get("/sitemap-items-2026-11-3.xml").await.status(), 404);
 }
 
 #[tokio::test]
@@ -545,7 +542,7 @@ async fn listing_sitemaps_name_each_edition_section_tag_and_author_with_its_last
             .collect::<BTreeSet<_>>()
     };
     assert_eq!(
-        file("/sitemaps/sections.xml"),
+        file("/sitemap-sections.xml"),
         set(&[
             ("/", T_UPDATED),
             ("/latest", T_UPDATED),
@@ -557,11 +554,11 @@ async fn listing_sitemaps_name_each_edition_section_tag_and_author_with_its_last
         ])
     );
     assert_eq!(
-        file("/sitemaps/tags.xml"),
+        file("/sitemap-tags.xml"),
         set(&[("/tag/storms", T_UPDATED), ("/tag/port-halden", T_UPDATED)])
     );
     assert_eq!(
-        file("/sitemaps/authors.xml"),
+        file("/sitemap-authors.xml"),
         set(&[
             ("/author/amina-rahimova", T_UPDATED),
             ("/author/leyla-memmedova", T_UPDATED)
@@ -581,11 +578,183 @@ async fn listing_sitemaps_name_each_edition_section_tag_and_author_with_its_last
         "Disallow: /api/".to_owned(),
         format!("Sitemap: {base}/sitemap.xml"),
         format!("Sitemap: {base}/news-sitemap.xml"),
+        format!("Sitemap: {base}/sitemap-sections.xml"),
+        format!("Sitemap: {base}/sitemap-tags.xml"),
+        format!("Sitemap: {base}/sitemap-authors.xml"),
     ] {
         assert!(
             robots.lines().any(|l| l == line),
             "{line} missing:\n{robots}"
         );
+    }
+}
+
+/// The folder a sitemap's address is in, with its closing slash: `https://x.org/`.
+fn folder_of(address: &str) -> &str {
+    &address[..address.rfind('/').expect("a slash") + 1]
+}
+
+#[tokio::test]
+async fn every_url_in_every_sitemap_is_under_the_sitemaps_own_folder() {
+    // sitemaps.org, "Sitemap file location": a sitemap may list only URLs under its folder.
+    let site = TestSite::start_with(
+        common::demo_config_text(),
+        &[],
+        &[("NEWSDESK_SYNDICATION__SITEMAP_URLS", "2")],
+    );
+    site.import_ok(&fixture());
+    let index = format!("{}/sitemap.xml", site.base);
+    let all = sitemaps(&site).await;
+    assert!(all.len() >= 7, "every kind of sitemap file is checked");
+    let robots = body_of(&site, "/robots.txt").await.1;
+    let named_by_robots: Vec<&str> = robots
+        .lines()
+        .filter_map(|l| l.strip_prefix("Sitemap: "))
+        .collect();
+    assert!(named_by_robots.len() >= 5, "{robots}");
+    let mut checked = 0;
+    for (path, urls) in &all {
+        let address = format!("{}{path}", site.base);
+        assert!(
+            address.starts_with(folder_of(&index)),
+            "the index names {address} outside its folder"
+        );
+        for (loc, _, images) in urls {
+            assert!(
+                loc.starts_with(folder_of(&address)),
+                "{path} lists {loc}, outside {}",
+                folder_of(&address)
+            );
+            // Image locations may be anywhere (Google's image extension), but ours are ours.
+            for image in images {
+                assert!(image.starts_with(&site.base), "{image}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} URLs were checked");
+    for sitemap in named_by_robots {
+        assert!(
+            all.iter()
+                .any(|(path, _)| format!("{}{path}", site.base) == sitemap)
+                || sitemap == index,
+            "robots.txt names {sitemap}, which the index does not"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_old_sitemap_addresses_answer_301_to_their_root_files() {
+    let site = TestSite::empty();
+    site.import_ok(&fixture());
+    for (old, new) in [
+        ("/sitemaps/sections.xml", "/sitemap-sections.xml"),
+        ("/sitemaps/tags.xml", "/sitemap-tags.xml"),
+        ("/sitemaps/authors.xml", "/sitemap-authors.xml"),
+        ("/sitemaps/tags-2.xml", "/sitemap-tags-2.xml"),
+        ("/sitemaps/items-2026-11.xml", "/sitemap-items-2026-11.xml"),
+        ("/sitemaps/items-2026-10.xml", "/sitemap-items-2026-10.xml"),
+    ] {
+        let response = site.get(old).await;
+        assert_eq!(response.status(), 301, "{old}");
+        assert_eq!(response.headers()["location"], new, "{old}");
+    }
+    // What the old names pointed at is still there under the new ones.
+    body_of(&site, "/sitemap-items-2026-11.xml").await;
+    body_of(&site, "/sitemap-sections.xml").await;
+    assert_eq!(site.get("/sitemaps/items-2026-13.xml").await.status(), 404);
+}
+
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+}
+
+#[tokio::test]
+async fn months_without_items_are_not_sitemaps_and_fill_no_cache() {
+    // The fixture publishes in October and November 2026 only.
+    let site = TestSite::empty();
+    site.import_ok(&fixture());
+    body_of(&site, "/sitemap-items-2026-10.xml").await;
+    body_of(&site, "/sitemap-items-2026-11.xml").await;
+    let entries = |text: &str| metric(text, "newsdesk_page_cache_entries");
+    let before = entries(&site.ok("/metrics").await.text);
+    // The edges of the months a crawler can name, the months around the real ones, and a
+    // part past the end of a real month.
+    for path in [
+        "/sitemap-items-1970-01.xml",
+        "/sitemap-items-9999-12.xml",
+        "/sitemap-items-2026-09.xml",
+        "/sitemap-items-2026-12.xml",
+        "/sitemap-items-2026-11-2.xml",
+    ] {
+        assert_eq!(site.get(path).await.status(), 404, "{path}");
+    }
+    // A crawl of many months at once: every one a 404, none kept.
+    let site = &site;
+    let crawl = (1971..2021).map(|year| {
+        let path = format!("/sitemap-items-{year}-06.xml");
+        async move { (site.get(&path).await.status().as_u16(), path) }
+    });
+    for (status, path) in futures_util::future::join_all(crawl).await {
+        assert_eq!(status, 404, "{path}");
+    }
+    assert_eq!(entries(&site.ok("/metrics").await.text), before);
+}
+
+const LARGE_PREVIEWS: &str = "max-image-preview:large";
+
+fn robots_meta(page: &common::Page) -> Vec<String> {
+    page.select("meta[name=robots]")
+        .iter()
+        .filter_map(|m| m.value().attr("content").map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn edition_pages_invite_large_image_previews() {
+    let site = TestSite::demo();
+    for path in [
+        "/",
+        "/world/port-halden-closes-tidal-barrier-for-first-time",
+        "/world/ferry-stranded-off-port-halden",
+        "/world",
+        "/latest",
+        "/latest?page=2",
+        "/tag/storms",
+        "/author/leyla-memmedova",
+        "/ru/",
+        "/tr/science/uzay-teleskobu-su-buhari-tespit-etti",
+    ] {
+        let page = site.ok(path).await;
+        assert_eq!(robots_meta(&page), [LARGE_PREVIEWS], "{path}");
+    }
+    // Pages that are not the edition's content say nothing of the kind.
+    let missing = site.page("/no-such-page").await;
+    assert_eq!(missing.status, 404);
+    assert!(robots_meta(&missing).is_empty());
+    assert_eq!(robots_meta(&site.ok("/search").await), ["noindex"]);
+    assert!(robots_meta(&site.ok("/account/sign-in").await).is_empty());
+}
+
+#[tokio::test]
+async fn large_image_previews_can_be_turned_off() {
+    let site = TestSite::start_with(
+        common::demo_config_text(),
+        &["--demo"],
+        &[("NEWSDESK_SYNDICATION__LARGE_IMAGE_PREVIEWS", "false")],
+    );
+    for path in [
+        "/",
+        "/world/port-halden-closes-tidal-barrier-for-first-time",
+        "/world/ferry-stranded-off-port-halden",
+        "/world",
+    ] {
+        let page = site.ok(path).await;
+        assert!(robots_meta(&page).is_empty(), "{path}");
+        // The page is otherwise whole: the switch removes one tag, not the head.
+        assert_eq!(page.select("link[rel=canonical]").len(), 1, "{path}");
     }
 }
 
@@ -1269,15 +1438,15 @@ async fn tag_sitemaps_split_at_the_url_limit_and_lose_none() {
     let all = sitemaps(&site).await;
     let tag_files: Vec<_> = all
         .iter()
-        .filter(|(p, _)| p.starts_with("/sitemaps/tags"))
+        .filter(|(p, _)| p.starts_with("/sitemap-tags"))
         .collect();
     let names: Vec<&str> = tag_files.iter().map(|(p, _)| p.as_str()).collect();
     assert_eq!(
         names,
         [
-            "/sitemaps/tags.xml",
-            "/sitemaps/tags-2.xml",
-            "/sitemaps/tags-3.xml"
+            "/sitemap-tags.xml",
+            "/sitemap-tags-2.xml",
+            "/sitemap-tags-3.xml"
         ]
     );
     let mut listed: Vec<String> = tag_files
@@ -1289,6 +1458,6 @@ async fn tag_sitemaps_split_at_the_url_limit_and_lose_none() {
         .map(|n| format!("{}/tag/topic-{n}", site.base))
         .collect();
     assert_eq!(listed, expected, "every tag page once");
-    assert_eq!(site.get("/sitemaps/tags-4.xml").await.status(), 404);
-    assert_eq!(site.get("/sitemaps/tags-02.xml").await.status(), 404);
+    assert_eq!(site.get("/sitemap-tags-4.xml").await.status(), 404);
+    assert_eq!(site.get("/sitemap-tags-02.xml").await.status(), 404);
 }

@@ -742,6 +742,10 @@ pub struct Syndication {
     /// URLs per item sitemap file; a month with more is split into several files. At most
     /// the protocol's 50,000; lower keeps each render small.
     pub sitemap_urls: u32,
+    /// Whether pages invite search engines to show their images large
+    /// (`<meta name="robots" content="max-image-preview:large">`); without it Google Discover
+    /// shows only thumbnails. Off for an outlet whose pictures are licensed for small use only.
+    pub large_image_previews: bool,
 }
 
 impl Default for Syndication {
@@ -752,6 +756,7 @@ impl Default for Syndication {
             websub_hub: None,
             twitter_site: None,
             sitemap_urls: 10_000,
+            large_image_previews: true,
         }
     }
 }
@@ -866,6 +871,9 @@ pub struct Theme {
 pub struct CacheSettings {
     /// Rendered pages kept in memory.
     pub max_entries: usize,
+    /// Bytes those pages may take (all three encodings of each): a few large pages, such as
+    /// sitemaps, must not take the memory of thousands of small ones.
+    pub max_bytes: u64,
     /// `max-age` for browsers, in seconds.
     pub max_age: u32,
     /// `s-maxage` for CDNs and shared caches, in seconds.
@@ -874,10 +882,14 @@ pub struct CacheSettings {
     pub stale_if_error: u32,
 }
 
+/// The smallest `cache.max_bytes`: a long story page in three encodings fits many times over.
+pub const MIN_CACHE_BYTES: u64 = 1024 * 1024;
+
 impl Default for CacheSettings {
     fn default() -> Self {
         CacheSettings {
             max_entries: 10_000,
+            max_bytes: 256 * 1024 * 1024,
             max_age: 30,
             s_maxage: 60,
             stale_while_revalidate: 30,
@@ -1112,6 +1124,12 @@ impl Config {
         }
         if self.cache.max_entries == 0 {
             return Err(ConfigError::new("cache.max_entries", "must be at least 1"));
+        }
+        if self.cache.max_bytes < MIN_CACHE_BYTES {
+            return Err(ConfigError::new(
+                "cache.max_bytes",
+                "must be at least 1048576 (1 MiB), room for the largest pages",
+            ));
         }
         if !(1..=100).contains(&self.pages.page_size) {
             return Err(ConfigError::new(
@@ -1351,6 +1369,25 @@ mod tests {
             let e = Config::parse(DEFAULT_TOML, "t", env(&[(var, value)])).expect_err(var);
             assert_eq!(e.key, key);
         }
+    }
+
+    #[test]
+    fn the_cache_byte_bound_is_checked_at_its_edge() {
+        assert_eq!(Config::default().cache.max_bytes, 256 * 1024 * 1024);
+        let at_edge = Config::parse(
+            DEFAULT_TOML,
+            "t",
+            env(&[("NEWSDESK_CACHE__MAX_BYTES", "1048576")]),
+        )
+        .expect("1 MiB is allowed");
+        assert_eq!(at_edge.cache.max_bytes, MIN_CACHE_BYTES);
+        let e = Config::parse(
+            DEFAULT_TOML,
+            "t",
+            env(&[("NEWSDESK_CACHE__MAX_BYTES", "1048575")]),
+        )
+        .expect_err("under 1 MiB");
+        assert_eq!(e.key, "cache.max_bytes");
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! The in-memory page cache: rendered public pages with their brotli and gzip bodies made
 //! once, strong ETags, and an index from surrogate key to pages so one event purges exactly
 //! what it touched. It never holds an error page, and never stores a page rendered from
-//! data older than an invalidation that happened while it rendered.
+//! data older than an invalidation that happened while it rendered. It is bounded by pages and
+//! by bytes, and a full cache drops the least recently used page, never an arbitrary one.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -102,32 +103,203 @@ impl CachedPage {
     }
 }
 
+/// Which queue a page waits in. New pages start on probation; a page read again while there
+/// is promoted, and only pages on probation make room for new ones while any are left. A
+/// crawler reading each of thousands of addresses once therefore churns probation and never
+/// reaches the front page that readers keep asking for (segmented LRU).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Segment {
+    Probation,
+    Protected,
+}
+
+struct Entry {
+    page: Arc<CachedPage>,
+    /// What the page costs in memory: its three bodies, its address and its keys.
+    size: usize,
+    segment: Segment,
+    /// The clock reading it is queued under in its segment.
+    queued_at: u64,
+    /// The clock reading of its last read. Reads hold only the read lock, so they record
+    /// recency here and the queue catches up lazily when it next reaches the page.
+    last_read: AtomicU64,
+    /// Reads since it entered its segment.
+    reads: AtomicU64,
+}
+
+/// The most of the cache (by entries and by bytes) protected pages may take, in percent:
+/// the rest stays for new pages to prove themselves.
+const PROTECTED_SHARE: usize = 80;
+
 #[derive(Default)]
 struct Pages {
-    by_address: HashMap<String, std::sync::Arc<CachedPage>>,
+    by_address: HashMap<String, Entry>,
     by_key: HashMap<String, HashSet<String>>,
+    /// Each segment's pages, least recently used first, by clock reading.
+    probation: BTreeMap<u64, String>,
+    protected: BTreeMap<u64, String>,
+    bytes: usize,
+    protected_len: usize,
+    protected_bytes: usize,
 }
 
 impl Pages {
+    fn queue(&mut self, segment: Segment) -> &mut BTreeMap<u64, String> {
+        match segment {
+            Segment::Probation => &mut self.probation,
+            Segment::Protected => &mut self.protected,
+        }
+    }
+
     fn remove(&mut self, address: &str) {
-        if let Some(page) = self.by_address.remove(address) {
-            for key in &page.keys {
-                if let Some(set) = self.by_key.get_mut(key) {
-                    set.remove(address);
-                    if set.is_empty() {
-                        self.by_key.remove(key);
-                    }
+        let Some(entry) = self.by_address.remove(address) else {
+            return;
+        };
+        self.queue(entry.segment).remove(&entry.queued_at);
+        self.bytes -= entry.size;
+        if entry.segment == Segment::Protected {
+            self.protected_len -= 1;
+            self.protected_bytes -= entry.size;
+        }
+        for key in &entry.page.keys {
+            if let Some(set) = self.by_key.get_mut(key) {
+                set.remove(address);
+                if set.is_empty() {
+                    self.by_key.remove(key);
                 }
             }
         }
     }
+
+    /// Queues `address` in `segment` under clock reading `at` (or, should another page be
+    /// queued under it, a new one).
+    fn enqueue(&mut self, address: String, segment: Segment, at: u64, clock: &AtomicU64) {
+        let at = if self.queue(segment).contains_key(&at) {
+            tick(clock)
+        } else {
+            at
+        };
+        let Some(entry) = self.by_address.get_mut(&address) else {
+            return;
+        };
+        let size = entry.size;
+        let was = entry.segment;
+        entry.segment = segment;
+        entry.queued_at = at;
+        entry.reads.store(0, Ordering::Relaxed);
+        match (was, segment) {
+            (Segment::Probation, Segment::Protected) => {
+                self.protected_len += 1;
+                self.protected_bytes += size;
+            }
+            (Segment::Protected, Segment::Probation) => {
+                self.protected_len -= 1;
+                self.protected_bytes -= size;
+            }
+            _ => {}
+        }
+        self.queue(segment).insert(at, address);
+    }
+
+    /// Takes the least recently used page of `segment` off its queue, first moving pages
+    /// read since they were queued to their true place. The page stays in the cache.
+    fn least_recent(&mut self, segment: Segment, clock: &AtomicU64) -> Option<String> {
+        loop {
+            let (at, address) = self.queue(segment).pop_first()?;
+            let Some(entry) = self.by_address.get(&address) else {
+                continue;
+            };
+            let last_read = entry.last_read.load(Ordering::Relaxed);
+            if segment == Segment::Protected && last_read > at {
+                self.enqueue(address, segment, last_read, clock);
+                continue;
+            }
+            // Off the queue for now; the caller queues it again or removes it.
+            if let Some(entry) = self.by_address.get_mut(&address) {
+                entry.queued_at = u64::MAX;
+            }
+            return Some(address);
+        }
+    }
+
+    /// Makes room for one page by dropping the least recently used page on probation (after
+    /// promoting those read while there), or of the protected pages when probation is empty.
+    /// Pages past their age go first in either. False when the cache is empty.
+    fn evict_one(&mut self, limits: &Limits, clock: &AtomicU64, max_age: Duration) -> bool {
+        while let Some(address) = self.least_recent(Segment::Probation, clock) {
+            let Some(entry) = self.by_address.get(&address) else {
+                continue;
+            };
+            let read_again = entry.reads.load(Ordering::Relaxed) > 0;
+            if read_again && entry.page.created.elapsed() < max_age {
+                let last_read = entry.last_read.load(Ordering::Relaxed);
+                self.enqueue(address, Segment::Protected, last_read, clock);
+                self.demote_over_share(limits, clock);
+                continue;
+            }
+            self.remove(&address);
+            return true;
+        }
+        match self.least_recent(Segment::Protected, clock) {
+            Some(address) => {
+                self.remove(&address);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Keeps protected pages within their share; the least recently read go back on
+    /// probation as its newest, with one more chance to be read.
+    fn demote_over_share(&mut self, limits: &Limits, clock: &AtomicU64) {
+        while self.protected_len > limits.protected_entries()
+            || self.protected_bytes > limits.protected_bytes()
+        {
+            let Some(address) = self.least_recent(Segment::Protected, clock) else {
+                return;
+            };
+            self.enqueue(address, Segment::Probation, tick(clock), clock);
+        }
+    }
+}
+
+struct Limits {
+    max_entries: usize,
+    max_bytes: usize,
+}
+
+impl Limits {
+    fn protected_entries(&self) -> usize {
+        self.max_entries * PROTECTED_SHARE / 100
+    }
+
+    fn protected_bytes(&self) -> usize {
+        self.max_bytes / 100 * PROTECTED_SHARE
+    }
+}
+
+/// The next reading of a cache's clock: every reading is taken once.
+fn tick(clock: &AtomicU64) -> u64 {
+    clock.fetch_add(1, Ordering::Relaxed) + 1
+}
+
+/// What a page costs in memory, counted the same way on the way in and out.
+fn footprint(address: &str, page: &CachedPage) -> usize {
+    page.identity.len()
+        + page.gzip.len()
+        + page.brotli.len()
+        + address.len() * 2
+        + page.keys.iter().map(|k| k.len() * 2).sum::<usize>()
+        + std::mem::size_of::<Entry>()
 }
 
 pub struct PageCache {
     pages: RwLock<Pages>,
     /// Grows on every invalidation; a render that started before one may not be stored.
     generation: AtomicU64,
-    max_entries: usize,
+    /// Orders reads and insertions for recency; never goes back.
+    clock: AtomicU64,
+    limits: Limits,
     /// Pages also expire on their own, so time-driven content (a breaking banner's window)
     /// changes without an event.
     max_age: Duration,
@@ -136,11 +308,16 @@ pub struct PageCache {
 }
 
 impl PageCache {
-    pub fn new(max_entries: usize, max_age: Duration) -> Self {
+    /// A cache of at most `max_entries` pages and `max_bytes` bytes of them.
+    pub fn new(max_entries: usize, max_bytes: usize, max_age: Duration) -> Self {
         PageCache {
             pages: RwLock::new(Pages::default()),
             generation: AtomicU64::new(0),
-            max_entries,
+            clock: AtomicU64::new(0),
+            limits: Limits {
+                max_entries,
+                max_bytes,
+            },
             max_age,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -151,13 +328,16 @@ impl PageCache {
         self.generation.load(Ordering::Acquire)
     }
 
-    pub fn get(&self, address: &str) -> Option<std::sync::Arc<CachedPage>> {
-        let found = self
-            .pages
-            .read()
-            .ok()
-            .and_then(|p| p.by_address.get(address).cloned())
-            .filter(|page| page.created.elapsed() < self.max_age);
+    pub fn get(&self, address: &str) -> Option<Arc<CachedPage>> {
+        let found = self.pages.read().ok().and_then(|p| {
+            let entry = p.by_address.get(address)?;
+            if entry.page.created.elapsed() >= self.max_age {
+                return None;
+            }
+            entry.last_read.store(tick(&self.clock), Ordering::Relaxed);
+            entry.reads.fetch_add(1, Ordering::Relaxed);
+            Some(entry.page.clone())
+        });
         let counter = if found.is_some() {
             &self.hits
         } else {
@@ -168,9 +348,11 @@ impl PageCache {
     }
 
     /// Stores a page rendered after reading generation `rendered_at`; a page that raced an
-    /// invalidation is dropped so stale content can never stick.
-    pub fn insert(&self, address: String, page: std::sync::Arc<CachedPage>, rendered_at: u64) {
-        if self.max_entries == 0 {
+    /// invalidation is dropped so stale content can never stick. A full cache makes room by
+    /// recency (see `Segment`), never by chance.
+    pub fn insert(&self, address: String, page: Arc<CachedPage>, rendered_at: u64) {
+        let size = footprint(&address, &page);
+        if self.limits.max_entries == 0 || size > self.limits.max_bytes {
             return;
         }
         let Ok(mut pages) = self.pages.write() else {
@@ -180,14 +362,14 @@ impl PageCache {
             return;
         }
         pages.remove(&address);
-        while pages.by_address.len() >= self.max_entries {
-            // Full: drop any one page. A news site's hot set is small; the bound only
-            // protects memory against crawlers walking every archive page.
-            let Some(victim) = pages.by_address.keys().next().cloned() else {
+        while pages.by_address.len() >= self.limits.max_entries
+            || pages.bytes + size > self.limits.max_bytes
+        {
+            if !pages.evict_one(&self.limits, &self.clock, self.max_age) {
                 break;
-            };
-            pages.remove(&victim);
+            }
         }
+        let now = tick(&self.clock);
         for key in &page.keys {
             pages
                 .by_key
@@ -195,7 +377,19 @@ impl PageCache {
                 .or_default()
                 .insert(address.clone());
         }
-        pages.by_address.insert(address, page);
+        pages.bytes += size;
+        pages.by_address.insert(
+            address.clone(),
+            Entry {
+                page,
+                size,
+                segment: Segment::Probation,
+                queued_at: now,
+                last_read: AtomicU64::new(now),
+                reads: AtomicU64::new(0),
+            },
+        );
+        pages.probation.insert(now, address);
     }
 
     /// Removes every page carrying any of `keys`; returns how many.
@@ -231,12 +425,16 @@ impl PageCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Bytes the cached pages take, as counted against `cache.max_bytes`.
+    pub fn bytes(&self) -> usize {
+        self.pages.read().map(|p| p.bytes).unwrap_or(0)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     fn page(body: &str, keys: &[&str]) -> Arc<CachedPage> {
         Arc::new(CachedPage::build(
@@ -248,7 +446,7 @@ mod tests {
 
     #[test]
     fn an_event_purges_exactly_the_pages_with_its_keys() {
-        let cache = PageCache::new(10, Duration::from_secs(60));
+        let cache = PageCache::new(10, usize::MAX, Duration::from_secs(60));
         let g = cache.generation();
         cache.insert("/".into(), page("home", &["home:en", "stream:en"]), g);
         cache.insert("/world/a".into(), page("a", &["item:1", "stream:en"]), g);
@@ -262,7 +460,7 @@ mod tests {
 
     #[test]
     fn a_render_that_raced_an_invalidation_is_not_stored() {
-        let cache = PageCache::new(10, Duration::from_secs(60));
+        let cache = PageCache::new(10, usize::MAX, Duration::from_secs(60));
         let before = cache.generation();
         cache.invalidate(&["item:1".to_owned()]);
         cache.insert("/world/a".into(), page("old", &["item:1"]), before);
@@ -271,11 +469,203 @@ mod tests {
 
     #[test]
     fn the_bound_on_entries_holds() {
-        let cache = PageCache::new(2, Duration::from_secs(60));
+        let cache = PageCache::new(2, usize::MAX, Duration::from_secs(60));
         for n in 0..5 {
             cache.insert(format!("/p{n}"), page("x", &["k"]), cache.generation());
         }
         assert_eq!(cache.len(), 2);
+    }
+
+    fn fill(cache: &PageCache, addresses: &[&str]) {
+        for address in addresses {
+            cache.insert(
+                (*address).into(),
+                page(address, &["stream:en"]),
+                cache.generation(),
+            );
+        }
+    }
+
+    fn cached(cache: &PageCache, addresses: &[&str]) -> Vec<bool> {
+        let pages = cache.pages.read().expect("lock");
+        addresses
+            .iter()
+            .map(|a| pages.by_address.contains_key(*a))
+            .collect()
+    }
+
+    /// Every page is queued exactly once and the counts agree with the pages.
+    fn assert_consistent(cache: &PageCache) {
+        let pages = cache.pages.read().expect("lock");
+        assert_eq!(
+            pages.probation.len() + pages.protected.len(),
+            pages.by_address.len()
+        );
+        for (at, address) in pages.probation.iter().chain(pages.protected.iter()) {
+            assert_eq!(pages.by_address[address].queued_at, *at, "{address}");
+        }
+        let protected: Vec<&Entry> = pages
+            .by_address
+            .values()
+            .filter(|e| e.segment == Segment::Protected)
+            .collect();
+        assert_eq!(protected.len(), pages.protected_len);
+        assert_eq!(
+            protected.iter().map(|e| e.size).sum::<usize>(),
+            pages.protected_bytes
+        );
+        assert_eq!(
+            pages.by_address.values().map(|e| e.size).sum::<usize>(),
+            pages.bytes
+        );
+    }
+
+    #[test]
+    fn a_full_cache_drops_the_least_recently_stored_page_nobody_read() {
+        let cache = PageCache::new(3, usize::MAX, Duration::from_secs(60));
+        fill(&cache, &["/a", "/b", "/c"]);
+        fill(&cache, &["/d"]);
+        assert_eq!(
+            cached(&cache, &["/a", "/b", "/c", "/d"]),
+            [false, true, true, true]
+        );
+        fill(&cache, &["/e"]);
+        assert_eq!(
+            cached(&cache, &["/b", "/c", "/d", "/e"]),
+            [false, true, true, true]
+        );
+        assert_consistent(&cache);
+    }
+
+    #[test]
+    fn a_page_read_again_outlives_a_crawl_of_pages_read_once() {
+        let cache = PageCache::new(5, usize::MAX, Duration::from_secs(60));
+        fill(&cache, &["/"]);
+        assert!(cache.get("/").is_some());
+        assert!(cache.get("/").is_some());
+        for n in 0..1_000 {
+            let address = format!("/sitemap-items-{n}.xml");
+            fill(&cache, &[address.as_str()]);
+        }
+        assert!(cache.get("/").is_some(), "the front page was pushed out");
+        assert_eq!(cache.len(), 5);
+        // The crawl's newest pages are the ones kept beside it.
+        assert_eq!(
+            cached(
+                &cache,
+                &["/sitemap-items-999.xml", "/sitemap-items-995.xml"]
+            ),
+            [true, false]
+        );
+        assert_consistent(&cache);
+    }
+
+    #[test]
+    fn among_pages_read_again_the_least_recently_read_goes_first() {
+        // Five pages, all read again, the first stored read last: protected pages may take
+        // four places, so the one read longest ago goes back on probation and out.
+        let cache = PageCache::new(5, usize::MAX, Duration::from_secs(60));
+        fill(&cache, &["/a", "/b", "/c", "/d", "/e"]);
+        for address in ["/e", "/d", "/c", "/b", "/a"] {
+            assert!(cache.get(address).is_some());
+        }
+        fill(&cache, &["/f"]);
+        assert_eq!(
+            cached(&cache, &["/a", "/b", "/c", "/d", "/e", "/f"]),
+            [true, true, true, true, false, true]
+        );
+        // /d was promoted first but is now the most recently read, so when /f earns its
+        // place, /c (read longest ago) is the one that goes.
+        assert!(cache.get("/d").is_some());
+        assert!(cache.get("/f").is_some());
+        fill(&cache, &["/g"]);
+        assert_eq!(
+            cached(&cache, &["/a", "/b", "/c", "/d", "/f", "/g"]),
+            [true, true, false, true, true, true]
+        );
+        assert_consistent(&cache);
+        assert_eq!(cache.len(), 5);
+    }
+
+    #[test]
+    fn the_bound_on_bytes_holds_and_a_page_over_it_is_not_kept() {
+        let one = footprint("/p00", &page("/p00", &["stream:en"]));
+        let cache = PageCache::new(1_000, one * 3, Duration::from_secs(60));
+        for n in 0..20 {
+            let address = format!("/p{n:02}");
+            fill(&cache, &[address.as_str()]);
+            assert!(cache.bytes() <= one * 3, "{} > {}", cache.bytes(), one * 3);
+        }
+        assert_eq!(cache.len(), 3);
+        assert_eq!(
+            cached(&cache, &["/p16", "/p17", "/p18", "/p19"]),
+            [false, true, true, true]
+        );
+        // A page bigger than the whole cache is served but never stored, and evicts nothing.
+        let huge = page(&"x".repeat(one * 4), &["stream:en"]);
+        cache.insert("/huge".into(), huge, cache.generation());
+        assert!(cache.get("/huge").is_none());
+        assert_eq!(cache.len(), 3);
+        assert_consistent(&cache);
+    }
+
+    #[test]
+    fn a_big_page_pushes_out_as_many_small_ones_as_it_needs() {
+        let small = footprint("/p0", &page("/p0", &["stream:en"]));
+        let cache = PageCache::new(1_000, small * 10, Duration::from_secs(60));
+        for n in 0..10 {
+            let address = format!("/p{n}");
+            fill(&cache, &[address.as_str()]);
+        }
+        assert_eq!(cache.len(), 10);
+        // Brotli and gzip squeeze repeated text, so build a page that stays big in all three.
+        let noise: String = (0..small * 2)
+            .map(|n| char::from(b'a' + ((n * 7919 + n / 3) % 26) as u8))
+            .collect();
+        let big = page(&noise, &["stream:en"]);
+        let big_size = footprint("/big", &big);
+        cache.insert("/big".into(), big, cache.generation());
+        assert!(cache.get("/big").is_some());
+        assert!(cache.bytes() <= small * 10);
+        let kept: Vec<bool> = (0..10)
+            .map(|n| cache.get(&format!("/p{n}")).is_some())
+            .collect();
+        let gone = kept.iter().filter(|k| !**k).count();
+        assert!(
+            gone >= big_size / small,
+            "{gone} pages made room for {big_size} bytes"
+        );
+        assert!(
+            kept[..gone].iter().all(|k| !k) && kept[gone..].iter().all(|k| *k),
+            "the oldest pages make room: {kept:?}"
+        );
+        assert_consistent(&cache);
+    }
+
+    #[test]
+    fn the_queues_stay_consistent_under_mixed_traffic() {
+        let cache = PageCache::new(20, usize::MAX, Duration::from_secs(60));
+        let mut seed = 7u64;
+        for _ in 0..5_000 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let address = format!("/p{}", (seed >> 33) % 60);
+            match (seed >> 20) % 4 {
+                0 | 1 => {
+                    cache.get(&address);
+                }
+                2 => {
+                    let key = format!("item:{}", (seed >> 40) % 5);
+                    cache.insert(address, page("x", &[key.as_str()]), cache.generation());
+                }
+                _ => {
+                    cache.invalidate(&[format!("item:{}", (seed >> 40) % 5)]);
+                }
+            }
+        }
+        assert!(cache.len() <= 20);
+        assert_consistent(&cache);
     }
 
     #[test]

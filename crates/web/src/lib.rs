@@ -97,6 +97,7 @@ impl AppState {
         AppState {
             cache: PageCache::new(
                 config.cache.max_entries,
+                usize::try_from(config.cache.max_bytes).unwrap_or(usize::MAX),
                 Duration::from_secs(u64::from(config.cache.s_maxage.max(1))),
             ),
             cache_control: http::public_cache_control(&config.cache),
@@ -115,14 +116,6 @@ impl AppState {
     /// per request.
     pub fn config(&self) -> Arc<Config> {
         self.newsroom.config()
-    }
-
-    fn render_lock(&self, address: &str) -> Arc<tokio::sync::Mutex<()>> {
-        self.render_locks.get(address)
-    }
-
-    fn release_render_lock(&self, address: &str) {
-        self.render_locks.release(address);
     }
 }
 
@@ -523,6 +516,12 @@ async fn metrics_text(
             "gauge",
             "Pages in the page cache.",
             state.cache.len() as f64,
+        ),
+        (
+            "newsdesk_page_cache_bytes",
+            "gauge",
+            "Bytes the cached pages take, against cache.max_bytes.",
+            state.cache.bytes() as f64,
         ),
         (
             "newsdesk_live_subscribers",

@@ -542,6 +542,7 @@ pub async fn settings(State(state): State<Arc<AppState>>, headers: HeaderMap) ->
         ("database", database.to_owned()),
         ("media", media.to_owned()),
         ("cache.max_entries", config.cache.max_entries.to_string()),
+        ("cache.max_bytes", config.cache.max_bytes.to_string()),
         ("cache.max_age", format!("{} s", config.cache.max_age)),
         ("cache.s_maxage", format!("{} s", config.cache.s_maxage)),
         ("pages.page_size", config.pages.page_size.to_string()),

@@ -137,6 +137,9 @@ pub fn parse(config: &Config, path: &str) -> Parsed {
             page,
         });
     }
+    if let Some(moved) = moved_sitemap(path) {
+        return Parsed::Redirect(moved);
+    }
     let mut segments: Vec<&str> = rest.split('/').collect();
     if segments.last() == Some(&"") {
         segments.pop();
@@ -209,46 +212,52 @@ fn feed_file(file: &str) -> Option<(&str, FeedFormat)> {
 }
 
 /// The site-wide files, matched exactly (no case or slash variants: crawlers ask for them
-/// by the names robots.txt and the index give).
+/// by the names robots.txt and the index give). Every sitemap file sits at the root, because
+/// a sitemap may list only URLs under its own folder (sitemaps.org, "Sitemap file location").
 fn site_file(path: &str) -> Option<SitePage> {
     Some(match path {
         "/robots.txt" => SitePage::Robots,
         "/sitemap.xml" => SitePage::Sitemap(SitemapPart::Index),
         "/news-sitemap.xml" => SitePage::Sitemap(SitemapPart::News),
-        "/sitemaps/sections.xml" => SitePage::Sitemap(SitemapPart::Sections),
-        "/sitemaps/tags.xml" => SitePage::Sitemap(SitemapPart::Tags { part: 1 }),
-        "/sitemaps/authors.xml" => SitePage::Sitemap(SitemapPart::Authors { part: 1 }),
-        _ if path.starts_with("/sitemaps/tags-") || path.starts_with("/sitemaps/authors-") => {
-            // tags-2.xml: the second file; part 1 has the plain name.
-            let (kind, rest) = path.strip_prefix("/sitemaps/")?.split_once('-')?;
-            let part = rest.strip_suffix(".xml")?;
-            if part.starts_with('0') {
+        _ => SitePage::Sitemap(sitemap_file(path.strip_prefix("/sitemap-")?)?),
+    })
+}
+
+/// The addresses the sitemaps had before they moved to the root (`/sitemaps/items-2026-11.xml`),
+/// which crawlers and search consoles still know: each answers 301 to its file's address now.
+fn moved_sitemap(path: &str) -> Option<String> {
+    let part = sitemap_file(path.strip_prefix("/sitemaps/")?)?;
+    Some(sitemap_url(&part))
+}
+
+/// A sitemap file's name after `sitemap-`: `sections.xml`, `tags.xml`, `tags-2.xml`,
+/// `authors.xml`, `items-2026-11.xml`, `items-2026-11-2.xml`. Part 1 has the plain name.
+fn sitemap_file(name: &str) -> Option<SitemapPart> {
+    let name = name.strip_suffix(".xml")?;
+    let (kind, rest) = name.split_once('-').unwrap_or((name, ""));
+    let part = |p: Option<&str>| -> Option<u32> {
+        match p {
+            None => Some(1),
+            Some(p) if !p.starts_with('0') => p.parse().ok().filter(|p| *p >= 2),
+            Some(_) => None,
+        }
+    };
+    let rest = (!rest.is_empty()).then_some(rest);
+    Some(match kind {
+        "sections" if rest.is_none() => SitemapPart::Sections,
+        "tags" => SitemapPart::Tags { part: part(rest)? },
+        "authors" => SitemapPart::Authors { part: part(rest)? },
+        "items" => {
+            let mut pieces = rest?.split('-');
+            let year: i16 = pieces.next().filter(|y| y.len() == 4)?.parse().ok()?;
+            let month: i8 = pieces.next().filter(|m| m.len() == 2)?.parse().ok()?;
+            let part = part(pieces.next())?;
+            if pieces.next().is_some() || !(1..=12).contains(&month) || year < 1970 {
                 return None;
             }
-            let part: u32 = part.parse().ok().filter(|p| *p >= 2)?;
-            SitePage::Sitemap(match kind {
-                "tags" => SitemapPart::Tags { part },
-                _ => SitemapPart::Authors { part },
-            })
+            SitemapPart::Items { year, month, part }
         }
-        _ => {
-            // items-2026-11.xml, items-2026-11-2.xml
-            let name = path
-                .strip_prefix("/sitemaps/items-")?
-                .strip_suffix(".xml")?;
-            let mut parts = name.split('-');
-            let year: i16 = parts.next().filter(|y| y.len() == 4)?.parse().ok()?;
-            let month: i8 = parts.next().filter(|m| m.len() == 2)?.parse().ok()?;
-            let part: u32 = match parts.next() {
-                None => 1,
-                Some(p) if !p.starts_with('0') => p.parse().ok().filter(|p| *p >= 2)?,
-                Some(_) => return None,
-            };
-            if parts.next().is_some() || !(1..=12).contains(&month) || year < 1970 {
-                return None;
-            }
-            SitePage::Sitemap(SitemapPart::Items { year, month, part })
-        }
+        _ => return None,
     })
 }
 
@@ -273,16 +282,16 @@ pub fn sitemap_url(part: &SitemapPart) -> String {
     match part {
         SitemapPart::Index => "/sitemap.xml".into(),
         SitemapPart::News => "/news-sitemap.xml".into(),
-        SitemapPart::Sections => "/sitemaps/sections.xml".into(),
-        SitemapPart::Tags { part } if *part <= 1 => "/sitemaps/tags.xml".into(),
-        SitemapPart::Tags { part } => format!("/sitemaps/tags-{part}.xml"),
-        SitemapPart::Authors { part } if *part <= 1 => "/sitemaps/authors.xml".into(),
-        SitemapPart::Authors { part } => format!("/sitemaps/authors-{part}.xml"),
+        SitemapPart::Sections => "/sitemap-sections.xml".into(),
+        SitemapPart::Tags { part } if *part <= 1 => "/sitemap-tags.xml".into(),
+        SitemapPart::Tags { part } => format!("/sitemap-tags-{part}.xml"),
+        SitemapPart::Authors { part } if *part <= 1 => "/sitemap-authors.xml".into(),
+        SitemapPart::Authors { part } => format!("/sitemap-authors-{part}.xml"),
         SitemapPart::Items { year, month, part } if *part <= 1 => {
-            format!("/sitemaps/items-{year:04}-{month:02}.xml")
+            format!("/sitemap-items-{year:04}-{month:02}.xml")
         }
         SitemapPart::Items { year, month, part } => {
-            format!("/sitemaps/items-{year:04}-{month:02}-{part}.xml")
+            format!("/sitemap-items-{year:04}-{month:02}-{part}.xml")
         }
     }
 }
@@ -430,9 +439,13 @@ mod tests {
             "/feeds/author/amina-rahimova.atom",
             "/sitemap.xml",
             "/news-sitemap.xml",
-            "/sitemaps/items-2026-11.xml",
-            "/sitemaps/items-2026-11-2.xml",
-            "/sitemaps/tags.xml",
+            "/sitemap-items-2026-11.xml",
+            "/sitemap-items-2026-11-2.xml",
+            "/sitemap-sections.xml",
+            "/sitemap-tags.xml",
+            "/sitemap-tags-3.xml",
+            "/sitemap-authors.xml",
+            "/sitemap-authors-2.xml",
             "/robots.txt",
         ] {
             match parse(&c, path) {
@@ -444,12 +457,40 @@ mod tests {
             "/feeds/all.xml",
             "/feeds/section/weather.rss",
             "/feeds/.rss",
-            "/sitemaps/items-2026-13.xml",
-            "/sitemaps/items-2026-11-1.xml",
-            "/sitemaps/items-2026-11-02.xml",
+            "/sitemap-items-2026-13.xml",
+            "/sitemap-items-2026-11-1.xml",
+            "/sitemap-items-2026-11-02.xml",
+            "/sitemap-items-1969-12.xml",
+            "/sitemap-items-2026-11.xml.gz",
+            "/sitemap-sections-2.xml",
+            "/sitemap-tags-1.xml",
+            "/sitemap-.xml",
+            "/sitemap-news.xml",
             "/ru/sitemap.xml",
+            "/ru/sitemap-sections.xml",
+            "/sitemaps/nothing.xml",
+            "/sitemaps/items-2026-13.xml",
         ] {
             assert_eq!(parse(&c, path), Parsed::NotFound, "{path}");
+        }
+    }
+
+    #[test]
+    fn the_old_sitemap_addresses_move_to_the_root() {
+        let c = demo();
+        for (old, new) in [
+            ("/sitemaps/sections.xml", "/sitemap-sections.xml"),
+            ("/sitemaps/tags.xml", "/sitemap-tags.xml"),
+            ("/sitemaps/tags-2.xml", "/sitemap-tags-2.xml"),
+            ("/sitemaps/authors.xml", "/sitemap-authors.xml"),
+            ("/sitemaps/authors-4.xml", "/sitemap-authors-4.xml"),
+            ("/sitemaps/items-2026-11.xml", "/sitemap-items-2026-11.xml"),
+            (
+                "/sitemaps/items-2026-11-2.xml",
+                "/sitemap-items-2026-11-2.xml",
+            ),
+        ] {
+            assert_eq!(parse(&c, old), Parsed::Redirect(new.into()), "{old}");
         }
     }
 

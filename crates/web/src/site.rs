@@ -147,10 +147,9 @@ pub async fn page(
 
     // One render per address at a time: during a spike, the readers who arrive while a page
     // is being rendered wait for it instead of rendering it again.
-    let lock = state.render_lock(&address);
-    let _guard = lock.lock().await;
+    let mut turn = state.render_locks.turn(&address);
+    turn.wait().await;
     if let Some(cached) = state.cache.get(&address) {
-        state.release_render_lock(&address);
         return with_route(
             http::from_cached(&cached, &headers, &method, &state.cache_control),
             name,
@@ -183,7 +182,7 @@ pub async fn page(
         Ok(Rendered::Redirect(to)) => redirect(&to, name),
         Err(e) => error_page(&state, &route.language, e),
     };
-    state.release_render_lock(&address);
+    drop(turn);
     with_route(response, name)
 }
 
@@ -276,6 +275,8 @@ struct PageMeta {
     twitter_site: Option<String>,
     /// `og:locale`: `en`, `ru`, `pt_BR`.
     locale: String,
+    /// `<meta name="robots">`, for pages search engines should show with large images.
+    robots: Option<&'static str>,
 }
 
 /// The social card image: one file wide enough for large cards.
@@ -317,6 +318,7 @@ impl PageMeta {
             json_ld: Vec::new(),
             twitter_site: None,
             locale: String::new(),
+            robots: None,
         }
     }
 
@@ -324,6 +326,12 @@ impl PageMeta {
     /// edition's own feeds (a page about something narrower adds its own before them).
     fn for_edition(mut self, state: &AppState, config: &Config, lang: &str) -> Self {
         self.twitter_site = config.syndication.twitter_site.clone();
+        // Google Discover shows only thumbnails of pages that do not allow large previews;
+        // every page of an edition (front, listings, stories, briefs) shows pictures.
+        self.robots = config
+            .syndication
+            .large_image_previews
+            .then_some("max-image-preview:large");
         // `og:locale` is language_TERRITORY; a tag without a region says too little for it.
         self.locale = if lang.contains('-') {
             lang.replace('-', "_")
@@ -758,24 +766,118 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
     }
 }
 
-/// Per-address render locks (see `page`).
+/// Per-address render locks (see `page`). An entry lives exactly as long as someone holds or
+/// waits for its lock: release happens when the last `RenderTurn` drops, so a render whose
+/// client hung up (its future dropped mid-render or mid-wait) cannot leave an entry behind.
 #[derive(Default)]
 pub struct RenderLocks(std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
 
 impl RenderLocks {
-    pub fn get(&self, address: &str) -> Arc<tokio::sync::Mutex<()>> {
-        match self.0.lock() {
+    /// Joins the queue for `address`; the turn is ours after `RenderTurn::wait`.
+    pub fn turn(&self, address: &str) -> RenderTurn<'_> {
+        let lock = match self.0.lock() {
             Ok(mut map) => map.entry(address.to_owned()).or_default().clone(),
             Err(_) => Arc::default(),
+        };
+        RenderTurn {
+            locks: self,
+            address: address.to_owned(),
+            lock: Some(lock),
+            held: None,
         }
     }
 
-    pub fn release(&self, address: &str) {
-        if let Ok(mut map) = self.0.lock() {
-            // Only the map and the current holder still point at it: nobody is waiting.
-            if map.get(address).is_some_and(|l| Arc::strong_count(l) <= 2) {
-                map.remove(address);
-            }
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0.lock().map(|map| map.len()).unwrap_or(0)
+    }
+}
+
+/// One request's place in an address's render queue; dropping it (at the end of the render
+/// or when the request is abandoned) gives the lock up and removes the entry if nobody else
+/// holds or waits for it.
+pub struct RenderTurn<'a> {
+    locks: &'a RenderLocks,
+    address: String,
+    lock: Option<Arc<tokio::sync::Mutex<()>>>,
+    held: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl RenderTurn<'_> {
+    /// Waits until every render of this address that started earlier has finished.
+    pub async fn wait(&mut self) {
+        if let Some(lock) = &self.lock {
+            self.held = Some(lock.clone().lock_owned().await);
         }
+    }
+}
+
+impl Drop for RenderTurn<'_> {
+    fn drop(&mut self) {
+        // Under the map's lock, so nobody can take a new clone between the count and the
+        // removal.
+        let Ok(mut map) = self.locks.0.lock() else {
+            return;
+        };
+        self.held = None;
+        self.lock = None;
+        if map
+            .get(&self.address)
+            .is_some_and(|lock| Arc::strong_count(lock) == 1)
+        {
+            map.remove(&self.address);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    /// Polls a future once, as a server does before the client hangs up.
+    fn poll_once<F: Future>(future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
+        future.poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    #[test]
+    fn an_abandoned_render_leaves_no_lock_behind() {
+        let locks = RenderLocks::default();
+        let (release_render, render_blocks) = tokio::sync::oneshot::channel::<()>();
+        {
+            // A render that holds the lock and is dropped while it waits on the database.
+            let mut render = pin!(async {
+                let mut turn = locks.turn("/world");
+                turn.wait().await;
+                let _ = render_blocks.await;
+            });
+            assert!(poll_once(render.as_mut()).is_pending());
+            assert_eq!(locks.len(), 1);
+            // A second reader of the same address, waiting for the first, also hangs up.
+            let mut waiter = pin!(async {
+                let mut turn = locks.turn("/world");
+                turn.wait().await;
+            });
+            assert!(poll_once(waiter.as_mut()).is_pending());
+            assert_eq!(locks.len(), 1);
+        }
+        assert_eq!(locks.len(), 0, "entries left behind");
+        drop(release_render);
+    }
+
+    #[test]
+    fn a_waiter_abandoned_after_the_holder_finished_leaves_no_lock_behind() {
+        let locks = RenderLocks::default();
+        let mut first = locks.turn("/sport");
+        assert!(poll_once(pin!(first.wait())).is_ready());
+        let mut second = locks.turn("/sport");
+        // The second reader waits, then its request is dropped mid-wait.
+        assert!(poll_once(pin!(second.wait())).is_pending());
+        drop(first);
+        assert_eq!(locks.len(), 1, "the second reader still holds its place");
+        drop(second);
+        assert_eq!(locks.len(), 0);
     }
 }

@@ -1,6 +1,7 @@
 //! Sitemaps (sitemaps.org 0.9 with Google's image and news extensions) and robots.txt: the
 //! index at `/sitemap.xml`, item sitemaps by month of publication, the front, section, tag
-//! and author listings, and `/news-sitemap.xml` for Google News. Written with quick-xml's
+//! and author listings, and `/news-sitemap.xml` for Google News, every file at the site's
+//! root because a sitemap may list only addresses under its own folder. Written with quick-xml's
 //! writer like the feeds; cached like pages and purged by every edition's stream key.
 
 use std::collections::BTreeMap;
@@ -40,8 +41,8 @@ fn text(w: &mut Xml, name: &str, value: &str) -> io::Result<()> {
     Ok(())
 }
 
-/// How many files a month with `items` items needs at `per_file` URLs each (at least one,
-/// so a month that emptied still answers until the index stops naming it).
+/// How many files a listing of `items` addresses needs at `per_file` URLs each (at least
+/// one, so the tag and author sitemaps the index and robots.txt name always answer).
 pub fn parts_for(items: u64, per_file: u32) -> u32 {
     u32::try_from(items.div_ceil(u64::from(per_file.max(1))).max(1)).unwrap_or(u32::MAX)
 }
@@ -169,16 +170,18 @@ pub async fn render(state: &AppState, part: &SitemapPart) -> Result<Document, We
                 .map_err(|_| WebError::NotFound)?
                 .to_zoned_datetime(TimeZone::UTC)
                 .map_err(|e| WebError::Internal(e.to_string()))?;
+            // December 9999 has no next month in jiff's range: its end is the end of time.
             let end = start
                 .checked_add(1.month())
-                .map_err(|e| WebError::Internal(e.to_string()))?;
+                .map_or(Timestamp::MAX, |end| end.timestamp());
             let offset = (part - 1).saturating_mul(per_file);
             let items = newsroom
-                .published_between(start.timestamp(), end.timestamp(), per_file, offset)
+                .published_between(start.timestamp(), end, per_file, offset)
                 .await?;
-            // A part past the end is not a file (part 1 of an empty month is, so an index a
-            // crawler read a minute ago does not point at a 404).
-            if items.is_empty() && *part > 1 {
+            // A month without published items, or a part past its end, is not a file: only
+            // the months the index names answer, so a crawler walking every month from 1970
+            // to 9999 meets uncached 404s and cannot fill the page cache with empty sitemaps.
+            if items.is_empty() {
                 return Err(WebError::NotFound);
             }
             let lastmod = items.iter().map(last_changed).max();
@@ -327,12 +330,21 @@ pub async fn render(state: &AppState, part: &SitemapPart) -> Result<Document, We
 
 /// robots.txt (RFC 9309): every crawler may read the site; none the desk or the API, whose
 /// write paths (and JSON) are for the outlet's own apps. `$` anchors `/desk` so a section
-/// such as `/desktop` stays open.
+/// such as `/desktop` stays open. It names the index, the news sitemap and the listing
+/// sitemaps that always exist; the monthly item files change and are found through the index.
 pub fn robots(base_url: &str) -> Document {
-    let body = format!(
-        "User-agent: *\nDisallow: /desk$\nDisallow: /desk/\nDisallow: /api/\n\n\
-         Sitemap: {base_url}/sitemap.xml\nSitemap: {base_url}/news-sitemap.xml\n"
-    );
+    let sitemaps: String = [
+        SitemapPart::Index,
+        SitemapPart::News,
+        SitemapPart::Sections,
+        SitemapPart::Tags { part: 1 },
+        SitemapPart::Authors { part: 1 },
+    ]
+    .iter()
+    .map(|part| format!("Sitemap: {base_url}{}\n", paths::sitemap_url(part)))
+    .collect();
+    let body =
+        format!("User-agent: *\nDisallow: /desk$\nDisallow: /desk/\nDisallow: /api/\n\n{sitemaps}");
     Document {
         body,
         content_type: "text/plain; charset=utf-8",
