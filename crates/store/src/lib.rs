@@ -569,7 +569,7 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets slots saved before `before`; returns how many.
     async fn prune_autosaves(&self, before: Timestamp) -> Result<u64>;
 
-    // ---- Housekeeping: periodic pruning (0016_jobs). Each returns the rows it deleted.
+    // ---- Housekeeping: periodic pruning (0014_jobs). Each returns the rows it deleted.
     /// Claims the run of job `name` due at `now` and sets its next run; true for the one
     /// caller, on any instance, whose claim took.
     async fn claim_job(&self, name: &str, now: Timestamp, next_run: Timestamp) -> Result<bool>;

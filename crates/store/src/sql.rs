@@ -1941,7 +1941,7 @@ macro_rules! sql_store {
                 .rows_affected())
         }
 
-        // ---- Housekeeping (0016_jobs): pruning what has expired, once across instances.
+        // ---- Housekeeping (0014_jobs): pruning what has expired, once across instances.
 
         async fn claim_job(&self, name: &str, now: Timestamp, next_run: Timestamp) -> Result<bool> {
             // The row moves on for exactly one claimer: every other sees `next_run` in the

@@ -15,13 +15,13 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt::Write as _;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
@@ -35,6 +35,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::api::ApiError;
+use crate::client::ClientAddress;
 use crate::http::NO_STORE;
 use crate::metrics::RouteName;
 use crate::paths;
@@ -372,15 +373,6 @@ impl Drop for Slot {
     }
 }
 
-/// One client, whatever way its address is written: an IPv4 client on an IPv6 socket
-/// arrives as `::ffff:a.b.c.d`.
-fn client_address(peer: SocketAddr) -> IpAddr {
-    match peer.ip() {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-        v4 => v4,
-    }
-}
-
 /// Starts the hub: turns each event after `cursor` into its messages once, and sends a
 /// keep-alive to every stream every `KEEP_ALIVE`. Ends when the live stream closes.
 pub fn follow_live(state: Arc<AppState>, feed: &EventFeed, cursor: i64) {
@@ -571,10 +563,12 @@ fn push_message(out: &mut String, id: Option<i64>, event: &str, data: &str) {
     let _ = write!(out, "event: {event}\ndata: {data}\n\n");
 }
 
-/// An event id as a client sends it back; empty counts as none.
+/// An event id as a client sends it back. Browsers send no `Last-Event-ID` at all while
+/// they have none (HTML, "server-sent events": an empty id is not sent), so an empty value is
+/// refused like any other that is not an id, as the document declares.
 fn event_id(raw: Option<String>) -> Result<Option<i64>, ApiError> {
     match raw.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
+        None => Ok(None),
         Some(raw) => match raw.parse::<i64>() {
             Ok(id) if (0..=EVENT_ID_MAX).contains(&id) => Ok(Some(id)),
             _ => Err(ApiError::invalid(
@@ -677,11 +671,11 @@ fn parse_request(
 )]
 pub async fn stream(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddress,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let address = client_address(peer);
+    let address = client.ip;
     let mut response = match open(state, address, &headers, query.as_deref()).await {
         Ok(response) => response,
         Err(refusal) => refusal.into_response(),

@@ -35,8 +35,8 @@ const MIGRATIONS: &[Migration] = migrations!("postgres":
     10 "0010_related",
     11 "0011_api_tokens",
     12 "0012_webhooks",
-    14 "0014_reader_reactions",
-    16 "0016_jobs",
+    13 "0013_reader_reactions",
+    14 "0014_jobs",
 );
 
 /// The channel every committed event is announced on (the payload is the event id).

@@ -36,8 +36,8 @@ const MIGRATIONS: &[Migration] = migrations!("sqlite":
     10 "0010_related",
     11 "0011_api_tokens",
     12 "0012_webhooks",
-    14 "0014_reader_reactions",
-    16 "0016_jobs",
+    13 "0013_reader_reactions",
+    14 "0014_jobs",
 );
 
 /// Name of the database file inside the data directory.
