@@ -32,7 +32,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Every subscriber comes from 127.0.0.1: lift the per-address caps on connections and streams.
 NEWSDESK_LOG=warn NEWSDESK_LIVE__MAX_SUBSCRIBERS=$((SUBSCRIBERS + 10)) \
+  NEWSDESK_LIVE__MAX_PER_ADDRESS=$((SUBSCRIBERS + 10)) NEWSDESK_SERVER__MAX_CONNECTIONS_PER_ADDRESS=0 \
   "$bin" serve --demo --data-dir "$work/data" --listen 127.0.0.1:0 >"$work/stdout" 2>"$work/stderr" &
 server_pid=$!
 for _ in $(seq 1 300); do
