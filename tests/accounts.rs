@@ -56,22 +56,6 @@ async fn reset_with(client: &reqwest::Client, site: &TestSite, email: &str) -> c
     read(post_form_with(client, site, "/account/reset", &[("email", email)]).await).await
 }
 
-async fn readers_in_database(site: &TestSite) -> i64 {
-    use sqlx::{ConnectOptions, Connection};
-    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(site.data_dir().join("newsdesk.sqlite3"))
-        .read_only(true)
-        .connect()
-        .await
-        .expect("open the database");
-    let n = sqlx::query_scalar("SELECT COUNT(*) FROM readers")
-        .fetch_one(&mut conn)
-        .await
-        .expect("count");
-    conn.close().await.expect("close");
-    n
-}
-
 fn statuses(pages: &[common::Page], status: u16) -> usize {
     pages.iter().filter(|p| p.status == status).count()
 }
@@ -108,10 +92,10 @@ async fn addresses_the_mailer_refuses_get_422_and_nothing_is_written() {
             reset.text_of(".form-error")
         );
     }
-    assert_eq!(readers_in_database(&site).await, 0, "no reader was written");
+    assert_eq!(site.count_rows("readers").await, 0, "no reader was written");
     // A good address still works, and its mail is the only one sent.
     new_reader(&site, &smtp, "ab@example.org", "Ab").await;
-    assert_eq!(readers_in_database(&site).await, 1);
+    assert_eq!(site.count_rows("readers").await, 1);
     assert_eq!(smtp.count_to("@[127.0.0.1]"), 0);
     assert_eq!(smtp.count_to("a..b@"), 0);
 }
@@ -144,7 +128,7 @@ async fn sign_ups_and_resets_over_the_address_limit_get_429() {
             page.text_of(".form-error")
         );
     }
-    assert_eq!(readers_in_database(&site).await, 5);
+    assert_eq!(site.count_rows("readers").await, 5);
     // A reset from the same address is over the same limit; another address has its own.
     let reset = reset_with(&site.client, &site, "r0@example.org").await;
     assert_eq!(reset.status, 429);
@@ -268,7 +252,7 @@ async fn hashing_beyond_its_turns_waits_then_gets_503() {
         );
     }
     assert_eq!(
-        readers_in_database(&site).await,
+        site.count_rows("readers").await,
         i64::try_from(statuses(&pages, 200)).expect("small")
     );
 }

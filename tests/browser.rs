@@ -12,7 +12,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{TestSite, tool};
+use common::{TestSite, demo_config_text, tool};
 use serde_json::{Value, json};
 
 const PAGES: &[&str] = &[
@@ -56,7 +56,12 @@ status = "published"
 #[tokio::test]
 async fn every_page_type_is_valid_html5() {
     let jar = tool("NEWSDESK_TEST_VNU_JAR");
-    let site = TestSite::demo();
+    // The webhook below points at a closed local port, which the outbound guard must allow.
+    let site = TestSite::start_with(
+        demo_config_text(),
+        &[],
+        &[("NEWSDESK_OUTBOUND__ALLOW", r#"["127.0.0.1"]"#)],
+    );
     site.import_ok(UPLOADED_HERO);
     for path in ["/", "/world", "/world/harbour-wall-repaired"] {
         site.eventually(path, Duration::from_secs(3), |p| {

@@ -1366,23 +1366,6 @@ async fn only_confirmed_readers_in_good_standing_like_and_report_and_an_approval
     );
 }
 
-/// Rows in the site's events table, read beside the running server.
-async fn event_count(site: &TestSite) -> i64 {
-    use sqlx::{ConnectOptions, Connection};
-    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(site.data_dir().join("newsdesk.sqlite3"))
-        .read_only(true)
-        .connect()
-        .await
-        .expect("open the database");
-    let n = sqlx::query_scalar("SELECT COUNT(*) FROM events")
-        .fetch_one(&mut conn)
-        .await
-        .expect("count");
-    conn.close().await.expect("close");
-    n
-}
-
 #[tokio::test]
 async fn likes_purge_no_page_and_likes_and_reports_are_limited_per_reader() {
     let smtp = SmtpListener::start();
@@ -1405,7 +1388,7 @@ async fn likes_purge_no_page_and_likes_and_reports_are_limited_per_reader() {
         ids
     };
     let ben = new_reader(&site, &smtp, "ben@example.org", "Ben").await;
-    let events = event_count(&site).await;
+    let events = site.count_rows("events").await;
 
     // The uncached discussion page shows a like at once.
     assert_eq!(
@@ -1422,7 +1405,11 @@ async fn likes_purge_no_page_and_likes_and_reports_are_limited_per_reader() {
         let done = site_act(&site, &ben, item, ids[0], "like").await;
         assert_eq!(done.status, 303, "like number {}", n + 1);
     }
-    assert_eq!(event_count(&site).await, events, "likes purge no page");
+    assert_eq!(
+        site.count_rows("events").await,
+        events,
+        "likes purge no page"
+    );
     let refused = site_act(&site, &ben, item, ids[0], "like").await;
     assert_eq!(refused.status, 429);
     let wait: u64 = refused.header("retry-after").parse().expect("Retry-After");
@@ -1446,7 +1433,11 @@ async fn likes_purge_no_page_and_likes_and_reports_are_limited_per_reader() {
             .await;
     let count = |status: u16| answers.iter().filter(|(s, _)| *s == status).count();
     assert_eq!((count(200), count(429)), (50, 10), "{answers:?}");
-    assert_eq!(event_count(&site).await, events, "likes purge no page");
+    assert_eq!(
+        site.count_rows("events").await,
+        events,
+        "likes purge no page"
+    );
 
     // Reports: two an hour per reader, in turn or at once.
     assert_eq!(

@@ -22,22 +22,6 @@ fn location(response: &reqwest::Response) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Polls the server's log until `wanted` shows in it.
-async fn log_containing(site: &TestSite, wanted: &str) -> String {
-    let started = Instant::now();
-    loop {
-        let log = site.log();
-        if log.contains(wanted) {
-            return log;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the log never showed {wanted}:\n{log}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test]
 async fn reader_sign_in_never_sends_anyone_to_another_site() {
     let smtp = SmtpListener::start();
@@ -138,7 +122,7 @@ async fn one_time_links_are_redacted_in_the_access_log() {
     site.get(&format!("/account/verify/{verify_token}")).await;
     site.get(&format!("/Account/Reset/{reset_token}")).await;
     site.get("/healthz").await;
-    let log = log_containing(&site, "/healthz").await;
+    let log = site.log_containing("/healthz").await;
     for secret in [setup_token.as_str(), reset_token, verify_token] {
         assert!(!log.contains(secret), "{secret} is in the log:\n{log}");
     }
@@ -184,7 +168,7 @@ async fn forwarded_addresses_from_a_stranger_are_ignored() {
         25,
         "{statuses:?}"
     );
-    let log = log_containing(&site, "/api/v1/sections").await;
+    let log = site.log_containing("/api/v1/sections").await;
     assert!(!log.contains("198.51.100."), "{log}");
 }
 
@@ -208,7 +192,7 @@ async fn forwarded_addresses_from_a_trusted_proxy_are_the_clients() {
         5,
         "{statuses:?}"
     );
-    let log = log_containing(&site, "203.0.113.77").await;
+    let log = site.log_containing("203.0.113.77").await;
     assert!(log.contains("198.51.100.29"), "{log}");
 }
 

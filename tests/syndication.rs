@@ -1333,22 +1333,6 @@ fn listener_answering(answer: String) -> (String, std::sync::mpsc::Receiver<Stri
     (address, rx)
 }
 
-/// Waits until the server's log holds `wanted`.
-async fn logged(site: &TestSite, wanted: &str) -> String {
-    let started = std::time::Instant::now();
-    loop {
-        let log = site.log();
-        if log.contains(wanted) {
-            return log;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the log never said {wanted:?}:\n{log}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn websub_never_pings_inside_the_network_nor_follows_a_redirect_there() {
     // A listener that must hear nothing, where the redirects point.
@@ -1370,7 +1354,7 @@ async fn websub_never_pings_inside_the_network_nor_follows_a_redirect_there() {
         )],
     );
     site.import_ok(&fixture());
-    logged(&site, "127.0.0.1 is a loopback address").await;
+    site.log_containing("127.0.0.1 is a loopback address").await;
     drop(site);
 
     // An allowed hub that redirects inside the network: to a name meaning this machine, to
@@ -1408,7 +1392,7 @@ async fn websub_never_pings_inside_the_network_nor_follows_a_redirect_there() {
             .recv_timeout(Duration::from_secs(10))
             .unwrap_or_else(|e| panic!("the hub heard nothing ({e}):\n{}", site.log()));
         assert!(first.starts_with("POST /hub "), "{first}");
-        let log = logged(&site, named).await;
+        let log = site.log_containing(named).await;
         assert!(log.contains("outbound.allow"), "{log}");
     }
     assert!(

@@ -197,6 +197,40 @@ impl TestSite {
         }
     }
 
+    /// Polls the server's log until `wanted` shows in it (10 s at most), and returns the log.
+    pub async fn log_containing(&self, wanted: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let log = self.log();
+            if log.contains(wanted) {
+                return log;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the log never showed {wanted:?}:\n{log}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Rows in one table of the site's SQLite database, read beside the running server.
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        use sqlx::{ConnectOptions, Connection};
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(self.data_dir().join("newsdesk.sqlite3"))
+            .read_only(true)
+            .connect()
+            .await
+            .expect("open the database");
+        // The table names are the tests' own literals.
+        let n = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(&mut conn)
+            .await
+            .expect("count");
+        conn.close().await.expect("close");
+        n
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }

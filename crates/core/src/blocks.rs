@@ -67,7 +67,7 @@ fn text_of(events: &[Event<'_>]) -> String {
 }
 
 /// The events of each top-level block, and the events inside its outer tag.
-fn top_level<'a>(events: &'a [Event<'a>]) -> Vec<&'a [Event<'a>]> {
+pub(crate) fn top_level<'a>(events: &'a [Event<'a>]) -> Vec<&'a [Event<'a>]> {
     let mut out = Vec::new();
     let mut depth = 0usize;
     let mut start = 0;

@@ -20,31 +20,11 @@ pub fn render_markdown(markdown: &str) -> String {
     options.insert(Options::ENABLE_SMART_PUNCTUATION);
     let events: Vec<Event<'_>> = Parser::new_ext(markdown, options).collect();
     let mut out = String::with_capacity(markdown.len() * 3 / 2);
-    let mut block = String::new();
-    let mut sanitized = |events: &[Event<'_>], out: &mut String| {
-        block.clear();
-        html::push_html(&mut block, events.iter().cloned());
-        out.push_str(&SANITIZER.clean(&block).to_string());
-    };
-    let mut depth = 0usize;
-    let mut start = 0;
-    for (i, event) in events.iter().enumerate() {
-        match event {
-            Event::Start(_) => {
-                if depth == 0 {
-                    start = i;
-                }
-                depth += 1;
-            }
-            Event::End(_) => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    sanitized(&events[start..=i], &mut out);
-                }
-            }
-            _ if depth == 0 => sanitized(&events[i..=i], &mut out),
-            _ => {}
-        }
+    let mut html_of_block = String::new();
+    for block in crate::blocks::top_level(&events) {
+        html_of_block.clear();
+        html::push_html(&mut html_of_block, block.iter().cloned());
+        out.push_str(&SANITIZER.clean(&html_of_block).to_string());
     }
     out
 }

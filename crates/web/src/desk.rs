@@ -120,6 +120,21 @@ pub(crate) fn render(
 }
 
 pub(crate) fn internal(e: ServiceError) -> Response {
+    // Waiting is not failing: a busy password hasher or a limit is the asker's to wait out,
+    // whichever page asked (a reader's reset, an account added in the desk).
+    if let Some(secs) = e.retry_after() {
+        let status = if matches!(e, ServiceError::Busy { .. }) {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        return (
+            status,
+            [(header::RETRY_AFTER, secs.to_string())],
+            e.to_string(),
+        )
+            .into_response();
+    }
     tracing::error!(error = %e, "desk request failed");
     (
         StatusCode::INTERNAL_SERVER_ERROR,
