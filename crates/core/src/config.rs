@@ -1645,8 +1645,12 @@ mod tests {
     fn live_limits_are_checked_at_their_edges() {
         let c = Config::default();
         assert_eq!(c.live.max_subscribers, 10_000);
-        assert_eq!(c.live.max_resume_events, 10_000);
+        assert_eq!(c.live.max_resume_events, 1_000);
         for (key, value, ok) in [
+            ("NEWSDESK_LIVE__MAX_PER_ADDRESS", "1", true),
+            ("NEWSDESK_LIVE__MAX_PER_ADDRESS", "0", false),
+            ("NEWSDESK_LIVE__MAX_CONCURRENT_REPLAYS", "1", true),
+            ("NEWSDESK_LIVE__MAX_CONCURRENT_REPLAYS", "0", false),
             ("NEWSDESK_LIVE__MAX_SUBSCRIBERS", "1", true),
             ("NEWSDESK_LIVE__MAX_SUBSCRIBERS", "0", false),
             ("NEWSDESK_LIVE__MAX_SUBSCRIBERS", "1000000", true),

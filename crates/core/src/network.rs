@@ -23,6 +23,15 @@ pub struct IpRange {
 pub struct NotARange(String);
 
 impl IpRange {
+    /// The range of one address.
+    pub fn single(address: IpAddr) -> IpRange {
+        let network = address.to_canonical();
+        IpRange {
+            network,
+            prefix: if network.is_ipv4() { 32 } else { 128 },
+        }
+    }
+
     /// Whether `address` is in this range. An IPv4 address seen as IPv6
     /// (`::ffff:10.0.0.1`, as a dual-stack listener reports it) is matched as IPv4.
     pub fn contains(&self, address: IpAddr) -> bool {

@@ -6,6 +6,8 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use crate::network::IpRange;
+
 /// Why an address is inside the network (or nowhere) rather than on the public internet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AddressKind {
@@ -115,7 +117,7 @@ pub enum AllowedHost {
     /// A host name, lowercase, without a trailing dot: its addresses whatever they are.
     Name(String),
     /// An address, or a network of them (`10.1.0.0/16`).
-    Network { address: IpAddr, prefix: u8 },
+    Network(IpRange),
 }
 
 /// One entry of `[outbound] allow`: a host, address or network, and optionally one port.
@@ -135,17 +137,15 @@ impl AllowEntry {
         if raw.is_empty() {
             return bad("is empty");
         }
-        if let Some((address, prefix)) = raw.split_once('/') {
-            let Ok(address) = address.parse::<IpAddr>() else {
-                return bad("is not a network: write an address, a slash and a prefix length");
-            };
-            let longest = if address.is_ipv4() { 32 } else { 128 };
-            return match prefix.parse::<u8>() {
-                Ok(prefix) if prefix <= longest => Ok(AllowEntry {
-                    host: AllowedHost::Network { address, prefix },
+        if raw.contains('/') {
+            return match raw.parse::<IpRange>() {
+                Ok(network) => Ok(AllowEntry {
+                    host: AllowedHost::Network(network),
                     port: None,
                 }),
-                _ => bad(&format!("has a prefix length that is not 0 to {longest}")),
+                Err(_) => bad(
+                    "is not a network: write an address, a slash and a prefix length (0 to 32, or to 128 for IPv6)",
+                ),
             };
         }
         if let Ok(address) = raw.parse::<IpAddr>() {
@@ -198,10 +198,7 @@ impl AllowEntry {
 
     fn address(address: IpAddr, port: Option<u16>) -> Self {
         AllowEntry {
-            host: AllowedHost::Network {
-                address,
-                prefix: if address.is_ipv4() { 32 } else { 128 },
-            },
+            host: AllowedHost::Network(IpRange::single(address)),
             port,
         }
     }
@@ -213,24 +210,7 @@ impl AllowEntry {
 
     /// Whether the entry's network holds `ip` (an IPv4-mapped IPv6 address as its IPv4 one).
     pub fn contains(&self, ip: IpAddr) -> bool {
-        let AllowedHost::Network { address, prefix } = self.host else {
-            return false;
-        };
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
-        match (address, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
+        matches!(&self.host, AllowedHost::Network(network) if network.contains(ip))
     }
 
     /// Whether the entry lets a request to `port` through.
