@@ -59,7 +59,7 @@ async fn every_page_type_is_valid_html5() {
     // The webhook below points at a closed local port, which the outbound guard must allow.
     let site = TestSite::start_with(
         demo_config_text(),
-        &[],
+        &["--demo"],
         &[("NEWSDESK_OUTBOUND__ALLOW", r#"["127.0.0.1"]"#)],
     );
     site.import_ok(UPLOADED_HERO);

@@ -2480,7 +2480,8 @@ async fn drafts_are_deleted_with_their_history_and_what_readers_saw_is_not() {
     );
     let version = form.attr("form.editor input[name=version]", "value");
 
-    // Another writer may not; a stale version is a conflict; the right one deletes.
+    // Another writer may not (to them the draft does not exist, as in the API); a stale
+    // version is a conflict; the right one deletes.
     site.add_user("other@example.org", "contributor", "correct horse battery");
     let other = sign_in(&site, "other@example.org", "correct horse battery").await;
     let other_csrf = session_csrf(&site, &other).await;
@@ -2497,7 +2498,7 @@ async fn drafts_are_deleted_with_their_history_and_what_readers_saw_is_not() {
     };
     assert_eq!(
         send(other.clone(), delete(&other_csrf, &version)).await.0,
-        403
+        404
     );
     assert_eq!(
         send(writer.clone(), delete("", &version)).await.0,
