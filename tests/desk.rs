@@ -2620,9 +2620,19 @@ async fn a_contributor_reads_no_one_elses_unpublished_item_in_the_desk_as_in_the
     .await;
     assert_eq!(status, 303, "a second version");
 
-    // Another contributor: every desk page and form about the draft answers 404.
+    // Another contributor: every desk page and form about the draft answers 404, and the
+    // content list does not show it either (but shows what is published).
     let writer = sign_in(&site, "writer@example.org", STAFF_PASSWORD).await;
     let csrf = session_csrf(&site, &writer).await;
+    let (status, _, list) = desk_page(&site, "/desk", &writer).await;
+    assert_eq!(status, 200);
+    assert!(!list.text.contains(&path), "{}", list.text);
+    assert!(
+        list.text.contains("Port Halden"),
+        "published items are listed"
+    );
+    let (_, _, list) = desk_page(&site, "/desk", &owner).await;
+    assert!(list.text.contains(&path), "its writer lists it");
     for page in [
         path.clone(),
         format!("{path}/compare?from=1&to=2"),

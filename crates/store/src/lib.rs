@@ -54,6 +54,10 @@ pub struct DeskQuery {
     pub breaking: Option<bool>,
     /// Words the headline contains, matched without regard to case.
     pub headline: Option<String>,
+    /// For a person who may not see every item (a contributor): only published items and
+    /// those this address wrote (the first revision's actor), so the list shows no more than
+    /// the item pages would.
+    pub published_or_written_by: Option<String>,
     pub limit: u32,
     pub offset: u32,
 }

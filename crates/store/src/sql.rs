@@ -1457,7 +1457,10 @@ macro_rules! sql_store {
                 AND ($5 IS NULL OR EXISTS (SELECT 1 FROM item_authors ia JOIN authors a ON a.id = ia.author_id
                                            WHERE ia.item_id = items.id AND a.slug = $5))
                 AND ($6 IS NULL OR breaking = $6)
-                AND ($7 IS NULL OR LOWER(COALESCE(headline, body_markdown)) LIKE $7 ESCAPE '\\')";
+                AND ($7 IS NULL OR LOWER(COALESCE(headline, body_markdown)) LIKE $7 ESCAPE '\\')
+                AND ($8 IS NULL OR status = 'published'
+                     OR (SELECT r.actor FROM revisions r WHERE r.item_id = items.id
+                         ORDER BY r.version LIMIT 1) = $8)";
             macro_rules! bind_desk {
                 ($q:expr) => {
                     $q.bind(query.status.map(ItemStatus::as_str))
@@ -1467,6 +1470,7 @@ macro_rules! sql_store {
                         .bind(query.author.as_deref())
                         .bind(query.breaking)
                         .bind(pattern.as_deref())
+                        .bind(query.published_or_written_by.as_deref())
                 };
             }
             let mut conn = self.reader.acquire().await?;
@@ -1476,7 +1480,7 @@ macro_rules! sql_store {
             .fetch_one(&mut *conn)
             .await?;
             let rows = bind_desk!(sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {} FROM items WHERE {filter} ORDER BY changed_at DESC, id DESC LIMIT $8 OFFSET $9",
+                "SELECT {} FROM items WHERE {filter} ORDER BY changed_at DESC, id DESC LIMIT $9 OFFSET $10",
                 crate::sql::ITEM_COLUMNS
             ))))
             .bind(i64::from(query.limit))

@@ -365,8 +365,10 @@ async fn the_desk_lists_every_status_filtered_and_searched() {
             let valid = input.validate(&config).expect("valid");
             let at = now + jiff::SignedDuration::from_mins(n as i64);
             let times = PublicationTimes::settle(None, &valid, at);
+            // The draft is the writer's; the others someone else's.
+            let actor = if n == 0 { "writer@example.org" } else { "t" };
             store
-                .create_item(&valid, times, "t", at)
+                .create_item(&valid, times, actor, at)
                 .await
                 .expect("create");
         }
@@ -421,6 +423,24 @@ async fn the_desk_lists_every_status_filtered_and_searched() {
         let (page, total) = store.desk_items(&paged).await.expect("page");
         assert_eq!((page.len(), total), (1, 3));
         assert_eq!(page[0].headline.as_deref(), Some("Harbour reopens"));
+        // A contributor's list: what is published and what they wrote, nothing else.
+        let seen_by = |email: &str| newsdesk_store::DeskQuery {
+            published_or_written_by: Some(email.into()),
+            ..all.clone()
+        };
+        let (mine, total) = store
+            .desk_items(&seen_by("writer@example.org"))
+            .await
+            .expect("writer's list");
+        assert_eq!(total, 2);
+        let headlines: Vec<_> = mine.iter().filter_map(|i| i.headline.clone()).collect();
+        assert_eq!(headlines, ["Harbour reopens", "Harbour gates: 100% closed"]);
+        let (theirs, total) = store
+            .desk_items(&seen_by("other@example.org"))
+            .await
+            .expect("other's list");
+        assert_eq!(total, 1);
+        assert_eq!(theirs[0].headline.as_deref(), Some("Harbour reopens"));
     })
     .await;
 }

@@ -430,6 +430,8 @@ pub async fn items(
         author: param("author").map(str::to_owned),
         breaking: param("breaking").map(|v| v == "yes"),
         headline: param("q").map(str::to_owned),
+        published_or_written_by: (!session.account.role.may(Action::ViewAllItems))
+            .then(|| session.account.email.clone()),
         limit: DESK_PAGE_SIZE,
         offset: (page - 1).saturating_mul(DESK_PAGE_SIZE),
     };
