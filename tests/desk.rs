@@ -1835,6 +1835,20 @@ async fn admins_manage_accounts_and_roles_and_the_last_admin_stays() {
     let (status, _, settings) = desk_page(&site, "/desk/settings", &admin).await;
     assert_eq!(status, 200);
     assert!(settings.text.contains("site.time_zone"));
+    // The trust settings are shown too; a metrics token would be named, never shown.
+    for key in [
+        "server.trusted_proxies",
+        "outbound.allow",
+        "accounts.sign_in_failures_per_account_and_address",
+        "housekeeping.interval_seconds",
+    ] {
+        assert!(settings.text.contains(key), "{key}");
+    }
+    assert!(
+        settings
+            .text
+            .contains("not set: /metrics answers this machine only")
+    );
 }
 
 // ---- Autosave

@@ -513,6 +513,16 @@ pub async fn set_disabled(
 /// The site's settings as this instance runs with them. They live in `newsdesk.toml` (and
 /// environment overrides) because every instance must agree on them and they change with a
 /// deploy, not with a click; the page shows admins what is in force and where to change it.
+/// A list setting as one line, or "none".
+fn list_or_none<T: std::fmt::Display>(entries: impl Iterator<Item = T>) -> String {
+    let shown: Vec<String> = entries.map(|e| e.to_string()).collect();
+    if shown.is_empty() {
+        "none".to_owned()
+    } else {
+        shown.join(", ")
+    }
+}
+
 pub async fn settings(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let session = match require(&state, &headers, Action::ManageSettings, "/desk/settings").await {
         Ok(s) => s,
@@ -546,6 +556,43 @@ pub async fn settings(State(state): State<Arc<AppState>>, headers: HeaderMap) ->
         ("cache.max_age", format!("{} s", config.cache.max_age)),
         ("cache.s_maxage", format!("{} s", config.cache.s_maxage)),
         ("pages.page_size", config.pages.page_size.to_string()),
+        (
+            "server.trusted_proxies",
+            list_or_none(config.server.trusted_proxies.iter()),
+        ),
+        (
+            "server.header_read_timeout_seconds",
+            format!("{} s", config.server.header_read_timeout_seconds),
+        ),
+        (
+            "server.max_connections_per_address",
+            config.server.max_connections_per_address.to_string(),
+        ),
+        ("outbound.allow", list_or_none(config.outbound.allow.iter())),
+        (
+            "accounts.sign_in_failures_per_account_and_address",
+            config
+                .accounts
+                .sign_in_failures_per_account_and_address
+                .to_string(),
+        ),
+        (
+            "accounts.requests_per_address_per_hour",
+            config.accounts.requests_per_address_per_hour.to_string(),
+        ),
+        (
+            "housekeeping.interval_seconds",
+            format!("{} s", config.housekeeping.interval_seconds),
+        ),
+        // Whether a token guards the metrics, never the token.
+        (
+            "metrics.token",
+            if config.metrics.token.is_some() {
+                "set".to_owned()
+            } else {
+                "not set: /metrics answers this machine only".to_owned()
+            },
+        ),
     ];
     let response = render(
         &state,

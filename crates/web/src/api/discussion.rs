@@ -56,6 +56,7 @@ pub struct SignedIn {
     request_body = SignIn,
     responses(
         (status = 200, body = SignedIn),
+        (status = 503, body = ErrorBody, description = "Every turn at checking passwords is taken; `Retry-After` says when to try again"),
         Refusals,
         BodyRefusals,
     ),
