@@ -2,33 +2,23 @@
 //! theme, metrics and security headers. Handlers parse, call a newsroom service and render;
 //! they hold no SQL and write no cache headers of their own.
 
-mod account;
+// The three faces, each in its own folder.
 mod api;
+mod desk;
+mod site;
+
+// Plumbing the faces share.
 mod cache;
 pub mod client;
-mod comments;
-mod desk;
-mod editor;
 mod error;
-mod feeds;
 mod http;
-mod library;
 pub mod live;
-mod manage;
 mod metrics;
-mod moderation;
 pub mod paths;
 mod redirect;
-mod search;
 mod server;
-mod site;
-mod sitemaps;
-mod structured;
 mod theme;
-mod tokens;
 mod views;
-mod webhooks;
-mod websub;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -49,13 +39,13 @@ use tokio::sync::broadcast::error::RecvError;
 
 pub use cache::PageCache;
 pub use client::ClientAddress;
-pub use editor::AUTOSAVE_MAX_BYTES;
+pub use desk::editor::AUTOSAVE_MAX_BYTES;
 pub use error::WebError;
 pub use live::follow_live;
 pub use server::serve;
 pub use theme::{Theme, ThemeError};
-pub use webhooks::start_webhooks;
-pub use websub::follow_for_websub;
+pub use desk::webhooks::start_webhooks;
+pub use site::websub::follow_for_websub;
 
 use metrics::{Metrics, RouteName};
 
@@ -86,7 +76,7 @@ pub struct AppState {
     pub live: Arc<live::Live>,
     metrics: Metrics,
     cache_control: HeaderValue,
-    render_locks: site::RenderLocks,
+    render_locks: site::page::RenderLocks,
     started: Instant,
     api: api::ApiState,
 }
@@ -106,7 +96,7 @@ impl AppState {
             base_url: base_url.trim_end_matches('/').to_owned(),
             live: Arc::new(live::Live::new(&config.live)),
             metrics: Metrics::default(),
-            render_locks: site::RenderLocks::default(),
+            render_locks: site::page::RenderLocks::default(),
             started: Instant::now(),
             api: api::ApiState::default(),
         }
@@ -128,103 +118,103 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(live::PATH, get(live::stream))
         .route("/assets/{name}", get(asset))
         .route("/media/{*path}", get(media))
-        .route("/search", get(search::page))
-        .route("/opensearch.xml", get(search::opensearch))
+        .route("/search", get(site::search::page))
+        .route("/opensearch.xml", get(site::search::opensearch))
         .route("/desk", get(desk::items))
         .route(
             "/desk/new",
-            get(editor::new_form)
-                .post(editor::create)
+            get(desk::editor::new_form)
+                .post(desk::editor::create)
                 .layer(axum::extract::DefaultBodyLimit::max(EDITOR_BODY_LIMIT)),
         )
         .route(
             "/desk/items/{id}",
-            get(editor::edit_form)
-                .post(editor::update)
+            get(desk::editor::edit_form)
+                .post(desk::editor::update)
                 .layer(axum::extract::DefaultBodyLimit::max(EDITOR_BODY_LIMIT)),
         )
         .route(
             "/desk/new/autosave",
-            axum::routing::post(editor::autosave_new).layer(axum::extract::DefaultBodyLimit::max(
-                editor::AUTOSAVE_MAX_BYTES,
+            axum::routing::post(desk::editor::autosave_new).layer(axum::extract::DefaultBodyLimit::max(
+                desk::editor::AUTOSAVE_MAX_BYTES,
             )),
         )
         .route(
             "/desk/items/{id}/autosave",
-            axum::routing::post(editor::autosave_item).layer(axum::extract::DefaultBodyLimit::max(
-                editor::AUTOSAVE_MAX_BYTES,
+            axum::routing::post(desk::editor::autosave_item).layer(axum::extract::DefaultBodyLimit::max(
+                desk::editor::AUTOSAVE_MAX_BYTES,
             )),
         )
         .route(
             "/desk/new/autosave/discard",
-            axum::routing::post(editor::discard_new),
+            axum::routing::post(desk::editor::discard_new),
         )
         .route(
             "/desk/items/{id}/autosave/discard",
-            axum::routing::post(editor::discard_item),
+            axum::routing::post(desk::editor::discard_item),
         )
-        .route("/desk/items/{id}/compare", get(editor::compare))
-        .route("/desk/items/{id}/delete", post(editor::delete))
+        .route("/desk/items/{id}/compare", get(desk::editor::compare))
+        .route("/desk/items/{id}/delete", post(desk::editor::delete))
         .route(
             "/desk/items/{id}/related",
-            axum::routing::post(editor::set_related),
+            axum::routing::post(desk::editor::set_related),
         )
         .route(
             "/desk/items/{id}/notes",
-            axum::routing::post(editor::add_note),
+            axum::routing::post(desk::editor::add_note),
         )
         .route(
             "/desk/items/{id}/restore",
-            axum::routing::post(editor::restore),
+            axum::routing::post(desk::editor::restore),
         )
-        .route("/desk/preview", axum::routing::post(editor::preview))
+        .route("/desk/preview", axum::routing::post(desk::editor::preview))
         .route("/desk/audit", get(desk::audit))
         .route(
             "/desk/sections",
-            get(manage::sections).post(manage::add_section),
+            get(desk::manage::sections).post(desk::manage::add_section),
         )
-        .route("/desk/sections/{slug}", post(manage::update_section))
-        .route("/desk/sections/{slug}/move", post(manage::move_section))
-        .route("/desk/sections/{slug}/delete", post(manage::delete_section))
-        .route("/desk/tags", get(manage::tags))
-        .route("/desk/tags/{slug}", post(manage::rename_tag))
-        .route("/desk/tags/{slug}/delete", post(manage::delete_tag))
+        .route("/desk/sections/{slug}", post(desk::manage::update_section))
+        .route("/desk/sections/{slug}/move", post(desk::manage::move_section))
+        .route("/desk/sections/{slug}/delete", post(desk::manage::delete_section))
+        .route("/desk/tags", get(desk::manage::tags))
+        .route("/desk/tags/{slug}", post(desk::manage::rename_tag))
+        .route("/desk/tags/{slug}/delete", post(desk::manage::delete_tag))
         .route(
             "/desk/authors",
-            get(manage::authors).post(manage::add_author),
+            get(desk::manage::authors).post(desk::manage::add_author),
         )
-        .route("/desk/authors/{slug}", post(manage::update_author))
-        .route("/desk/authors/{slug}/delete", post(manage::delete_author))
+        .route("/desk/authors/{slug}", post(desk::manage::update_author))
+        .route("/desk/authors/{slug}/delete", post(desk::manage::delete_author))
         .route(
             "/desk/accounts",
-            get(manage::accounts).post(manage::add_account),
+            get(desk::manage::accounts).post(desk::manage::add_account),
         )
-        .route("/desk/accounts/{id}/role", post(manage::change_role))
-        .route("/desk/accounts/{id}/disable", post(manage::set_disabled))
-        .route("/desk/settings", get(manage::settings))
-        .route("/desk/tokens", get(tokens::room).post(tokens::create))
-        .route("/desk/tokens/{id}/revoke", post(tokens::revoke))
-        .route("/desk/webhooks", get(webhooks::list).post(webhooks::add))
+        .route("/desk/accounts/{id}/role", post(desk::manage::change_role))
+        .route("/desk/accounts/{id}/disable", post(desk::manage::set_disabled))
+        .route("/desk/settings", get(desk::manage::settings))
+        .route("/desk/tokens", get(desk::tokens::room).post(desk::tokens::create))
+        .route("/desk/tokens/{id}/revoke", post(desk::tokens::revoke))
+        .route("/desk/webhooks", get(desk::webhooks::list).post(desk::webhooks::add))
         .route(
             "/desk/webhooks/{id}",
-            get(webhooks::detail).post(webhooks::update),
+            get(desk::webhooks::detail).post(desk::webhooks::update),
         )
-        .route("/desk/webhooks/{id}/enabled", post(webhooks::set_enabled))
-        .route("/desk/webhooks/{id}/secret", post(webhooks::rotate_secret))
-        .route("/desk/webhooks/{id}/delete", post(webhooks::delete))
+        .route("/desk/webhooks/{id}/enabled", post(desk::webhooks::set_enabled))
+        .route("/desk/webhooks/{id}/secret", post(desk::webhooks::rotate_secret))
+        .route("/desk/webhooks/{id}/delete", post(desk::webhooks::delete))
         .route(
             "/desk/webhooks/{id}/deliveries/{delivery}/replay",
-            post(webhooks::replay),
+            post(desk::webhooks::replay),
         )
-        .route("/desk/comments", get(moderation::queue))
-        .route("/desk/comments/{id}/decide", post(moderation::decide))
-        .route("/desk/readers/{id}", get(moderation::reader))
-        .route("/desk/readers/{id}/standing", post(moderation::standing))
-        .route("/desk/items/{id}/commenting", post(moderation::story_rules))
+        .route("/desk/comments", get(desk::comments::queue))
+        .route("/desk/comments/{id}/decide", post(desk::comments::decide))
+        .route("/desk/readers/{id}", get(desk::comments::reader))
+        .route("/desk/readers/{id}/standing", post(desk::comments::standing))
+        .route("/desk/items/{id}/commenting", post(desk::comments::story_rules))
         .route(
             "/desk/media",
-            get(library::media)
-                .post(library::upload)
+            get(desk::media::media)
+                .post(desk::media::upload)
                 .layer(axum::extract::DefaultBodyLimit::max(EDITOR_BODY_LIMIT)),
         )
         .route("/desk/sign-in", get(desk::sign_in_form).post(desk::sign_in))
@@ -239,32 +229,32 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route(
             "/comments/{item}",
-            get(comments::discussion).post(comments::post),
+            get(site::comments::discussion).post(site::comments::post),
         )
-        .route("/comments/c/{id}/{action}", post(comments::act))
-        .route("/account", get(account::profile))
-        .route("/account/name", post(account::change_name))
-        .route("/account/export", get(account::export))
-        .route("/account/delete", post(account::delete))
+        .route("/comments/c/{id}/{action}", post(site::comments::act))
+        .route("/account", get(site::account::profile))
+        .route("/account/name", post(site::account::change_name))
+        .route("/account/export", get(site::account::export))
+        .route("/account/delete", post(site::account::delete))
         .route(
             "/account/sign-in",
-            get(account::sign_in_form).post(account::sign_in),
+            get(site::account::sign_in_form).post(site::account::sign_in),
         )
         .route(
             "/account/sign-up",
-            get(account::sign_up_form).post(account::sign_up),
+            get(site::account::sign_up_form).post(site::account::sign_up),
         )
-        .route("/account/sign-out", post(account::sign_out))
-        .route("/account/verify/{token}", get(account::verify))
+        .route("/account/sign-out", post(site::account::sign_out))
+        .route("/account/verify/{token}", get(site::account::verify))
         .route(
             "/account/reset",
-            get(account::reset_form).post(account::request_reset),
+            get(site::account::reset_form).post(site::account::request_reset),
         )
         .route(
             "/account/reset/{token}",
-            get(account::new_password_form).post(account::set_new_password),
+            get(site::account::new_password_form).post(site::account::set_new_password),
         )
-        .fallback(site::page)
+        .fallback(site::page::page)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }

@@ -15,7 +15,7 @@ use newsdesk_store::ListingKind;
 
 use crate::AppState;
 use crate::error::WebError;
-use crate::feeds::{Document, last_changed, xml_safe, xml_writer};
+use crate::site::feeds::{Document, last_changed, xml_safe, xml_writer};
 use crate::paths::{self, SitemapPart};
 use crate::views;
 

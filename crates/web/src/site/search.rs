@@ -22,7 +22,7 @@ use crate::AppState;
 use crate::error::WebError;
 use crate::http;
 use crate::metrics::RouteName;
-use crate::site::error_page;
+use crate::site::page::error_page;
 use crate::views::{ItemView, PagerView, SiteView};
 
 const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");

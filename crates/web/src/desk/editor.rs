@@ -403,7 +403,7 @@ async fn page(state: &AppState, status: StatusCode, e: Editing<'_>) -> Response 
         Ok((images, _)) => images
             .iter()
             .take(LIBRARY_PICKER_SIZE)
-            .map(crate::library::ImageCard::new)
+            .map(crate::desk::media::ImageCard::new)
             .collect::<Vec<_>>(),
         Err(err) => return internal(err),
     };

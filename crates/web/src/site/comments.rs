@@ -165,7 +165,7 @@ async fn discussion_page(
     let now = Timestamp::now();
     let item = match state.newsroom.store().item_by_id(item_id).await {
         Ok(Some(item)) if item.status == newsdesk_core::ItemStatus::Published => item,
-        Ok(_) => return crate::site::not_found_page(state),
+        Ok(_) => return crate::site::page::not_found_page(state),
         Err(e) => return internal(e.into()),
     };
     let commenting = match state.newsroom.commenting(&item, now).await {
@@ -179,7 +179,7 @@ async fn discussion_page(
         Ok(root) => match state.newsroom.subthread(root, viewer).await {
             // A thread is shown under its own story only.
             Ok(node) if node.comment.item_id != item_id => {
-                return crate::site::not_found_page(state);
+                return crate::site::page::not_found_page(state);
             }
             Ok(node) => {
                 let thread = Thread {
@@ -190,7 +190,7 @@ async fn discussion_page(
                 };
                 (thread_views(state, &thread, viewer), None, None)
             }
-            Err(ServiceError::NotFound(_)) => return crate::site::not_found_page(state),
+            Err(ServiceError::NotFound(_)) => return crate::site::page::not_found_page(state),
             Err(e) => return internal(e),
         },
         Err(_) => match state.newsroom.thread(item_id, sort, page, viewer).await {
@@ -396,7 +396,7 @@ pub async fn act(
 ) -> Response {
     let item_id = match state.newsroom.store().comment(comment_id).await {
         Ok(Some(c)) => c.item_id,
-        Ok(None) => return no_store(crate::site::not_found_page(&state), "comments"),
+        Ok(None) => return no_store(crate::site::page::not_found_page(&state), "comments"),
         Err(e) => return no_store(internal(e.into()), "comments"),
     };
     let back = discussion_url(item_id);
@@ -439,7 +439,7 @@ pub async fn act(
             .delete_own_comment(reader, comment_id)
             .await
             .map(|()| "deleted"),
-        _ => return no_store(crate::site::not_found_page(&state), "comments"),
+        _ => return no_store(crate::site::page::not_found_page(&state), "comments"),
     };
     let response = match outcome {
         Ok(done) => see_other(&format!("{back}?done={done}#c{comment_id}")),

@@ -6,7 +6,7 @@
 use newsdesk_core::{Config, Item, NoteKind};
 use serde_json::{Value, json};
 
-use crate::feeds::{last_changed, mime_of};
+use crate::site::feeds::{last_changed, mime_of};
 use crate::paths;
 use crate::views;
 use newsdesk_services::uploads;

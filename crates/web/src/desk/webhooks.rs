@@ -47,7 +47,7 @@ impl SiteLinks for Links {
         format!(
             "{}{}",
             self.state.base_url,
-            crate::comments::discussion_url(item_id)
+            crate::site::comments::discussion_url(item_id)
         )
     }
 }

@@ -153,7 +153,7 @@ pub struct NextQuery {
 /// another site.
 fn safe_next(next: &str) -> String {
     crate::redirect::same_site_path(next)
-        .filter(|path| crate::account::under(path, "/desk"))
+        .filter(|path| crate::site::account::under(path, "/desk"))
         .unwrap_or_else(|| "/desk".to_owned())
 }
 

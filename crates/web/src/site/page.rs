@@ -18,12 +18,12 @@ use serde::Serialize;
 use crate::AppState;
 use crate::cache::CachedPage;
 use crate::error::WebError;
-use crate::feeds::{self, Document};
+use crate::site::feeds::{self, Document};
 use crate::http;
 use crate::metrics::RouteName;
 use crate::paths::{self, FeedFormat, FeedSubject, Parsed, SitePage, SiteRoute};
 use crate::views::{self, ItemView, PagerView, SiteView};
-use crate::{sitemaps, structured};
+use crate::site::{sitemaps, structured};
 use newsdesk_core::Config;
 
 /// Template values from anything serializable.
@@ -581,7 +581,7 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
                     item => val(item_view),
                     related => val(views(&related)),
                     latest => val(views(&stream)),
-                    comments => discussion.as_ref().map(|(thread, _)| val(crate::comments::thread_views(state, thread, None))),
+                    comments => discussion.as_ref().map(|(thread, _)| val(crate::site::comments::thread_views(state, thread, None))),
                     discussion => discussion.as_ref().map(|(thread, closed)| context! {
                         item_id => item.id,
                         total => thread.total,
