@@ -40,12 +40,12 @@ use tokio::sync::broadcast::error::RecvError;
 pub use cache::PageCache;
 pub use client::ClientAddress;
 pub use desk::editor::AUTOSAVE_MAX_BYTES;
+pub use desk::webhooks::start_webhooks;
 pub use error::WebError;
 pub use live::follow_live;
 pub use server::serve;
-pub use theme::{Theme, ThemeError};
-pub use desk::webhooks::start_webhooks;
 pub use site::websub::follow_for_websub;
+pub use theme::{Theme, ThemeError};
 
 use metrics::{Metrics, RouteName};
 
@@ -135,15 +135,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route(
             "/desk/new/autosave",
-            axum::routing::post(desk::editor::autosave_new).layer(axum::extract::DefaultBodyLimit::max(
-                desk::editor::AUTOSAVE_MAX_BYTES,
-            )),
+            axum::routing::post(desk::editor::autosave_new).layer(
+                axum::extract::DefaultBodyLimit::max(desk::editor::AUTOSAVE_MAX_BYTES),
+            ),
         )
         .route(
             "/desk/items/{id}/autosave",
-            axum::routing::post(desk::editor::autosave_item).layer(axum::extract::DefaultBodyLimit::max(
-                desk::editor::AUTOSAVE_MAX_BYTES,
-            )),
+            axum::routing::post(desk::editor::autosave_item).layer(
+                axum::extract::DefaultBodyLimit::max(desk::editor::AUTOSAVE_MAX_BYTES),
+            ),
         )
         .route(
             "/desk/new/autosave/discard",
@@ -174,8 +174,14 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(desk::manage::sections).post(desk::manage::add_section),
         )
         .route("/desk/sections/{slug}", post(desk::manage::update_section))
-        .route("/desk/sections/{slug}/move", post(desk::manage::move_section))
-        .route("/desk/sections/{slug}/delete", post(desk::manage::delete_section))
+        .route(
+            "/desk/sections/{slug}/move",
+            post(desk::manage::move_section),
+        )
+        .route(
+            "/desk/sections/{slug}/delete",
+            post(desk::manage::delete_section),
+        )
         .route("/desk/tags", get(desk::manage::tags))
         .route("/desk/tags/{slug}", post(desk::manage::rename_tag))
         .route("/desk/tags/{slug}/delete", post(desk::manage::delete_tag))
@@ -184,23 +190,41 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(desk::manage::authors).post(desk::manage::add_author),
         )
         .route("/desk/authors/{slug}", post(desk::manage::update_author))
-        .route("/desk/authors/{slug}/delete", post(desk::manage::delete_author))
+        .route(
+            "/desk/authors/{slug}/delete",
+            post(desk::manage::delete_author),
+        )
         .route(
             "/desk/accounts",
             get(desk::manage::accounts).post(desk::manage::add_account),
         )
         .route("/desk/accounts/{id}/role", post(desk::manage::change_role))
-        .route("/desk/accounts/{id}/disable", post(desk::manage::set_disabled))
+        .route(
+            "/desk/accounts/{id}/disable",
+            post(desk::manage::set_disabled),
+        )
         .route("/desk/settings", get(desk::manage::settings))
-        .route("/desk/tokens", get(desk::tokens::room).post(desk::tokens::create))
+        .route(
+            "/desk/tokens",
+            get(desk::tokens::room).post(desk::tokens::create),
+        )
         .route("/desk/tokens/{id}/revoke", post(desk::tokens::revoke))
-        .route("/desk/webhooks", get(desk::webhooks::list).post(desk::webhooks::add))
+        .route(
+            "/desk/webhooks",
+            get(desk::webhooks::list).post(desk::webhooks::add),
+        )
         .route(
             "/desk/webhooks/{id}",
             get(desk::webhooks::detail).post(desk::webhooks::update),
         )
-        .route("/desk/webhooks/{id}/enabled", post(desk::webhooks::set_enabled))
-        .route("/desk/webhooks/{id}/secret", post(desk::webhooks::rotate_secret))
+        .route(
+            "/desk/webhooks/{id}/enabled",
+            post(desk::webhooks::set_enabled),
+        )
+        .route(
+            "/desk/webhooks/{id}/secret",
+            post(desk::webhooks::rotate_secret),
+        )
         .route("/desk/webhooks/{id}/delete", post(desk::webhooks::delete))
         .route(
             "/desk/webhooks/{id}/deliveries/{delivery}/replay",
@@ -209,8 +233,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/desk/comments", get(desk::comments::queue))
         .route("/desk/comments/{id}/decide", post(desk::comments::decide))
         .route("/desk/readers/{id}", get(desk::comments::reader))
-        .route("/desk/readers/{id}/standing", post(desk::comments::standing))
-        .route("/desk/items/{id}/commenting", post(desk::comments::story_rules))
+        .route(
+            "/desk/readers/{id}/standing",
+            post(desk::comments::standing),
+        )
+        .route(
+            "/desk/items/{id}/commenting",
+            post(desk::comments::story_rules),
+        )
         .route(
             "/desk/media",
             get(desk::media::media)

@@ -18,12 +18,12 @@ use serde::Serialize;
 use crate::AppState;
 use crate::cache::CachedPage;
 use crate::error::WebError;
-use crate::site::feeds::{self, Document};
 use crate::http;
 use crate::metrics::RouteName;
 use crate::paths::{self, FeedFormat, FeedSubject, Parsed, SitePage, SiteRoute};
-use crate::views::{self, ItemView, PagerView, SiteView};
+use crate::site::feeds::{self, Document};
 use crate::site::{sitemaps, structured};
+use crate::views::{self, ItemView, PagerView, SiteView};
 use newsdesk_core::Config;
 
 /// Template values from anything serializable.

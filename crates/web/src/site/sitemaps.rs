@@ -15,8 +15,8 @@ use newsdesk_store::ListingKind;
 
 use crate::AppState;
 use crate::error::WebError;
-use crate::site::feeds::{Document, last_changed, xml_safe, xml_writer};
 use crate::paths::{self, SitemapPart};
+use crate::site::feeds::{Document, last_changed, xml_safe, xml_writer};
 use crate::views;
 
 /// Sitemaps protocol: "no more than 50,000 URLs" per file.

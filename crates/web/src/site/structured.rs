@@ -6,8 +6,8 @@
 use newsdesk_core::{Config, Item, NoteKind};
 use serde_json::{Value, json};
 
-use crate::site::feeds::{last_changed, mime_of};
 use crate::paths;
+use crate::site::feeds::{last_changed, mime_of};
 use crate::views;
 use newsdesk_services::uploads;
 
