@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::lang;
+use crate::sections::Sections;
 
 const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 const DEMO_TOML: &str = include_str!("../config/demo.toml");
@@ -66,6 +67,7 @@ pub struct Config {
     pub site: Site,
     #[serde(default)]
     pub apps: Apps,
+    /// Seeds a new site's sections; after that the database's list is the one pages use.
     pub sections: Vec<Section>,
     #[serde(default)]
     pub theme: Theme,
@@ -1202,15 +1204,11 @@ impl Config {
         Ok(())
     }
 
-    pub fn section(&self, slug: &str) -> Option<&Section> {
-        self.sections.iter().find(|s| s.slug == slug)
-    }
-
-    /// A section's name in one language; its slug when the section is gone.
-    pub fn section_name(&self, slug: &str, language: &str) -> String {
-        self.section(slug)
-            .map(|s| s.name_in(language).to_owned())
-            .unwrap_or_else(|| slug.to_owned())
+    /// The sections this file seeds a new site's database with. Pages use the database's
+    /// list (`Newsroom::sections`), which the desk changes; tools and tests that run without
+    /// one start from this.
+    pub fn seed_sections(&self) -> Sections {
+        Sections::new(self.sections.clone())
     }
 
     /// The time zone readers see times in; validated at start.
@@ -1310,7 +1308,10 @@ mod tests {
         assert_eq!(c.site.languages, vec!["en"]);
         let d = Config::parse(DEMO_TOML, "demo", std::iter::empty()).expect("demo config");
         assert_eq!(d.site.languages, vec!["en", "ru", "tr"]);
-        assert_eq!(d.section("world").map(|s| s.name_in("ru")), Some("Мир"));
+        assert_eq!(
+            d.seed_sections().get("world").map(|s| s.name_in("ru")),
+            Some("Мир")
+        );
     }
 
     #[test]

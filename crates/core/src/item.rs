@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::error::Error;
+use crate::sections::Sections;
 use crate::text;
 
 /// Longest headline, in characters; long enough for any wire headline, short enough for a
@@ -306,7 +307,8 @@ fn check_http_url(field: &'static str, value: &str) -> Result<(), Error> {
 
 impl ItemInput {
     /// Applies every rule of the content model and renders the body.
-    pub fn validate(&self, config: &Config) -> Result<ValidItem, Error> {
+    /// `sections` is the list items may be filed in now (the database's, not the file's).
+    pub fn validate(&self, config: &Config, sections: &Sections) -> Result<ValidItem, Error> {
         let kind = self.kind.ok_or(Error::Required { field: "kind" })?;
         let language = match trimmed(&self.language) {
             None => config.site.default_language.clone(),
@@ -320,7 +322,7 @@ impl ItemInput {
             }
         };
         let section = trimmed(&self.section).ok_or(Error::Required { field: "section" })?;
-        if config.section(&section).is_none() {
+        if !sections.contains(&section) {
             return Err(Error::UnknownSection(section));
         }
 
@@ -566,6 +568,10 @@ impl PublicationTimes {
 mod tests {
     use super::*;
 
+    fn default_sections() -> Sections {
+        Config::default().seed_sections()
+    }
+
     fn brief(body: &str) -> ItemInput {
         ItemInput {
             kind: Some(ItemKind::Brief),
@@ -578,7 +584,7 @@ mod tests {
     #[test]
     fn a_brief_without_headline_gets_a_slug_from_its_words() {
         let v = brief("Ferry *services* resume after the storm, the operator said.")
-            .validate(&Config::default())
+            .validate(&Config::default(), &default_sections())
             .expect("valid");
         assert_eq!(v.slug, "ferry-services-resume-after-the-storm-the-operator");
         assert_eq!(v.language, "en");
@@ -590,7 +596,7 @@ mod tests {
         let mut input = brief("Text.");
         input.kind = Some(ItemKind::Story);
         assert_eq!(
-            input.validate(&Config::default()),
+            input.validate(&Config::default(), &default_sections()),
             Err(Error::Required { field: "headline" })
         );
     }
@@ -599,10 +605,14 @@ mod tests {
     fn headline_limit_is_enforced_at_its_edge() {
         let mut input = brief("Text.");
         input.headline = Some("ə".repeat(HEADLINE_MAX));
-        assert!(input.validate(&Config::default()).is_ok());
+        assert!(
+            input
+                .validate(&Config::default(), &default_sections())
+                .is_ok()
+        );
         input.headline = Some("ə".repeat(HEADLINE_MAX + 1));
         assert_eq!(
-            input.validate(&Config::default()),
+            input.validate(&Config::default(), &default_sections()),
             Err(Error::TooLong {
                 field: "headline",
                 max: HEADLINE_MAX
@@ -615,13 +625,13 @@ mod tests {
         let mut input = brief("Text.");
         input.section = Some("weather".into());
         assert_eq!(
-            input.validate(&Config::default()),
+            input.validate(&Config::default(), &default_sections()),
             Err(Error::UnknownSection("weather".into()))
         );
         let mut input = brief("Text.");
         input.language = Some("xx".into());
         assert_eq!(
-            input.validate(&Config::default()),
+            input.validate(&Config::default(), &default_sections()),
             Err(Error::UnknownLanguage("xx".into()))
         );
     }
@@ -638,7 +648,7 @@ mod tests {
             height: None,
         });
         assert_eq!(
-            input.validate(&Config::default()),
+            input.validate(&Config::default(), &default_sections()),
             Err(Error::Required { field: "hero.alt" })
         );
     }
@@ -655,7 +665,9 @@ mod tests {
                 width: None,
                 height: None,
             });
-            input.validate(&Config::default()).map(|v| v.hero)
+            input
+                .validate(&Config::default(), &default_sections())
+                .map(|v| v.hero)
         };
         let longest = format!("{}.jpg", "a".repeat(HERO_PATH_MAX - 4));
         assert!(with_path(&longest).is_ok(), "{HERO_PATH_MAX} characters");
@@ -695,7 +707,7 @@ mod tests {
         let mut input = brief("Text.");
         input.headline = Some("Bell\u{7} rings".into());
         assert!(matches!(
-            input.validate(&Config::default()),
+            input.validate(&Config::default(), &default_sections()),
             Err(Error::Invalid {
                 field: "headline",
                 ..
@@ -737,7 +749,9 @@ mod tests {
         let t = |s: i64| Timestamp::from_second(1_800_000_000 + s).expect("time");
         let mut input = brief("Text.");
         input.status = Some(ItemStatus::Published);
-        let v = input.validate(&Config::default()).expect("valid");
+        let v = input
+            .validate(&Config::default(), &default_sections())
+            .expect("valid");
 
         let first = PublicationTimes::settle(None, &v, t(0));
         assert_eq!(first.first_published_at, Some(t(0)));
@@ -771,7 +785,9 @@ mod tests {
         let mut input = brief("Text.");
         input.status = Some(ItemStatus::Published);
         input.published_at = Some(at);
-        let v = input.validate(&Config::default()).expect("valid");
+        let v = input
+            .validate(&Config::default(), &default_sections())
+            .expect("valid");
         let times = PublicationTimes::settle(None, &v, Timestamp::now());
         assert_eq!(times.published_at, Some(at));
         assert_eq!(times.first_published_at, Some(at));

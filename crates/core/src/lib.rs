@@ -16,6 +16,7 @@ pub mod moderation;
 pub mod network;
 pub mod outbound;
 pub mod reader;
+pub mod sections;
 pub mod text;
 pub mod webhook;
 pub mod workflow;
@@ -29,3 +30,4 @@ pub use item::{
     Source, Tag, ValidItem,
 };
 pub use moderation::{HoldReason, Refusal, Verdict};
+pub use sections::Sections;

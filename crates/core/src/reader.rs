@@ -56,22 +56,31 @@ impl Reader {
     /// Why this reader may not like or report comments, or None if they may: only readers
     /// who confirmed their address and are in good standing weigh in, so that accounts made
     /// by the dozen, or a banned reader, cannot push a comment up or back into the queue.
-    pub fn reaction_refusal(&self) -> Option<&'static str> {
+    pub fn reaction_refusal(&self) -> Option<ReactionRefusal> {
         if !self.verified {
-            return Some(
-                "Confirm your address with the link we mailed you, then you can like and report comments.",
-            );
+            return Some(ReactionRefusal::Unconfirmed);
         }
         match self.status {
             ReaderStatus::Active => None,
-            ReaderStatus::Suspended => Some(
-                "Your account is suspended: you cannot like or report comments until a moderator lifts it.",
-            ),
-            ReaderStatus::Banned => {
-                Some("Your account is banned from commenting: you cannot like or report comments.")
-            }
+            ReaderStatus::Suspended => Some(ReactionRefusal::Suspended),
+            ReaderStatus::Banned => Some(ReactionRefusal::Banned),
         }
     }
+}
+
+/// Why a reader may not like or report comments; the `Display` text is shown to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ReactionRefusal {
+    #[error(
+        "Confirm your address with the link we mailed you, then you can like and report comments."
+    )]
+    Unconfirmed,
+    #[error(
+        "Your account is suspended: you cannot like or report comments until a moderator lifts it."
+    )]
+    Suspended,
+    #[error("Your account is banned from commenting: you cannot like or report comments.")]
+    Banned,
 }
 
 /// A display name as a reader types it: trimmed, one line, bounded, not empty.

@@ -12,7 +12,7 @@ use newsdesk_store::Session;
 use sha2::{Digest, Sha256};
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::error::{Result, ServiceError};
+use crate::error::{Missing, Result, ServiceError};
 use crate::newsroom::Newsroom;
 
 /// How long a sign-in lasts.
@@ -298,7 +298,7 @@ impl Newsroom {
     ) -> Result<Account> {
         let email = normalize_email(email)?;
         let Some((account, _)) = self.store().account_for_sign_in(&email).await? else {
-            return Err(ServiceError::NotFound(format!("account {email}")));
+            return Err(ServiceError::NotFound(Missing::AccountWithEmail(email)));
         };
         if disabled
             && account.role == Role::Admin
@@ -344,7 +344,7 @@ impl Newsroom {
             .await
         {
             Err(newsdesk_store::StoreError::NotFound) => {
-                Err(ServiceError::NotFound(format!("account {account_id}")))
+                Err(ServiceError::NotFound(Missing::Account(account_id)))
             }
             other => Ok(other?),
         }

@@ -9,7 +9,7 @@ use newsdesk_core::{Account, Action, Role, TokenKind, account::validate_token_na
 use newsdesk_store::{ApiToken, NewApiToken};
 
 use crate::accounts::{random_token, token_hash};
-use crate::error::{Result, ServiceError};
+use crate::error::{Denial, Missing, Refusal, Result, ServiceError};
 use crate::newsroom::Newsroom;
 
 /// Prefix of staff tokens.
@@ -68,16 +68,13 @@ impl Newsroom {
         now: Timestamp,
     ) -> Result<IssuedToken> {
         if !actor.role.may(Action::UseDesk) {
-            return Err(ServiceError::Forbidden(
-                "Your account may not use the desk.".into(),
-            ));
+            return Err(ServiceError::Forbidden(Denial::UseDesk));
         }
         if !actor.role.may_grant(role) {
-            return Err(ServiceError::Forbidden(format!(
-                "A token cannot do more than your own role ({}) allows: choose another role than {}.",
-                actor.role.as_str(),
-                role.as_str()
-            )));
+            return Err(ServiceError::Forbidden(Denial::GrantBeyondOwnRole {
+                own: actor.role,
+                asked: role,
+            }));
         }
         self.issue_token(actor, TokenKind::Staff, STAFF_PREFIX, name, Some(role), now)
             .await
@@ -91,9 +88,7 @@ impl Newsroom {
         now: Timestamp,
     ) -> Result<IssuedToken> {
         if !actor.role.may(Action::ManageAccounts) {
-            return Err(ServiceError::Forbidden(
-                "Only admins make read keys.".into(),
-            ));
+            return Err(ServiceError::Forbidden(Denial::MakeReadKey));
         }
         self.issue_token(actor, TokenKind::Read, READ_KEY_PREFIX, name, None, now)
             .await
@@ -111,9 +106,9 @@ impl Newsroom {
         let name = validate_token_name(name)?;
         let held = self.store().count_live_api_tokens(actor.id).await?;
         if held >= TOKENS_PER_ACCOUNT_MAX as u64 {
-            return Err(ServiceError::Refused(format!(
-                "An account may hold at most {TOKENS_PER_ACCOUNT_MAX} tokens; revoke one first."
-            )));
+            return Err(ServiceError::Refused(Refusal::TooManyTokens {
+                max: TOKENS_PER_ACCOUNT_MAX,
+            }));
         }
         let secret = format!("{prefix}{}", random_token()?);
         let token = self
@@ -145,17 +140,15 @@ impl Newsroom {
             .store()
             .api_token(id)
             .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("token {id}")))?;
+            .ok_or_else(|| ServiceError::NotFound(Missing::Token(id)))?;
         let own = token.kind == TokenKind::Staff && token.account_id == actor.id;
         if !own && !actor.role.may(Action::ManageAccounts) {
-            return Err(ServiceError::Forbidden(
-                "Only admins revoke other people's tokens.".into(),
-            ));
+            return Err(ServiceError::Forbidden(Denial::RevokeOthersToken));
         }
         match self.store().revoke_api_token(id, &actor.email, now).await {
-            Err(newsdesk_store::StoreError::NotFound) => Err(ServiceError::Refused(
-                "This token is already revoked.".into(),
-            )),
+            Err(newsdesk_store::StoreError::NotFound) => {
+                Err(ServiceError::Refused(Refusal::TokenRevoked))
+            }
             other => Ok(other?),
         }
     }

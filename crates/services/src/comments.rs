@@ -13,7 +13,7 @@ use newsdesk_core::{Item, ItemStatus};
 use newsdesk_store::{ActionLimit, NewComment};
 use sha2::{Digest, Sha256};
 
-use crate::error::{Result, ServiceError};
+use crate::error::{Denial, Missing, Refusal, Result, ServiceError};
 use crate::newsroom::Newsroom;
 
 /// Top-level comments per page of a thread.
@@ -61,8 +61,8 @@ fn address_hash(address: &str) -> String {
         .collect()
 }
 
-fn refused(why: impl std::fmt::Display) -> ServiceError {
-    ServiceError::Refused(why.to_string())
+fn refused(why: Refusal) -> ServiceError {
+    ServiceError::Refused(why)
 }
 
 impl Newsroom {
@@ -137,12 +137,10 @@ impl Newsroom {
         now: Timestamp,
     ) -> Result<Posted> {
         let Some(item) = self.store().item_by_id(item_id).await? else {
-            return Err(ServiceError::NotFound(format!("story {item_id}")));
+            return Err(ServiceError::NotFound(Missing::Story(item_id)));
         };
         if !reader.verified {
-            return Err(refused(
-                "Confirm your address with the link we mailed you, then comment.",
-            ));
+            return Err(refused(Refusal::CommentUnconfirmed));
         }
         if client_key.is_some_and(|k| k.len() > CLIENT_KEY_MAX) {
             return Err(newsdesk_core::Error::TooLong {
@@ -172,7 +170,7 @@ impl Newsroom {
                     retry_after_secs: u64::from(retry_after_secs),
                 });
             }
-            Verdict::Refuse(why) => return Err(refused(why)),
+            Verdict::Refuse(why) => return Err(refused(Refusal::Comment(why))),
             Verdict::Publish => (CommentStatus::Published, Vec::new()),
             Verdict::Hold(reasons) => (CommentStatus::Held, reasons),
         };
@@ -194,7 +192,7 @@ impl Newsroom {
         let (comment, event) = match stored {
             Ok(done) => done,
             Err(newsdesk_store::StoreError::NotFound) => {
-                return Err(refused("The comment you answered is no longer there."));
+                return Err(refused(Refusal::ParentGone));
             }
             Err(e) => return Err(e.into()),
         };
@@ -259,13 +257,13 @@ impl Newsroom {
     /// A comment and everything under it, for a thread that continues past the display depth.
     pub async fn subthread(&self, comment_id: i64, viewer: Option<i64>) -> Result<CommentNode> {
         let Some(comment) = self.store().comment(comment_id).await? else {
-            return Err(ServiceError::NotFound(format!("comment {comment_id}")));
+            return Err(ServiceError::NotFound(Missing::Comment(comment_id)));
         };
         let visible = comment.status == CommentStatus::Published
             || comment.status == CommentStatus::Deleted
             || (viewer.is_some() && viewer == comment.reader_id);
         if !visible || !self.story_is_public(comment.item_id).await? {
-            return Err(ServiceError::NotFound(format!("comment {comment_id}")));
+            return Err(ServiceError::NotFound(Missing::Comment(comment_id)));
         }
         let replies = self.store().replies(&[comment.root_id], viewer).await?;
         let max_depth = self.config().comments.max_depth;
@@ -333,13 +331,12 @@ impl Newsroom {
         let comment = self.own_comment(reader, comment_id).await?;
         let rules = self.config().comments.clone();
         if !moderation::within_edit_window(&rules, comment.created_at, now) {
-            return Err(refused(format!(
-                "Comments can be edited for {} minutes after posting.",
-                rules.edit_window_minutes
-            )));
+            return Err(refused(Refusal::EditWindowClosed {
+                minutes: rules.edit_window_minutes,
+            }));
         }
         let Some(item) = self.store().item_by_id(comment.item_id).await? else {
-            return Err(ServiceError::NotFound(format!("story {}", comment.item_id)));
+            return Err(ServiceError::NotFound(Missing::Story(comment.item_id)));
         };
         let story = self.commenting(&item, now).await?;
         let body = body.trim();
@@ -350,7 +347,7 @@ impl Newsroom {
                 moderation::Refusal::RateLimited { .. } | moderation::Refusal::Repeat,
             )
             | Verdict::Publish => (comment.status, Vec::new()),
-            Verdict::Refuse(why) => return Err(refused(why)),
+            Verdict::Refuse(why) => return Err(refused(Refusal::Comment(why))),
             Verdict::Hold(reasons) => (CommentStatus::Held, reasons),
         };
         let encoded = HoldReason::encode_all(&reasons);
@@ -380,7 +377,7 @@ impl Newsroom {
             Some(c) if c.reader_id == Some(reader.id) && c.status != CommentStatus::Deleted => {
                 Ok(c)
             }
-            _ => Err(ServiceError::NotFound(format!("comment {comment_id}"))),
+            _ => Err(ServiceError::NotFound(Missing::Comment(comment_id))),
         }
     }
 
@@ -396,7 +393,7 @@ impl Newsroom {
 /// Refuses likes and reports from readers without a confirmed address or in bad standing.
 fn may_react(reader: &Reader) -> Result<()> {
     match reader.reaction_refusal() {
-        Some(why) => Err(ServiceError::Forbidden(why.to_owned())),
+        Some(why) => Err(ServiceError::Forbidden(Denial::React(why))),
         None => Ok(()),
     }
 }
@@ -404,7 +401,7 @@ fn may_react(reader: &Reader) -> Result<()> {
 fn reaction_error(e: newsdesk_store::StoreError, comment_id: i64) -> ServiceError {
     match e {
         newsdesk_store::StoreError::NotFound => {
-            ServiceError::NotFound(format!("comment {comment_id}"))
+            ServiceError::NotFound(Missing::Comment(comment_id))
         }
         newsdesk_store::StoreError::RateLimited { retry_after_secs } => {
             ServiceError::too_often(retry_after_secs)
@@ -443,10 +440,7 @@ fn may_moderate(actor: &newsdesk_core::Account) -> Result<()> {
     if actor.role.may(newsdesk_core::Action::Moderate) {
         Ok(())
     } else {
-        Err(ServiceError::Forbidden(format!(
-            "A {} may not moderate comments.",
-            actor.role.as_str()
-        )))
+        Err(ServiceError::Forbidden(Denial::Moderate(actor.role)))
     }
 }
 
@@ -504,7 +498,7 @@ impl Newsroom {
                 Ok(())
             }
             Err(newsdesk_store::StoreError::NotFound) => {
-                Err(ServiceError::NotFound(format!("comment {comment_id}")))
+                Err(ServiceError::NotFound(Missing::Comment(comment_id)))
             }
             Err(e) => Err(e.into()),
         }
@@ -530,7 +524,7 @@ impl Newsroom {
                 Ok(())
             }
             Err(newsdesk_store::StoreError::NotFound) => {
-                Err(ServiceError::NotFound(format!("item {item_id}")))
+                Err(ServiceError::NotFound(Missing::Item(item_id)))
             }
             Err(e) => Err(e.into()),
         }
@@ -551,7 +545,7 @@ impl Newsroom {
             .await
         {
             Err(newsdesk_store::StoreError::NotFound) => {
-                Err(ServiceError::NotFound(format!("reader {reader_id}")))
+                Err(ServiceError::NotFound(Missing::Reader(reader_id)))
             }
             other => Ok(other?),
         }
@@ -565,7 +559,7 @@ impl Newsroom {
     ) -> Result<(Reader, Vec<Comment>)> {
         may_moderate(actor)?;
         let Some(reader) = self.store().reader(reader_id).await? else {
-            return Err(ServiceError::NotFound(format!("reader {reader_id}")));
+            return Err(ServiceError::NotFound(Missing::Reader(reader_id)));
         };
         let comments = self.store().reader_comments(reader_id, 100).await?;
         Ok((reader, comments))

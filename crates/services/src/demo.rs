@@ -7,7 +7,7 @@ use newsdesk_core::{Author, HeroImage, ItemInput, ItemKind, ItemStatus, Source};
 use newsdesk_store::media;
 use serde::Deserialize;
 
-use crate::error::{Result, ServiceError};
+use crate::error::{ImportProblem, Result, ServiceError};
 use crate::newsroom::Newsroom;
 
 const EDITION: &str = include_str!("../demo/edition.toml");
@@ -107,8 +107,8 @@ impl Newsroom {
         if self.store().count_all_items().await? > 0 {
             return Ok(DemoOutcome::SkippedNotEmpty);
         }
-        let edition: Edition = toml::from_str(EDITION)
-            .map_err(|e| ServiceError::BadImport(format!("demo edition: {e}")))?;
+        let edition: Edition =
+            toml::from_str(EDITION).map_err(|e| ServiceError::BadImport(ImportProblem::Demo(e)))?;
         for (name, bytes) in HERO_FILES {
             let path = format!("{DEMO_MEDIA_FOLDER}/{name}");
             self.media()

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use newsdesk_core::{Account, Item, ItemInput, ItemStatus, workflow};
 
 use crate::Saved;
-use crate::error::{Result, ServiceError};
+use crate::error::{Missing, Result, ServiceError};
 use crate::newsroom::Newsroom;
 
 /// The buttons of the editor.
@@ -56,7 +56,7 @@ impl Newsroom {
     /// the person who wrote it. Otherwise NotFound, as for an id that does not exist, so a
     /// contributor learns nothing of a colleague's drafts.
     pub async fn item_for_staff(&self, account: &Account, id: i64) -> Result<Item> {
-        let not_found = || ServiceError::NotFound(format!("item {id}"));
+        let not_found = || ServiceError::NotFound(Missing::Item(id));
         let item = self.store().item_by_id(id).await?.ok_or_else(not_found)?;
         let visible = item.status == ItemStatus::Published
             || account.role.may(newsdesk_core::Action::ViewAllItems)
@@ -100,7 +100,7 @@ impl Newsroom {
             .await
         {
             Err(newsdesk_store::StoreError::NotFound) => {
-                Err(ServiceError::NotFound(format!("item {id}")))
+                Err(ServiceError::NotFound(Missing::Item(id)))
             }
             other => Ok(other?),
         }
@@ -197,9 +197,10 @@ impl Newsroom {
         now: Timestamp,
     ) -> Result<Saved> {
         let current = self.item_for_staff(account, item_id).await?;
-        let old = self.revision(item_id, version).await?.ok_or_else(|| {
-            ServiceError::NotFound(format!("version {version} of item {item_id}"))
-        })?;
+        let old = self
+            .revision(item_id, version)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(Missing::Version { item_id, version }))?;
         let input = ItemInput {
             kind: Some(old.kind),
             language: Some(old.language),

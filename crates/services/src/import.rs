@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use newsdesk_core::{Author, ItemInput};
 use serde::Deserialize;
 
-use crate::error::{Result, ServiceError};
+use crate::error::{ImportProblem, Result, ServiceError};
 use crate::newsroom::Newsroom;
 
 /// Largest import file read; bigger archives should be split.
@@ -36,10 +36,11 @@ impl ImportFile {
     pub fn read(path: &Path) -> Result<Self> {
         let size = std::fs::metadata(path)?.len();
         if size > IMPORT_MAX_BYTES {
-            return Err(ServiceError::BadImport(format!(
-                "{} is {size} bytes; the limit is {IMPORT_MAX_BYTES}",
-                path.display()
-            )));
+            return Err(ServiceError::BadImport(ImportProblem::TooLarge {
+                path: path.to_path_buf(),
+                size,
+                max: IMPORT_MAX_BYTES,
+            }));
         }
         let text = std::fs::read_to_string(path)?;
         let is_json = path
@@ -51,13 +52,21 @@ impl ImportFile {
     pub fn parse(text: &str, is_json: bool) -> Result<Self> {
         if is_json {
             let mut de = serde_json::Deserializer::from_str(text);
-            serde_path_to_error::deserialize(&mut de)
-                .map_err(|e| ServiceError::BadImport(format!("{}: {}", e.path(), e.inner())))
+            serde_path_to_error::deserialize(&mut de).map_err(|e| {
+                ServiceError::BadImport(ImportProblem::Json {
+                    at: e.path().clone(),
+                    error: e.into_inner(),
+                })
+            })
         } else {
             let de = toml::Deserializer::parse(text)
-                .map_err(|e| ServiceError::BadImport(e.to_string()))?;
-            serde_path_to_error::deserialize(de)
-                .map_err(|e| ServiceError::BadImport(format!("{}: {}", e.path(), e.inner())))
+                .map_err(|e| ServiceError::BadImport(ImportProblem::Syntax(e)))?;
+            serde_path_to_error::deserialize(de).map_err(|e| {
+                ServiceError::BadImport(ImportProblem::Toml {
+                    at: e.path().clone(),
+                    error: e.into_inner(),
+                })
+            })
         }
     }
 }
@@ -76,10 +85,11 @@ impl Newsroom {
                 .save_by_slug(input, None, actor, Timestamp::now())
                 .await
                 .map_err(|e| match e {
-                    ServiceError::Invalid(inner) => ServiceError::BadImport(format!(
-                        "items[{index}].{}: {inner}",
-                        inner.field().unwrap_or("item")
-                    )),
+                    ServiceError::Invalid(error) => ServiceError::BadImport(ImportProblem::Item {
+                        index,
+                        field: error.field().unwrap_or("item"),
+                        error,
+                    }),
                     other => other,
                 })?;
             if saved.item.version == 1 {

@@ -7,20 +7,17 @@ use jiff::Timestamp;
 use newsdesk_core::config::Section;
 use newsdesk_core::event::keys_for_site;
 use newsdesk_core::labels::{AuthorInput, SectionInput, validate_tag_name};
-use newsdesk_core::{Account, Action, Author, Config, Tag};
+use newsdesk_core::{Account, Action, Author, Sections, Tag};
 use newsdesk_store::{SiteChange, Usage};
 
-use crate::error::{Result, ServiceError};
+use crate::error::{Denial, Missing, Refusal, Result, ServiceError};
 use crate::newsroom::Newsroom;
 
 fn may_manage(actor: &Account) -> Result<()> {
     if actor.role.may(Action::ManageLabels) {
         Ok(())
     } else {
-        Err(ServiceError::Forbidden(format!(
-            "A {} may not change sections, tags or authors.",
-            actor.role.as_str()
-        )))
+        Err(ServiceError::Forbidden(Denial::ManageLabels(actor.role)))
     }
 }
 
@@ -46,12 +43,8 @@ impl Newsroom {
         if sections.is_empty() {
             return Ok(());
         }
-        let current = self.config();
-        if current.sections != sections {
-            self.replace_config(Config {
-                sections,
-                ..(*current).clone()
-            });
+        if self.sections().as_slice() != sections.as_slice() {
+            self.replace_sections(Sections::new(sections));
         }
         Ok(())
     }
@@ -96,7 +89,7 @@ impl Newsroom {
         self.store()
             .update_section(&section, change(actor, now, &keys))
             .await
-            .map_err(|e| not_found(e, "section", &section.slug))?;
+            .map_err(|e| not_found(e, Missing::Section(section.slug.clone())))?;
         self.after_site_change().await?;
         Ok(section)
     }
@@ -113,23 +106,21 @@ impl Newsroom {
         self.store()
             .move_section(slug, earlier, change(actor, now, &keys))
             .await
-            .map_err(|e| not_found(e, "section", slug))?;
+            .map_err(|e| not_found(e, Missing::Section(slug.to_owned())))?;
         self.after_site_change().await
     }
 
     /// Refused while any item is filed in the section: its pages would lose their address.
     pub async fn delete_section(&self, actor: &Account, slug: &str, now: Timestamp) -> Result<()> {
         may_manage(actor)?;
-        if self.config().sections.len() <= 1 {
-            return Err(ServiceError::Refused(
-                "The site needs at least one section.".into(),
-            ));
+        if self.sections().len() <= 1 {
+            return Err(ServiceError::Refused(Refusal::LastSection));
         }
         let keys = self.site_keys();
         self.store()
             .delete_section(slug, change(actor, now, &keys))
             .await
-            .map_err(|e| not_found(e, "section", slug))?;
+            .map_err(|e| not_found(e, Missing::Section(slug.to_owned())))?;
         self.after_site_change().await
     }
 
@@ -150,7 +141,7 @@ impl Newsroom {
         self.store()
             .rename_tag(slug, &name, change(actor, now, &keys))
             .await
-            .map_err(|e| not_found(e, "tag", slug))?;
+            .map_err(|e| not_found(e, Missing::Tag(slug.to_owned())))?;
         self.after_site_change().await
     }
 
@@ -161,7 +152,7 @@ impl Newsroom {
         self.store()
             .delete_tag(slug, change(actor, now, &keys))
             .await
-            .map_err(|e| not_found(e, "tag", slug))?;
+            .map_err(|e| not_found(e, Missing::Tag(slug.to_owned())))?;
         self.after_site_change().await
     }
 
@@ -197,7 +188,7 @@ impl Newsroom {
         self.store()
             .update_author(&author, change(actor, now, &keys))
             .await
-            .map_err(|e| not_found(e, "author", &author.slug))?;
+            .map_err(|e| not_found(e, Missing::Author(author.slug.clone())))?;
         self.after_site_change().await?;
         Ok(author)
     }
@@ -209,7 +200,7 @@ impl Newsroom {
         self.store()
             .delete_author(slug, change(actor, now, &keys))
             .await
-            .map_err(|e| not_found(e, "author", slug))?;
+            .map_err(|e| not_found(e, Missing::Author(slug.to_owned())))?;
         self.after_site_change().await
     }
 }
@@ -222,9 +213,9 @@ fn change<'a>(actor: &'a Account, now: Timestamp, keys: &'a [String]) -> SiteCha
     }
 }
 
-fn not_found(e: newsdesk_store::StoreError, what: &str, slug: &str) -> ServiceError {
+fn not_found(e: newsdesk_store::StoreError, missing: Missing) -> ServiceError {
     match e {
-        newsdesk_store::StoreError::NotFound => ServiceError::NotFound(format!("{what} `{slug}`")),
+        newsdesk_store::StoreError::NotFound => ServiceError::NotFound(missing),
         e => e.into(),
     }
 }

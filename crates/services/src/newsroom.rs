@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use newsdesk_core::{
-    Author, Config, Item, ItemInput, ItemKind, ItemStatus, PublicationTimes, Tag, config::Section,
+    Author, Config, Item, ItemInput, ItemKind, ItemStatus, PublicationTimes, Sections, Tag,
+    config::Section,
 };
 use newsdesk_store::media::MediaStore;
 use newsdesk_store::{ItemQuery, Saved, Store};
@@ -24,9 +25,11 @@ pub const MAX_PAGE: u32 = 500;
 pub struct Newsroom {
     store: Arc<dyn Store>,
     media: Arc<dyn MediaStore>,
-    /// Swapped whole when the desk changes the sections (they live in the database), so a
-    /// reader holds one consistent snapshot for a whole page.
-    config: std::sync::RwLock<Arc<Config>>,
+    /// The settings from the file; they do not change while the process runs.
+    config: Arc<Config>,
+    /// The sections from the database, swapped whole when the desk changes them, so a
+    /// reader holds one consistent list for a whole page.
+    sections: std::sync::RwLock<Arc<Sections>>,
     /// Wakes the in-process event follower after a write, so pages change at once.
     written: Arc<Notify>,
     /// Mail to readers; None where nothing is ever mailed (benchmarks, imports).
@@ -117,7 +120,8 @@ impl Newsroom {
         Newsroom {
             store,
             media,
-            config: std::sync::RwLock::new(config),
+            sections: std::sync::RwLock::new(Arc::new(config.seed_sections())),
+            config,
             written: Arc::new(Notify::new()),
             mailer: None,
             hashing: Arc::new(tokio::sync::Semaphore::new(hashing_at_once)),
@@ -181,7 +185,7 @@ impl Newsroom {
         match self.search.get() {
             Some(search) => search.search(query, now).await,
             None => Err(crate::ServiceError::Search(
-                "no search index attached".into(),
+                crate::error::SearchFailure::NotAttached,
             )),
         }
     }
@@ -216,19 +220,25 @@ impl Newsroom {
         Ok(())
     }
 
-    /// The settings as they are now; hold the snapshot for the whole of one page or request.
+    /// The settings from the configuration file.
     pub fn config(&self) -> Arc<Config> {
-        self.config
+        Arc::clone(&self.config)
+    }
+
+    /// The sections as they are now (the desk can change them); hold the snapshot for the
+    /// whole of one page or request.
+    pub fn sections(&self) -> Arc<Sections> {
+        self.sections
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
-    pub(crate) fn replace_config(&self, config: Config) {
+    pub(crate) fn replace_sections(&self, sections: Sections) {
         *self
-            .config
+            .sections
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(config);
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(sections);
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -302,8 +312,8 @@ impl Newsroom {
             .next();
         let stream = self.stream(language, None).await?;
         let mut rails = Vec::new();
-        let config = self.config();
-        for section in &config.sections {
+        let sections = self.sections();
+        for section in sections.iter() {
             let items = self
                 .store
                 .published(&ItemQuery {
@@ -461,7 +471,7 @@ impl Newsroom {
         let mut query = self.query(language);
         let subject = match listing {
             Listing::Latest => ListingSubject::Latest,
-            Listing::Section(slug) => match self.config().section(slug) {
+            Listing::Section(slug) => match self.sections().get(slug) {
                 Some(section) => {
                     query.section = Some(slug.clone());
                     ListingSubject::Section(section.clone())
@@ -540,7 +550,7 @@ impl Newsroom {
 
     /// Every rule of the content model, and authors that exist.
     pub(crate) async fn validate(&self, input: &ItemInput) -> Result<newsdesk_core::ValidItem> {
-        let valid = input.validate(&self.config())?;
+        let valid = input.validate(&self.config, &self.sections())?;
         for slug in &valid.author_slugs {
             if self.store.author(slug).await?.is_none() {
                 return Err(newsdesk_core::Error::invalid(

@@ -16,7 +16,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 pub use newsdesk_search::{Filters, MAX_QUERY_CHARS, Sort};
 
-use crate::error::{Result, ServiceError};
+use crate::error::{Refusal, Result, SearchFailure, ServiceError};
 use crate::follow::EventFeed;
 
 /// The index's folder inside the data directory.
@@ -35,19 +35,18 @@ const SNIPPET_CHARS: usize = 220;
 
 impl From<newsdesk_search::SearchError> for ServiceError {
     fn from(e: newsdesk_search::SearchError) -> Self {
-        ServiceError::Search(e.to_string())
+        ServiceError::Search(SearchFailure::Index(e))
     }
 }
 
 fn busy(dir: &Path) -> ServiceError {
-    ServiceError::Refused(format!(
-        "The search index in {} is in use by another newsdesk process: each instance needs a data directory of its own, and `newsdesk reindex` needs the server on this one stopped.",
-        dir.display()
-    ))
+    ServiceError::Refused(Refusal::SearchIndexInUse {
+        dir: dir.to_path_buf(),
+    })
 }
 
 fn joined(e: tokio::task::JoinError) -> ServiceError {
-    ServiceError::Search(format!("index task failed: {e}"))
+    ServiceError::Search(SearchFailure::Task(e))
 }
 
 /// What the start-up check found and did.

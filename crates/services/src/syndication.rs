@@ -33,7 +33,7 @@ impl Newsroom {
         };
         let subject = match listing {
             Listing::Latest => ListingSubject::Latest,
-            Listing::Section(slug) => match self.config().section(slug) {
+            Listing::Section(slug) => match self.sections().get(slug) {
                 Some(section) => {
                     query.section = Some(slug.clone());
                     ListingSubject::Section(section.clone())

@@ -23,7 +23,7 @@ use sha2::Sha256;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{Notify, Semaphore};
 
-use crate::error::{Result, ServiceError};
+use crate::error::{Missing, Result, ServiceError};
 use crate::follow::EventFeed;
 use crate::newsroom::Newsroom;
 use crate::outbound::{OutboundGuard, refusal_of};
@@ -182,7 +182,7 @@ impl Newsroom {
         self.store()
             .webhook(id)
             .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("webhook {id}")))
+            .ok_or_else(|| ServiceError::NotFound(Missing::Webhook(id)))
     }
 
     /// Registers an endpoint with a fresh secret; it hears of events from now on.
@@ -278,7 +278,7 @@ impl Newsroom {
             .await
             .map_err(|e| match e {
                 newsdesk_store::StoreError::NotFound => {
-                    ServiceError::NotFound(format!("delivery {delivery_id} of this webhook"))
+                    ServiceError::NotFound(Missing::Delivery(delivery_id))
                 }
                 e => e.into(),
             })

@@ -33,7 +33,7 @@ async fn story(store: &dyn Store, now: Timestamp) -> i64 {
         status: Some(ItemStatus::Published),
         ..Default::default()
     }
-    .validate(&Config::default())
+    .validate(&Config::default(), &Config::default().seed_sections())
     .expect("valid");
     let times = PublicationTimes {
         first_published_at: Some(now),

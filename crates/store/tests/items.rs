@@ -32,7 +32,7 @@ fn times(at: Timestamp) -> PublicationTimes {
 /// Creates the published test story as `actor`.
 async fn publish(store: &dyn Store, actor: &str, now: Timestamp) -> (ValidItem, Saved) {
     let valid = story(ItemStatus::Published)
-        .validate(&Config::default())
+        .validate(&Config::default(), &Config::default().seed_sections())
         .expect("valid");
     let saved = store
         .create_item(&valid, times(now), actor, now)
@@ -84,7 +84,7 @@ async fn a_draft_is_not_public_and_emits_no_event() {
     each_backend(|store| async move {
         let now = Timestamp::now();
         let valid = story(ItemStatus::Draft)
-            .validate(&Config::default())
+            .validate(&Config::default(), &Config::default().seed_sections())
             .expect("valid");
         let saved = store
             .create_item(
@@ -171,7 +171,9 @@ async fn listings_filter_page_and_order_newest_first() {
                 ItemKind::Story
             });
             input.breaking = n == 3;
-            let valid = input.validate(&config).expect("valid");
+            let valid = input
+                .validate(&config, &config.seed_sections())
+                .expect("valid");
             let at = base + jiff::SignedDuration::from_mins(n);
             store
                 .create_item(&valid, times(at), "t", at)
@@ -289,7 +291,9 @@ async fn a_scheduled_item_is_published_once_when_due_even_by_racing_runs() {
         let at = Timestamp::from_second(1_800_000_000).expect("time");
         let mut input = story(ItemStatus::Scheduled);
         input.published_at = Some(at);
-        let valid = input.validate(&Config::default()).expect("valid");
+        let valid = input
+            .validate(&Config::default(), &Config::default().seed_sections())
+            .expect("valid");
         let created = store
             .create_item(
                 &valid,
@@ -362,7 +366,9 @@ async fn the_desk_lists_every_status_filtered_and_searched() {
         {
             let mut input = story(status);
             input.headline = Some(headline.into());
-            let valid = input.validate(&config).expect("valid");
+            let valid = input
+                .validate(&config, &config.seed_sections())
+                .expect("valid");
             let at = now + jiff::SignedDuration::from_mins(n as i64);
             let times = PublicationTimes::settle(None, &valid, at);
             // The draft is the writer's; the others someone else's.
@@ -582,7 +588,7 @@ async fn a_draft_is_deleted_whole_and_a_once_published_item_is_not() {
     each_backend(|store| async move {
         let now = Timestamp::now();
         let draft = story(ItemStatus::Draft)
-            .validate(&Config::default())
+            .validate(&Config::default(), &Config::default().seed_sections())
             .expect("valid");
         let no_times = PublicationTimes {
             first_published_at: None,
@@ -644,7 +650,9 @@ async fn related_choices_are_kept_in_order_and_announce_the_page() {
         for slug in ["second", "third"] {
             let mut input = story(ItemStatus::Published);
             input.slug = Some(slug.into());
-            let valid = input.validate(&Config::default()).expect("valid");
+            let valid = input
+                .validate(&Config::default(), &Config::default().seed_sections())
+                .expect("valid");
             others.push(
                 store
                     .create_item(&valid, times(now), "test", now)

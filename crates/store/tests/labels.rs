@@ -43,7 +43,7 @@ async fn file_a_story(store: &dyn Store, now: Timestamp) {
         status: Some(ItemStatus::Draft),
         ..Default::default()
     }
-    .validate(&Config::default())
+    .validate(&Config::default(), &Config::default().seed_sections())
     .expect("valid");
     store
         .create_item(

@@ -27,7 +27,7 @@ async fn publish(
         status: Some(status),
         ..Default::default()
     }
-    .validate(&Config::default())
+    .validate(&Config::default(), &Config::default().seed_sections())
     .expect("valid");
     let times = PublicationTimes {
         first_published_at: Some(at),

@@ -39,7 +39,7 @@ async fn publish(store: &dyn Store, slug: &str, now: Timestamp) -> i64 {
         status: Some(ItemStatus::Published),
         ..Default::default()
     }
-    .validate(&Config::default())
+    .validate(&Config::default(), &Config::default().seed_sections())
     .expect("valid");
     let times = PublicationTimes {
         first_published_at: Some(now),

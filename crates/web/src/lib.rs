@@ -32,7 +32,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use newsdesk_core::Config;
+use newsdesk_core::{Config, Sections};
 use newsdesk_services::Newsroom;
 use newsdesk_services::follow::EventFeed;
 use tokio::sync::broadcast::error::RecvError;
@@ -102,10 +102,15 @@ impl AppState {
         }
     }
 
-    /// The settings as they are now (the desk can change the sections); take one snapshot
-    /// per request.
+    /// The settings from the configuration file.
     pub fn config(&self) -> Arc<Config> {
         self.newsroom.config()
+    }
+
+    /// The sections as they are now (the desk can change them); take one snapshot per
+    /// request.
+    pub fn sections(&self) -> Arc<Sections> {
+        self.newsroom.sections()
     }
 }
 

@@ -25,7 +25,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use newsdesk_core::{Config, Event, EventKind, Item, ItemStatus};
+use newsdesk_core::{Config, Event, EventKind, Item, ItemStatus, Sections};
 use newsdesk_services::follow::EventFeed;
 use newsdesk_services::newsroom::BREAKING_WINDOW;
 use serde::Serialize;
@@ -99,8 +99,8 @@ pub struct LiveRemoval {
 }
 
 impl LiveItem {
-    pub fn new(config: &Config, item: &Item) -> Self {
-        let view = crate::views::ItemView::new(config, &config.time_zone(), item);
+    pub fn new(config: &Config, sections: &Sections, item: &Item) -> Self {
+        let view = crate::views::ItemView::new(config, sections, &config.time_zone(), item);
         LiveItem {
             id: item.id,
             kind: item.kind.as_str(),
@@ -529,7 +529,7 @@ async fn render(
         };
         push_message(&mut frame, Some(event.id), name, &json(&removal));
     } else if item.status == ItemStatus::Published {
-        let data = json(&LiveItem::new(&config, item));
+        let data = json(&LiveItem::new(&config, &state.sections(), item));
         let breaking = item.breaking
             && item
                 .published_at

@@ -2,7 +2,7 @@
 //! every link the templates print. Default-language pages sit at the root (`/world/slug`);
 //! other editions under their language (`/ru/world/slug`), so new languages never move URLs.
 
-use newsdesk_core::{Config, Item, config::RESERVED_PATHS};
+use newsdesk_core::{Config, Item, Sections, config::RESERVED_PATHS};
 
 /// A public page the site can render.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,7 +124,7 @@ pub enum Parsed {
 /// Parses `path` (without query). Case, trailing-slash and default-language-prefix variants
 /// redirect to one canonical address, so caches and search engines see each page once.
 /// An item slug keeps its case here: the lookup knows the item's real address.
-pub fn parse(config: &Config, path: &str) -> Parsed {
+pub fn parse(config: &Config, sections: &Sections, path: &str) -> Parsed {
     let Some(rest) = path.strip_prefix('/') else {
         return Parsed::NotFound;
     };
@@ -179,15 +179,15 @@ pub fn parse(config: &Config, path: &str) -> Parsed {
             };
             let slug = slug.to_owned();
             let subject = match *kind {
-                "section" if is_section(config, &slug) => FeedSubject::Section(slug),
+                "section" if is_section(sections, &slug) => FeedSubject::Section(slug),
                 "tag" => FeedSubject::Tag(slug),
                 "author" => FeedSubject::Author(slug),
                 _ => return Parsed::NotFound,
             };
             SitePage::Feed { subject, format }
         }
-        ([section], _) if is_section(config, section) => SitePage::Section((*section).to_owned()),
-        ([section, _], [_, slug]) if is_section(config, section) => SitePage::Item {
+        ([section], _) if is_section(sections, section) => SitePage::Section((*section).to_owned()),
+        ([section, _], [_, slug]) if is_section(sections, section) => SitePage::Item {
             section: (*section).to_owned(),
             slug: (*slug).to_owned(),
         },
@@ -296,8 +296,8 @@ pub fn sitemap_url(part: &SitemapPart) -> String {
     }
 }
 
-fn is_section(config: &Config, slug: &str) -> bool {
-    !RESERVED_PATHS.contains(&slug) && config.section(slug).is_some()
+fn is_section(sections: &Sections, slug: &str) -> bool {
+    !RESERVED_PATHS.contains(&slug) && sections.contains(slug)
 }
 
 fn segment(language: &str) -> String {
@@ -367,6 +367,11 @@ mod tests {
 
     fn demo() -> Config {
         Config::parse(Config::demo_toml(), "demo", std::iter::empty()).expect("demo config")
+    }
+
+    /// Parses against the file's sections, as a new site has them.
+    fn parse(config: &Config, path: &str) -> Parsed {
+        super::parse(config, &config.seed_sections(), path)
     }
 
     fn page(language: &str, page: SitePage) -> Parsed {

@@ -4,7 +4,7 @@
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use newsdesk_core::{Config, Item, ItemKind, text};
+use newsdesk_core::{Config, Item, ItemKind, Sections, text};
 use newsdesk_services::uploads;
 use serde::Serialize;
 
@@ -96,9 +96,9 @@ pub struct NoteView {
 }
 
 impl ItemView {
-    pub fn new(config: &Config, zone: &TimeZone, item: &Item) -> Self {
+    pub fn new(config: &Config, sections: &Sections, zone: &TimeZone, item: &Item) -> Self {
         let lang = item.language.as_str();
-        let section_name = config.section_name(&item.section, lang);
+        let section_name = sections.name(&item.section, lang);
         let teaser_source = item
             .standfirst
             .clone()
@@ -305,6 +305,7 @@ fn endonym(tag: &str) -> &str {
 impl SiteView {
     pub fn new(
         config: &Config,
+        sections: &Sections,
         base_url: &str,
         language: &str,
         current_section: Option<&str>,
@@ -319,8 +320,7 @@ impl SiteView {
             home_url: paths::home_url(config, language),
             latest_url: paths::latest_url(config, language),
             logo: config.site.logo.clone(),
-            sections: config
-                .sections
+            sections: sections
                 .iter()
                 .map(|s| NavView {
                     name: s.name_in(language).to_owned(),

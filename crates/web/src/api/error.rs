@@ -154,11 +154,11 @@ impl From<ServiceError> for ApiError {
                 retry_after: e.retry_after(),
                 ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
             },
-            ServiceError::Forbidden(why) => ApiError::forbidden(why),
+            ServiceError::Forbidden(why) => ApiError::forbidden(why.to_string()),
             e @ (ServiceError::LinkInvalid | ServiceError::SetupLinkInvalid) => {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid", e.to_string())
             }
-            ServiceError::NotFound(what) => ApiError::not_found(&what),
+            ServiceError::NotFound(what) => ApiError::not_found(&what.to_string()),
             ServiceError::Conflict { current } => ApiError {
                 field: Some("version".into()),
                 ..ApiError::new(
@@ -178,7 +178,7 @@ impl From<ServiceError> for ApiError {
                 )
             },
             ServiceError::Refused(why) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", why)
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", why.to_string())
             }
             e @ ServiceError::QueryTooLong { .. } => ApiError::invalid("q", e.to_string()),
             other => ApiError::internal(other),

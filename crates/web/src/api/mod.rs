@@ -264,6 +264,7 @@ pub(crate) fn private_json<T: Serialize>(status: StatusCode, value: &T) -> Respo
 pub(crate) fn linker<'a>(state: &'a AppState, config: &'a Config) -> model::Linker<'a> {
     model::Linker {
         config,
+        sections: state.sections(),
         base_url: &state.base_url,
     }
 }

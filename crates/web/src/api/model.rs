@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use newsdesk_core::blocks::{self, Block as CoreBlock};
 use newsdesk_core::comment::CommentStatus;
 use newsdesk_core::moderation::{self, render_comment};
-use newsdesk_core::{Config, Item};
+use newsdesk_core::{Config, Item, Sections};
 use newsdesk_services::comments::CommentNode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,9 +15,11 @@ use utoipa::ToSchema;
 use crate::paths;
 use crate::views;
 
-/// Absolute links need the site's address; one value carries what every conversion needs.
+/// Absolute links need the site's address; one value carries what every conversion needs,
+/// the sections read once for the request.
 pub struct Linker<'a> {
     pub config: &'a Config,
+    pub sections: std::sync::Arc<Sections>,
     pub base_url: &'a str,
 }
 
@@ -211,7 +213,7 @@ impl Linker<'_> {
     pub fn summary(&self, item: &Item) -> ItemSummary {
         let config = self.config;
         let lang = item.language.as_str();
-        let section_name = config.section_name(&item.section, lang);
+        let section_name = self.sections.name(&item.section, lang);
         ItemSummary {
             id: item.id,
             kind: item.kind.into(),

@@ -333,8 +333,8 @@ pub async fn sections(
         None => config.site.default_language.clone(),
     };
     let body = SectionList {
-        sections: config
-            .sections
+        sections: state
+            .sections()
             .iter()
             .map(|s| SectionOut {
                 slug: s.slug.clone(),

@@ -13,6 +13,7 @@ use minijinja::context;
 use newsdesk_core::{Action, Item, ItemInput, ItemKind, ItemStatus, Source, workflow};
 use newsdesk_services::ServiceError;
 use newsdesk_services::editing::DeskAction;
+use newsdesk_services::error::Refusal;
 use newsdesk_services::library::ImageWords;
 use newsdesk_store::Session;
 use serde::{Deserialize, Serialize};
@@ -431,7 +432,7 @@ async fn page(state: &AppState, status: StatusCode, e: Editing<'_>) -> Response 
             revisions => revisions,
             library => val(library),
             authors => val(authors.iter().map(|a| (a.slug.clone(), a.name.clone())).collect::<Vec<_>>()),
-            sections => val(state.config().sections.iter().map(|s| (s.slug.clone(), s.name.clone())).collect::<Vec<_>>()),
+            sections => val(state.sections().iter().map(|s| (s.slug.clone(), s.name.clone())).collect::<Vec<_>>()),
             languages => state.config().site.languages.clone(),
             time_zone => state.config().site.time_zone.clone(),
             may_correct => e.session.account.role.may(Action::Correct),
@@ -473,8 +474,7 @@ pub async fn new_form(
         .into(),
         language: state.config().site.default_language.clone(),
         section: state
-            .config()
-            .sections
+            .sections()
             .first()
             .map(|s| s.slug.clone())
             .unwrap_or_default(),
@@ -1069,7 +1069,9 @@ fn after_item_action(
     };
     let response = match outcome {
         Ok(location) => see_other(&location),
-        Err(ServiceError::Refused(why)) => message(StatusCode::CONFLICT, refused_title, why),
+        Err(ServiceError::Refused(why)) => {
+            message(StatusCode::CONFLICT, refused_title, why.to_string())
+        }
         Err(ServiceError::Invalid(e @ newsdesk_core::Error::Forbidden { .. })) => {
             message(StatusCode::FORBIDDEN, "Refused", format!("{e}."))
         }
@@ -1146,7 +1148,7 @@ pub struct RelatedForm {
 /// than would make the form a second content list.
 pub const MAX_RELATED_CHOICES: usize = 20;
 
-fn item_ids(text: &str) -> Result<Vec<i64>, String> {
+fn item_ids(text: &str) -> Result<Vec<i64>, Refusal> {
     let mut out = Vec::new();
     for word in text
         .split(|c: char| c.is_whitespace() || c == ',')
@@ -1155,15 +1157,15 @@ fn item_ids(text: &str) -> Result<Vec<i64>, String> {
         let id = word
             .trim_start_matches('#')
             .parse::<i64>()
-            .map_err(|_| format!("“{word}” is not an item number."))?;
+            .map_err(|_| Refusal::NotAnItemNumber(word.to_owned()))?;
         if !out.contains(&id) {
             out.push(id);
         }
     }
     if out.len() > MAX_RELATED_CHOICES {
-        return Err(format!(
-            "At most {MAX_RELATED_CHOICES} items can be pinned or excluded."
-        ));
+        return Err(Refusal::TooManyRelated {
+            max: MAX_RELATED_CHOICES,
+        });
     }
     Ok(out)
 }

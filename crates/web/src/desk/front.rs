@@ -441,11 +441,12 @@ pub async fn items(
     };
     let pages = total.div_ceil(u64::from(DESK_PAGE_SIZE)).max(1) as u32;
     let zone = state.config().time_zone();
+    let sections = state.sections();
     let rows: Vec<_> = items
         .iter()
         .map(|item| {
             context! {
-                item => val(ItemView::new(&state.config(), &zone, item)),
+                item => val(ItemView::new(&state.config(), &sections, &zone, item)),
                 status => item.status.as_str(),
                 changed => val(crate::views::TimeView::new(item.changed_at, &zone)),
                 public_url => (item.status == ItemStatus::Published).then(|| paths::item_url(&state.config(), item)),
@@ -481,7 +482,7 @@ pub async fn items(
             pager => val(pager),
             filters => val(params.clone()),
             statuses => ["draft", "in_review", "scheduled", "published", "unpublished"],
-            sections => val(state.config().sections.iter().map(|s| (s.slug.clone(), s.name.clone())).collect::<Vec<_>>()),
+            sections => val(sections.iter().map(|s| (s.slug.clone(), s.name.clone())).collect::<Vec<_>>()),
             languages => state.config().site.languages.clone(),
         },
     );

@@ -16,6 +16,7 @@ use minijinja::context;
 use newsdesk_core::labels::{AuthorInput, SectionInput};
 use newsdesk_core::{Account, AccountInput, Action, Role};
 use newsdesk_services::ServiceError;
+use newsdesk_services::error::{Missing, Refusal};
 use newsdesk_store::Session;
 
 use crate::AppState;
@@ -133,7 +134,7 @@ async fn show(
                 .cloned()
                 .collect();
             context! {
-                sections => val(&config.sections),
+                sections => val(state.sections().as_slice()),
                 languages => other_languages,
                 default_language => config.site.default_language.clone(),
             }
@@ -491,16 +492,14 @@ pub async fn set_disabled(
     act(&state, &headers, Room::Accounts, &form, async |actor| {
         let disabled = field(&form, "disabled") == "yes";
         if disabled && id == actor.id {
-            return Err(ServiceError::Refused(
-                "You cannot disable your own account; ask another admin.".into(),
-            ));
+            return Err(ServiceError::Refused(Refusal::DisableOwnAccount));
         }
         let account = state
             .newsroom
             .store()
             .account(id)
             .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("account {id}")))?;
+            .ok_or_else(|| ServiceError::NotFound(Missing::Account(id)))?;
         state
             .newsroom
             .set_account_disabled(&account.email, disabled, &actor.email, Timestamp::now())

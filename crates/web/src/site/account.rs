@@ -78,7 +78,14 @@ fn page(
 ) -> Response {
     let config = state.config();
     let language = config.site.default_language.clone();
-    let site = SiteView::new(&config, &state.base_url, &language, None, Timestamp::now());
+    let site = SiteView::new(
+        &config,
+        &state.sections(),
+        &state.base_url,
+        &language,
+        None,
+        Timestamp::now(),
+    );
     let title = match view {
         "sign_in" => "Sign in",
         "sign_up" => "Create an account",

@@ -207,9 +207,10 @@ async fn discussion_page(
         },
     };
     let config = state.config();
+    let sections = state.sections();
     let lang = item.language.clone();
     let zone = config.time_zone();
-    let item_view = ItemView::new(&config, &zone, &item);
+    let item_view = ItemView::new(&config, &sections, &zone, &item);
     let here = format!("{}?sort={}", discussion_url(item_id), sort.as_str());
     let key = match random_token() {
         Ok(k) => k,
@@ -221,7 +222,7 @@ async fn discussion_page(
         "comments.html",
         status,
         context! {
-            site => val(SiteView::new(&config, &state.base_url, &lang, Some(&item.section), Timestamp::now())),
+            site => val(SiteView::new(&config, &sections, &state.base_url, &lang, Some(&item.section), Timestamp::now())),
             t => val(&*state.theme.strings(&lang)),
             meta => context! {
                 title => format!("Comments: {} | {}", item_view.headline, config.site.name),

@@ -6,7 +6,7 @@ use std::io;
 
 use jiff::Timestamp;
 use newsdesk_core::config::FeedContent;
-use newsdesk_core::{Config, HeroImage, Item};
+use newsdesk_core::{Config, HeroImage, Item, Sections};
 use newsdesk_services::{Listing, ListingSubject};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
@@ -166,12 +166,9 @@ fn feed_image(base_url: &str, hero: &HeroImage) -> FeedImage {
     }
 }
 
-pub fn entry(config: &Config, base_url: &str, item: &Item) -> Entry {
+pub fn entry(config: &Config, sections: &Sections, base_url: &str, item: &Item) -> Entry {
     let lang = item.language.as_str();
-    let section_name = config
-        .section(&item.section)
-        .map(|s| s.name_in(lang).to_owned())
-        .unwrap_or_else(|| item.section.clone());
+    let section_name = sections.name(&item.section, lang);
     let summary = item.standfirst.clone().unwrap_or_else(|| {
         newsdesk_core::text::truncate_at_word(
             &newsdesk_core::text::plain_text(&item.body_html),

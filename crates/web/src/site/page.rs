@@ -113,7 +113,7 @@ pub async fn page(
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return response;
     }
-    let route = match paths::parse(&state.config(), uri.path()) {
+    let route = match paths::parse(&state.config(), &state.sections(), uri.path()) {
         Parsed::Page(route) => route,
         Parsed::Redirect(to) => {
             let to = match uri.query() {
@@ -219,6 +219,7 @@ pub fn error_page(state: &AppState, language: &str, error: WebError) -> Response
     }
     let site = SiteView::new(
         &state.config(),
+        &state.sections(),
         &state.base_url,
         language,
         None,
@@ -407,10 +408,11 @@ fn live_view(config: &Config, lang: &str) -> minijinja::Value {
 
 async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Rendered, WebError> {
     let config = &state.config();
+    let sections = &state.sections();
     let lang = route.language.as_str();
     let now = Timestamp::now();
     let zone = config.time_zone();
-    let view = |item: &newsdesk_core::Item| ItemView::new(config, &zone, item);
+    let view = |item: &newsdesk_core::Item| ItemView::new(config, sections, &zone, item);
     let views = |items: &[newsdesk_core::Item]| items.iter().map(view).collect::<Vec<_>>();
     // Teasers carry their comment counts; a listing is purged by its own keys, so a count
     // may trail by up to `cache.s_maxage` there while the story page itself is exact.
@@ -460,7 +462,7 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
             let html = state.theme.render(
                 "home.html",
                 context! {
-                    site => val(SiteView::new(config, &state.base_url, lang, None, now)),
+                    site => val(SiteView::new(config, sections, &state.base_url, lang, None, now)),
                     t => val(&*t),
                     meta => val(meta),
                     breaking => val(front.breaking.as_ref().map(view)),
@@ -546,6 +548,7 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
             meta.json_ld
                 .push(structured::script_json(&structured::news_article(
                     config,
+                    sections,
                     &state.base_url,
                     &item,
                     &item_view.teaser,
@@ -575,7 +578,7 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
             let html = state.theme.render(
                 "item.html",
                 context! {
-                    site => val(SiteView::new(config, &state.base_url, lang, Some(&item.section), now)),
+                    site => val(SiteView::new(config, sections, &state.base_url, lang, Some(&item.section), now)),
                     t => val(&*t),
                     meta => val(meta),
                     item => val(item_view),
@@ -688,7 +691,7 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
             let html = state.theme.render(
                 "listing.html",
                 context! {
-                    site => val(SiteView::new(config, &state.base_url, lang, current, now)),
+                    site => val(SiteView::new(config, sections, &state.base_url, lang, current, now)),
                     t => val(&*t),
                     meta => val(meta),
                     kind => kind,
@@ -723,7 +726,7 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
             };
             let entries: Vec<_> = items
                 .iter()
-                .map(|i| feeds::entry(config, &state.base_url, i))
+                .map(|i| feeds::entry(config, sections, &state.base_url, i))
                 .collect();
             let updated = entries
                 .iter()

@@ -219,6 +219,7 @@ async fn render(
     lang: &str,
 ) -> Result<String, WebError> {
     let config = state.config();
+    let sections = state.sections();
     let (query, form) = parse(params, zone)?;
     let now = Timestamp::now();
     let searched = !query.text.trim().is_empty();
@@ -237,7 +238,7 @@ async fn render(
             f.results
                 .iter()
                 .map(|r| ResultView {
-                    item: ItemView::new(&config, zone, &r.item),
+                    item: ItemView::new(&config, &sections, zone, &r.item),
                     headline_html: r.headline_html.clone(),
                     snippet_html: r.snippet_html.clone(),
                 })
@@ -258,15 +259,14 @@ async fn render(
     } else {
         format!("{title_word} | {}", config.site.name)
     };
-    let sections: Vec<_> = config
-        .sections
+    let section_choices: Vec<_> = sections
         .iter()
         .map(|s| context! { slug => s.slug.clone(), name => s.name_in(lang).to_owned() })
         .collect();
     Ok(state.theme.render(
         "search.html",
         context! {
-            site => val(SiteView::new(&config, &state.base_url, lang, None, now)),
+            site => val(SiteView::new(&config, &sections, &state.base_url, lang, None, now)),
             t => val(&*t),
             meta => context! {
                 title => title,
@@ -280,7 +280,7 @@ async fn render(
             total => found.as_ref().map_or(0, |f| f.total),
             relaxed => found.as_ref().is_some_and(|f| f.relaxed),
             pager => val(pager),
-            sections => sections,
+            sections => section_choices,
             languages => config.site.languages.clone(),
             max_query_chars => MAX_QUERY_CHARS,
         },

@@ -99,6 +99,7 @@ fn months(times: &[newsdesk_store::PublishedTimes]) -> BTreeMap<(i16, i8), (u64,
 
 pub async fn render(state: &AppState, part: &SitemapPart) -> Result<Document, WebError> {
     let config = state.config();
+    let sections = state.sections();
     let base = &state.base_url;
     let newsroom = &state.newsroom;
     // The setting is checked against the same limit at start; this keeps the promise local.
@@ -239,9 +240,7 @@ pub async fn render(state: &AppState, part: &SitemapPart) -> Result<Document, We
                     }
                 }
                 for a in activity.iter().filter(|a| a.kind == kind) {
-                    if config.section(&a.slug).is_some()
-                        && config.site.languages.contains(&a.language)
-                    {
+                    if sections.contains(&a.slug) && config.site.languages.contains(&a.language) {
                         entries.push((
                             paths::section_url(&config, &a.language, &a.slug),
                             a.last_changed,

@@ -3,7 +3,7 @@
 //! Built as serde_json values and escaped for a `<script>` element here, so no text a
 //! writer typed can close the element.
 
-use newsdesk_core::{Config, Item, NoteKind};
+use newsdesk_core::{Config, Item, NoteKind, Sections};
 use serde_json::{Value, json};
 
 use crate::paths;
@@ -100,6 +100,7 @@ fn article_images(base_url: &str, item: &Item) -> Vec<Value> {
 
 pub fn news_article(
     config: &Config,
+    sections: &Sections,
     base_url: &str,
     item: &Item,
     description: &str,
@@ -107,10 +108,7 @@ pub fn news_article(
 ) -> Value {
     let lang = item.language.as_str();
     let url = format!("{base_url}{}", paths::item_url(config, item));
-    let section = config
-        .section(&item.section)
-        .map(|s| s.name_in(lang).to_owned())
-        .unwrap_or_else(|| item.section.clone());
+    let section = sections.name(&item.section, lang);
     let published = item.published_at.unwrap_or(item.changed_at);
     let mut article = json!({
         "@context": "https://schema.org",
