@@ -606,17 +606,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
             tracing::info!(%reason, items, "search index rebuilt from the database")
         }
     }
-    newsroom.attach_search(search.clone());
-    let feed =
-        newsdesk_services::follow::follow(store.clone(), cursor, newsroom.written(), stop.clone());
-    search.follow(&feed);
-    newsdesk_services::schedule::run_scheduler(newsroom.clone(), stop.clone());
-    newsdesk_services::housekeeping::run_housekeeping(newsroom.clone(), stop.clone());
+    newsroom.attach_search(search);
     let state = Arc::new(AppState::new(newsroom, theme, base_url.clone()));
-    newsdesk_web::follow_events(state.clone(), &feed);
-    newsdesk_web::follow_for_websub(state.clone(), &feed);
-    newsdesk_web::start_webhooks(state.clone(), &feed, stop.clone());
-    newsdesk_web::follow_live(state.clone(), &feed, cursor);
+    newsdesk_web::start_background(&state, cursor, &stop);
     let app = newsdesk_web::router(state.clone());
 
     if let Some(token) = state

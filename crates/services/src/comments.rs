@@ -381,6 +381,12 @@ impl Newsroom {
         }
     }
 
+    /// The story a comment is under, whatever the comment's state; `None` for no such
+    /// comment.
+    pub async fn story_of_comment(&self, comment_id: i64) -> Result<Option<i64>> {
+        Ok(self.store().comment(comment_id).await?.map(|c| c.item_id))
+    }
+
     /// Visible comments per story, for teasers.
     pub async fn comment_counts(
         &self,

@@ -1,7 +1,8 @@
 //! Following the event log: one task per process reads new events after its cursor and
-//! broadcasts them to every consumer (page cache now; search, live stream and webhooks
-//! later). The table is the truth: a wake-up only shortens the wait, and a periodic poll
-//! catches writes made by other processes (`newsdesk import`, other instances).
+//! broadcasts them to every consumer (search index, page cache, live stream, webhooks,
+//! WebSub; the web crate's `background` starts them in order). The table is the truth: a
+//! wake-up only shortens the wait, and a periodic poll catches writes made by other
+//! processes (`newsdesk import`, other instances).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +10,9 @@ use std::time::Duration;
 use newsdesk_core::Event;
 use newsdesk_store::Store;
 use tokio::sync::{Notify, broadcast};
+
+use crate::error::Result;
+use crate::newsroom::Newsroom;
 
 /// How often the log is read when nothing in this process woke the follower.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
@@ -65,4 +69,24 @@ pub fn follow(
         }
     });
     feed
+}
+
+impl Newsroom {
+    /// Starts this process's follower of the log after event `cursor`, woken by this
+    /// newsroom's writes; it ends when `stop` is notified.
+    pub fn follow_log(&self, cursor: i64, stop: Arc<Notify>) -> EventFeed {
+        follow(self.store().clone(), cursor, self.written(), stop)
+    }
+
+    /// The newest event's id (0 for an empty log): where a follower starts, and proof that
+    /// the database answers.
+    pub async fn last_event_id(&self) -> Result<i64> {
+        Ok(self.store().last_event_id().await?)
+    }
+
+    /// Up to `limit` events after `after`, oldest first: for a consumer that fell behind
+    /// the feed and reads the table, which is the truth.
+    pub async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>> {
+        Ok(self.store().events_after(after, limit).await?)
+    }
 }

@@ -17,6 +17,7 @@ pub mod library;
 pub mod mail;
 pub mod newsroom;
 pub mod outbound;
+pub mod pages;
 pub mod readers;
 pub mod schedule;
 pub mod search;
@@ -26,4 +27,5 @@ pub mod webhooks;
 
 pub use error::{Result, ServiceError};
 pub use newsdesk_store::{Autosave, Saved, Store, media};
-pub use newsroom::{FrontPage, ItemLookup, Listing, ListingPage, ListingSubject, Newsroom, Rail};
+pub use newsroom::{ItemLookup, Listing, ListingPage, ListingSubject, Newsroom};
+pub use pages::{Discussion, FrontPage, ItemPage, Rail};

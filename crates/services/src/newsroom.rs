@@ -1,12 +1,13 @@
-//! The newsroom service: everything the faces read about the edition (front page, item pages,
-//! listings) and the one way content is written (validate, settle times, save, wake the
-//! event follower). Faces call these functions and never the store directly.
+//! The newsroom service: everything the faces read about the edition (items, listings, the
+//! stream; whole pages are assembled in `pages`) and the one way content is written
+//! (validate, settle times, save, wake the event follower). Faces call these functions and
+//! never the store directly.
 
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use newsdesk_core::{
-    Author, Config, Item, ItemInput, ItemKind, ItemStatus, PublicationTimes, Sections, Tag,
+    Author, Config, Item, ItemInput, ItemStatus, PublicationTimes, Sections, Tag,
     config::Section,
 };
 use newsdesk_store::media::MediaStore;
@@ -17,8 +18,6 @@ use crate::error::Result;
 
 /// A breaking item leads the front page as a banner for this long after it was published.
 pub const BREAKING_WINDOW: SignedDuration = SignedDuration::from_hours(6);
-/// How many items each section rail on the front page shows.
-pub const RAIL_SIZE: u32 = 4;
 /// Deepest page a listing serves; beyond it readers use search, and crawlers stop.
 pub const MAX_PAGE: u32 = 500;
 
@@ -60,25 +59,10 @@ impl MailOut {
     }
 }
 
-/// The front page of one language edition.
+/// What a reader's item address resolves to: the item, or (for `item_page`) its whole page.
 #[derive(Debug, Clone)]
-pub struct FrontPage {
-    pub breaking: Option<Item>,
-    pub top: Option<Item>,
-    pub stream: Vec<Item>,
-    pub rails: Vec<Rail>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Rail {
-    pub section: Section,
-    pub items: Vec<Item>,
-}
-
-/// What a reader's item address resolves to.
-#[derive(Debug, Clone)]
-pub enum ItemLookup {
-    Found(Box<Item>),
+pub enum ItemLookup<Found = Box<Item>> {
+    Found(Found),
     /// The item lives at another address (other section, other letter case).
     Moved(Box<Item>),
     /// It was public once and has been taken down.
@@ -254,7 +238,7 @@ impl Newsroom {
         self.written.clone()
     }
 
-    fn query(&self, language: &str) -> ItemQuery {
+    pub(crate) fn query(&self, language: &str) -> ItemQuery {
         ItemQuery {
             language: Some(language.to_owned()),
             limit: self.config().pages.page_size,
@@ -296,46 +280,6 @@ impl Newsroom {
             .item_by_slug(language, &slug.to_lowercase())
             .await?;
         Ok(item.filter(|i| i.status == ItemStatus::Published))
-    }
-
-    pub async fn front_page(&self, language: &str, now: Timestamp) -> Result<FrontPage> {
-        let breaking = self.breaking(language, now).await?;
-        let top = self
-            .store
-            .published(&ItemQuery {
-                kind: Some(ItemKind::Story),
-                limit: 1,
-                ..self.query(language)
-            })
-            .await?
-            .into_iter()
-            .next();
-        let stream = self.stream(language, None).await?;
-        let mut rails = Vec::new();
-        let sections = self.sections();
-        for section in sections.iter() {
-            let items = self
-                .store
-                .published(&ItemQuery {
-                    section: Some(section.slug.clone()),
-                    exclude_id: top.as_ref().map(|t| t.id),
-                    limit: RAIL_SIZE,
-                    ..self.query(language)
-                })
-                .await?;
-            if !items.is_empty() {
-                rails.push(Rail {
-                    section: section.clone(),
-                    items,
-                });
-            }
-        }
-        Ok(FrontPage {
-            breaking,
-            top,
-            stream,
-            rails,
-        })
     }
 
     /// The latest-news stream shown beside every page, newest first.

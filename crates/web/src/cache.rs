@@ -1,10 +1,12 @@
 //! The in-memory page cache: rendered public pages with their brotli and gzip bodies made
 //! once, strong ETags, and an index from surrogate key to pages so one event purges exactly
 //! what it touched. It never holds an error page, and never stores a page rendered from
-//! data older than an invalidation that happened while it rendered. It is bounded by pages and
-//! by bytes, and a full cache drops the least recently used page, never an arbitrary one.
+//! data older than an invalidation that happened while it rendered. It renders each address
+//! once at a time however many readers ask (`get_or_render`). It is bounded by pages and by
+//! bytes, and a full cache drops the least recently used page, never an arbitrary one.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -303,6 +305,8 @@ pub struct PageCache {
     /// Pages also expire on their own, so time-driven content (a breaking banner's window)
     /// changes without an event.
     max_age: Duration,
+    /// One render per address at a time (`get_or_render`).
+    render_locks: RenderLocks,
     pub hits: AtomicU64,
     pub misses: AtomicU64,
 }
@@ -319,6 +323,7 @@ impl PageCache {
                 max_bytes,
             },
             max_age,
+            render_locks: RenderLocks::default(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -345,6 +350,33 @@ impl PageCache {
         };
         counter.fetch_add(1, Ordering::Relaxed);
         found
+    }
+
+    /// The page at `address`, made by `render` on a miss and kept (see `insert`). One render
+    /// per address at a time: during a spike, the readers who arrive while a page is being
+    /// rendered wait for it instead of rendering it again. What `render` answers instead of
+    /// a page (a redirect, an error) is handed back and never kept.
+    pub async fn get_or_render<E, Fut>(
+        &self,
+        address: &str,
+        render: impl FnOnce() -> Fut,
+    ) -> Result<Arc<CachedPage>, E>
+    where
+        Fut: Future<Output = Result<CachedPage, E>>,
+    {
+        if let Some(cached) = self.get(address) {
+            return Ok(cached);
+        }
+        let mut turn = self.render_locks.turn(address);
+        turn.wait().await;
+        if let Some(cached) = self.get(address) {
+            return Ok(cached);
+        }
+        // Read before the render: a purge while it renders makes the page unfit to keep.
+        let generation = self.generation();
+        let page = Arc::new(render().await?);
+        self.insert(address.to_owned(), page.clone(), generation);
+        Ok(page)
     }
 
     /// Stores a page rendered after reading generation `rendered_at`; a page that raced an
@@ -432,9 +464,75 @@ impl PageCache {
     }
 }
 
+/// Per-address render locks (see `PageCache::get_or_render`). An entry lives exactly as long as someone holds or
+/// waits for its lock: release happens when the last `RenderTurn` drops, so a render whose
+/// client hung up (its future dropped mid-render or mid-wait) cannot leave an entry behind.
+#[derive(Default)]
+struct RenderLocks(std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl RenderLocks {
+    /// Joins the queue for `address`; the turn is ours after `RenderTurn::wait`.
+    fn turn(&self, address: &str) -> RenderTurn<'_> {
+        let lock = match self.0.lock() {
+            Ok(mut map) => map.entry(address.to_owned()).or_default().clone(),
+            Err(_) => Arc::default(),
+        };
+        RenderTurn {
+            locks: self,
+            address: address.to_owned(),
+            lock: Some(lock),
+            held: None,
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0.lock().map(|map| map.len()).unwrap_or(0)
+    }
+}
+
+/// One request's place in an address's render queue; dropping it (at the end of the render
+/// or when the request is abandoned) gives the lock up and removes the entry if nobody else
+/// holds or waits for it.
+struct RenderTurn<'a> {
+    locks: &'a RenderLocks,
+    address: String,
+    lock: Option<Arc<tokio::sync::Mutex<()>>>,
+    held: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl RenderTurn<'_> {
+    /// Waits until every render of this address that started earlier has finished.
+    async fn wait(&mut self) {
+        if let Some(lock) = &self.lock {
+            self.held = Some(lock.clone().lock_owned().await);
+        }
+    }
+}
+
+impl Drop for RenderTurn<'_> {
+    fn drop(&mut self) {
+        // Under the map's lock, so nobody can take a new clone between the count and the
+        // removal.
+        let Ok(mut map) = self.locks.0.lock() else {
+            return;
+        };
+        self.held = None;
+        self.lock = None;
+        if map
+            .get(&self.address)
+            .is_some_and(|lock| Arc::strong_count(lock) == 1)
+        {
+            map.remove(&self.address);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
 
     fn page(body: &str, keys: &[&str]) -> Arc<CachedPage> {
         Arc::new(CachedPage::build(
@@ -682,5 +780,114 @@ mod tests {
         assert_eq!(out, &p.identity[..]);
         assert!(p.brotli.len() < p.identity.len() / 10);
         assert_ne!(p.etag_gzip, p.etag_brotli);
+    }
+
+    /// Polls a future once, as a server does before the client hangs up.
+    fn poll_once<F: Future>(future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
+        future.poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    #[test]
+    fn an_abandoned_render_leaves_no_lock_behind() {
+        let locks = RenderLocks::default();
+        let (release_render, render_blocks) = tokio::sync::oneshot::channel::<()>();
+        {
+            // A render that holds the lock and is dropped while it waits on the database.
+            let mut render = pin!(async {
+                let mut turn = locks.turn("/world");
+                turn.wait().await;
+                let _ = render_blocks.await;
+            });
+            assert!(poll_once(render.as_mut()).is_pending());
+            assert_eq!(locks.len(), 1);
+            // A second reader of the same address, waiting for the first, also hangs up.
+            let mut waiter = pin!(async {
+                let mut turn = locks.turn("/world");
+                turn.wait().await;
+            });
+            assert!(poll_once(waiter.as_mut()).is_pending());
+            assert_eq!(locks.len(), 1);
+        }
+        assert_eq!(locks.len(), 0, "entries left behind");
+        drop(release_render);
+    }
+
+    #[test]
+    fn a_waiter_abandoned_after_the_holder_finished_leaves_no_lock_behind() {
+        let locks = RenderLocks::default();
+        let mut first = locks.turn("/sport");
+        assert!(poll_once(pin!(first.wait())).is_ready());
+        let mut second = locks.turn("/sport");
+        // The second reader waits, then its request is dropped mid-wait.
+        assert!(poll_once(pin!(second.wait())).is_pending());
+        drop(first);
+        assert_eq!(locks.len(), 1, "the second reader still holds its place");
+        drop(second);
+        assert_eq!(locks.len(), 0);
+    }
+
+    fn built(body: &str, keys: &[&str]) -> CachedPage {
+        CachedPage::build(
+            body.to_owned(),
+            HeaderValue::from_static("text/html; charset=utf-8"),
+            keys.iter().map(|k| (*k).to_owned()).collect(),
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stampede_on_one_address_renders_it_once() {
+        let cache = Arc::new(PageCache::new(10, usize::MAX, Duration::from_secs(60)));
+        let renders = Arc::new(AtomicU64::new(0));
+        let readers = (0..16).map(|_| {
+            let cache = cache.clone();
+            let renders = renders.clone();
+            tokio::spawn(async move {
+                cache
+                    .get_or_render("/world/a", || async {
+                        renders.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Ok::<_, ()>(built("a", &["item:1"]))
+                    })
+                    .await
+            })
+        });
+        for reader in futures_util::future::join_all(readers).await {
+            let page = reader.expect("joined").expect("a page");
+            assert_eq!(&page.identity[..], b"a");
+        }
+        assert_eq!(renders.load(Ordering::SeqCst), 1);
+        assert_eq!(cache.render_locks.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_page_purged_while_it_rendered_is_served_but_not_kept() {
+        let cache = PageCache::new(10, usize::MAX, Duration::from_secs(60));
+        let page = cache
+            .get_or_render("/world/a", || async {
+                cache.invalidate(&["item:1".to_owned()]);
+                Ok::<_, ()>(built("old", &["item:1"]))
+            })
+            .await
+            .expect("a page");
+        assert_eq!(&page.identity[..], b"old");
+        assert!(cache.get("/world/a").is_none());
+        let page = cache
+            .get_or_render("/world/a", || async {
+                Ok::<_, ()>(built("new", &["item:1"]))
+            })
+            .await
+            .expect("a page");
+        assert_eq!(&page.identity[..], b"new");
+        assert!(cache.get("/world/a").is_some());
+    }
+
+    #[tokio::test]
+    async fn what_is_not_a_page_is_handed_back_and_not_kept() {
+        let cache = PageCache::new(10, usize::MAX, Duration::from_secs(60));
+        let answer = cache
+            .get_or_render("/old-address", || async { Err::<CachedPage, _>("moved") })
+            .await;
+        assert_eq!(answer.err(), Some("moved"));
+        assert!(cache.is_empty());
     }
 }

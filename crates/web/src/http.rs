@@ -9,6 +9,9 @@ use newsdesk_core::config::CacheSettings;
 
 use crate::cache::{CachedPage, Encoding};
 
+/// The type of every HTML page.
+pub const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
+
 /// The Content-Security-Policy of every response: nothing but our own files, no inline
 /// script or style, no framing (clickjacking), no plugins, forms only to ourselves.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \

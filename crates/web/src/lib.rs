@@ -8,6 +8,7 @@ mod desk;
 mod site;
 
 // Plumbing the faces share.
+mod background;
 mod cache;
 pub mod client;
 mod error;
@@ -34,17 +35,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use newsdesk_core::{Config, Sections};
 use newsdesk_services::Newsroom;
-use newsdesk_services::follow::EventFeed;
-use tokio::sync::broadcast::error::RecvError;
 
+pub use background::start_background;
 pub use cache::PageCache;
 pub use client::ClientAddress;
 pub use desk::editor::AUTOSAVE_MAX_BYTES;
-pub use desk::webhooks::start_webhooks;
 pub use error::WebError;
-pub use live::follow_live;
 pub use server::serve;
-pub use site::websub::follow_for_websub;
 pub use theme::{Theme, ThemeError};
 
 use metrics::{Metrics, RouteName};
@@ -76,7 +73,6 @@ pub struct AppState {
     pub live: Arc<live::Live>,
     metrics: Metrics,
     cache_control: HeaderValue,
-    render_locks: site::page::RenderLocks,
     started: Instant,
     api: api::ApiState,
 }
@@ -96,7 +92,6 @@ impl AppState {
             base_url: base_url.trim_end_matches('/').to_owned(),
             live: Arc::new(live::Live::new(&config.live)),
             metrics: Metrics::default(),
-            render_locks: site::page::RenderLocks::default(),
             started: Instant::now(),
             api: api::ApiState::default(),
         }
@@ -294,46 +289,6 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Purges cached pages as events arrive. A consumer that fell behind the channel cannot
-/// know what it missed, so it drops the whole cache: correct first, fast again at once.
-pub fn follow_events(state: Arc<AppState>, feed: &EventFeed) {
-    let mut events = feed.subscribe();
-    tokio::spawn(async move {
-        loop {
-            match events.recv().await {
-                Ok(event) => {
-                    // Pages show search results and related stories: the index takes the
-                    // event first, so a page purged here never re-renders from an index
-                    // that has not seen it yet.
-                    if let Some(search) = state.newsroom.search_index()
-                        && let Err(e) = search.catch_up().await
-                    {
-                        tracing::warn!(error = %e, "search index did not catch up before a purge");
-                    }
-                    // New section names must be in place before the purged pages render again.
-                    if event.kind == newsdesk_core::EventKind::SiteChanged {
-                        reload_sections(&state).await;
-                    }
-                    let purged = state.cache.invalidate(&event.keys);
-                    tracing::debug!(event = event.id, purged, "page cache invalidated");
-                }
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "event consumer lagged; clearing the page cache");
-                    reload_sections(&state).await;
-                    state.cache.clear();
-                }
-                Err(RecvError::Closed) => break,
-            }
-        }
-    });
-}
-
-async fn reload_sections(state: &AppState) {
-    if let Err(e) = state.newsroom.reload_sections().await {
-        tracing::warn!(error = %e, "reading the sections again failed; keeping the old list");
-    }
-}
-
 /// Access log, metrics and security headers for every response.
 async fn observe(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -457,7 +412,7 @@ fn loggable_path(path: &str) -> String {
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     // Healthy means the database answers, not merely that the process runs.
     // Answer within a load balancer's patience even while the database hangs.
-    let probe = tokio::time::timeout(HEALTH_TIMEOUT, state.newsroom.store().last_event_id());
+    let probe = tokio::time::timeout(HEALTH_TIMEOUT, state.newsroom.last_event_id());
     let answer = match probe.await {
         Ok(Ok(_)) => (StatusCode::OK, "ok\n"),
         Ok(Err(e)) => {

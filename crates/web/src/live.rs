@@ -26,6 +26,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use newsdesk_core::{Config, Event, EventKind, Item, ItemStatus, Sections};
+use newsdesk_services::ServiceError;
 use newsdesk_services::follow::EventFeed;
 use newsdesk_services::newsroom::BREAKING_WINDOW;
 use serde::Serialize;
@@ -450,12 +451,7 @@ async fn hub_catch_up(state: &AppState, closing: &watch::Receiver<bool>) -> bool
             return false;
         }
         let after = live.cursor.load(Ordering::Acquire);
-        match state
-            .newsroom
-            .store()
-            .events_after(after, REPLAY_BATCH)
-            .await
-        {
+        match state.newsroom.events_after(after, REPLAY_BATCH).await {
             Ok(events) => {
                 let full = events.len() == REPLAY_BATCH as usize;
                 for event in &events {
@@ -481,13 +477,10 @@ async fn hub_catch_up(state: &AppState, closing: &watch::Receiver<bool>) -> bool
 struct ItemReads(HashMap<i64, Option<Item>>);
 
 impl ItemReads {
-    async fn get(
-        &mut self,
-        state: &AppState,
-        id: i64,
-    ) -> Result<Option<&Item>, newsdesk_store::StoreError> {
+    async fn get(&mut self, state: &AppState, id: i64) -> Result<Option<&Item>, ServiceError> {
         if let std::collections::hash_map::Entry::Vacant(slot) = self.0.entry(id) {
-            slot.insert(state.newsroom.store().item_by_id(id).await?);
+            // Whatever its status: an unpublished item's event says so.
+            slot.insert(state.newsroom.item_by_id(id, true).await?);
         }
         Ok(self.0.get(&id).and_then(Option::as_ref))
     }
@@ -500,7 +493,7 @@ async fn render(
     items: &mut ItemReads,
     event: &Event,
     now: Timestamp,
-) -> Result<LiveEvent, newsdesk_store::StoreError> {
+) -> Result<LiveEvent, ServiceError> {
     let nothing = |language: Option<String>| LiveEvent {
         id: event.id,
         language,
@@ -729,7 +722,7 @@ async fn open(
             (now, false)
         }
         Some(after) => {
-            let latest = state.newsroom.store().last_event_id().await.map_err(|e| {
+            let latest = state.newsroom.last_event_id().await.map_err(|e| {
                 tracing::error!(error = %e, "live stream could not read the log");
                 ApiError {
                     retry_after: Some(BUSY_RETRY_AFTER_SECS),
@@ -885,11 +878,10 @@ async fn until(deadline: Option<Instant>) {
 impl Subscriber {
     /// Sends the next events after the cursor from the log; stops replaying once a read
     /// comes back short (the hub's messages carry on from there).
-    async fn replay_batch(&mut self) -> Result<Vec<u8>, newsdesk_store::StoreError> {
+    async fn replay_batch(&mut self) -> Result<Vec<u8>, ServiceError> {
         let events = self
             .state
             .newsroom
-            .store()
             .events_after(self.cursor, REPLAY_BATCH)
             .await?;
         self.replaying = events.len() == REPLAY_BATCH as usize;

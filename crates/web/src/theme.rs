@@ -13,6 +13,11 @@ use minijinja::Environment;
 
 use crate::cache::CachedPage;
 
+/// A template value from anything serializable (view models, strings, settings).
+pub(crate) fn val<T: serde::Serialize>(value: T) -> minijinja::Value {
+    minijinja::Value::from(minijinja::value::Serde(value))
+}
+
 /// Caps a template's work, so a theme's runaway loop cannot hang a request.
 const TEMPLATE_FUEL: u64 = 5_000_000;
 /// Largest theme file read.

@@ -4,7 +4,10 @@
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use newsdesk_core::comment::CommentStatus;
+use newsdesk_core::moderation::{self, render_comment};
 use newsdesk_core::{Config, Item, ItemKind, Sections, text};
+use newsdesk_services::comments::{CommentNode, Thread};
 use newsdesk_services::uploads;
 use serde::Serialize;
 
@@ -421,4 +424,82 @@ mod tests {
         assert_eq!(srcset("demo/hero-harbour.jpg", Some(1600)), None);
         assert_eq!(srcset("uploads/2026/11/abc.jpg", None), None);
     }
+}
+
+/// A comment as a page shows it; its body is already safe HTML (`render_comment`).
+#[derive(Debug, Serialize)]
+pub struct CommentView {
+    id: i64,
+    author: String,
+    staff: bool,
+    html: String,
+    deleted: bool,
+    held: bool,
+    rejected: bool,
+    reject_reason: String,
+    featured: bool,
+    likes: u32,
+    edited: bool,
+    at: TimeView,
+    mine: bool,
+    may_edit: bool,
+    body: String,
+    replies: Vec<CommentView>,
+    continues: bool,
+}
+
+impl CommentView {
+    pub fn new(
+        node: &CommentNode,
+        zone: &TimeZone,
+        viewer: Option<i64>,
+        edit_window_open: &dyn Fn(Timestamp) -> bool,
+    ) -> Self {
+        let c = &node.comment;
+        let deleted = c.status == CommentStatus::Deleted;
+        let mine = viewer.is_some() && c.reader_id == viewer && !deleted;
+        CommentView {
+            id: c.id,
+            author: c
+                .author
+                .clone()
+                .unwrap_or_else(|| "A former reader".to_owned()),
+            staff: c.staff,
+            html: if deleted {
+                String::new()
+            } else {
+                render_comment(&c.body)
+            },
+            deleted,
+            held: c.status == CommentStatus::Held,
+            rejected: c.status == CommentStatus::Rejected,
+            reject_reason: c.reject_reason.clone(),
+            featured: c.featured,
+            likes: c.likes,
+            edited: c.edited_at.is_some(),
+            at: TimeView::new(c.created_at, zone),
+            mine,
+            may_edit: mine && edit_window_open(c.created_at),
+            body: if mine { c.body.clone() } else { String::new() },
+            replies: node
+                .replies
+                .iter()
+                .map(|r| CommentView::new(r, zone, viewer, edit_window_open))
+                .collect(),
+            continues: node.continues,
+        }
+    }
+}
+
+/// A page of threads as `viewer` sees them (None: everyone, as on the cached story page).
+pub fn thread_views(config: &Config, thread: &Thread, viewer: Option<i64>) -> Vec<CommentView> {
+    let zone = config.time_zone();
+    let rules = config.comments.clone();
+    let now = Timestamp::now();
+    let open = move |at: Timestamp| moderation::within_edit_window(&rules, at, now);
+    thread
+        .nodes
+        .iter()
+        .map(|n| CommentView::new(n, &zone, viewer, &open))
+        .collect()
 }

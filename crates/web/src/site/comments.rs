@@ -12,108 +12,23 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 use minijinja::context;
-use newsdesk_core::comment::{CommentSort, CommentStatus};
-use newsdesk_core::moderation::{self, render_comment};
+use newsdesk_core::comment::CommentSort;
 use newsdesk_services::ServiceError;
 use newsdesk_services::accounts::random_token;
 use newsdesk_services::comments::{CommentNode, Thread};
 use newsdesk_store::ReaderSession;
-use serde::Serialize;
 
 use crate::AppState;
 use crate::client::ClientAddress;
 use crate::desk::{internal, no_store, render, same_secret, see_other, urlencode, val};
-use crate::views::{ItemView, PagerView, SiteView, TimeView};
+use crate::site::error_page::not_found_page;
+use crate::views::{CommentView, ItemView, PagerView, SiteView, thread_views};
 
 type Fields = HashMap<String, String>;
 
 fn field<'a>(form: &'a Fields, name: &str) -> &'a str {
     form.get(name).map(String::as_str).unwrap_or_default()
-}
-
-/// A comment as a page shows it; its body is already safe HTML (`render_comment`).
-#[derive(Debug, Serialize)]
-pub(crate) struct CommentView {
-    id: i64,
-    author: String,
-    staff: bool,
-    html: String,
-    deleted: bool,
-    held: bool,
-    rejected: bool,
-    reject_reason: String,
-    featured: bool,
-    likes: u32,
-    edited: bool,
-    at: TimeView,
-    mine: bool,
-    may_edit: bool,
-    body: String,
-    replies: Vec<CommentView>,
-    continues: bool,
-}
-
-impl CommentView {
-    pub(crate) fn new(
-        node: &CommentNode,
-        zone: &TimeZone,
-        viewer: Option<i64>,
-        edit_window_open: &dyn Fn(Timestamp) -> bool,
-    ) -> Self {
-        let c = &node.comment;
-        let deleted = c.status == CommentStatus::Deleted;
-        let mine = viewer.is_some() && c.reader_id == viewer && !deleted;
-        CommentView {
-            id: c.id,
-            author: c
-                .author
-                .clone()
-                .unwrap_or_else(|| "A former reader".to_owned()),
-            staff: c.staff,
-            html: if deleted {
-                String::new()
-            } else {
-                render_comment(&c.body)
-            },
-            deleted,
-            held: c.status == CommentStatus::Held,
-            rejected: c.status == CommentStatus::Rejected,
-            reject_reason: c.reject_reason.clone(),
-            featured: c.featured,
-            likes: c.likes,
-            edited: c.edited_at.is_some(),
-            at: TimeView::new(c.created_at, zone),
-            mine,
-            may_edit: mine && edit_window_open(c.created_at),
-            body: if mine { c.body.clone() } else { String::new() },
-            replies: node
-                .replies
-                .iter()
-                .map(|r| CommentView::new(r, zone, viewer, edit_window_open))
-                .collect(),
-            continues: node.continues,
-        }
-    }
-}
-
-/// The comment section's values for a page: the views, the count and the pager.
-pub(crate) fn thread_views(
-    state: &AppState,
-    thread: &Thread,
-    viewer: Option<i64>,
-) -> Vec<CommentView> {
-    let config = state.config();
-    let zone = config.time_zone();
-    let rules = config.comments.clone();
-    let now = Timestamp::now();
-    let open = move |at: Timestamp| moderation::within_edit_window(&rules, at, now);
-    thread
-        .nodes
-        .iter()
-        .map(|n| CommentView::new(n, &zone, viewer, &open))
-        .collect()
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -163,10 +78,10 @@ async fn discussion_page(
     error: Option<String>,
 ) -> Response {
     let now = Timestamp::now();
-    let item = match state.newsroom.store().item_by_id(item_id).await {
-        Ok(Some(item)) if item.status == newsdesk_core::ItemStatus::Published => item,
-        Ok(_) => return crate::site::page::not_found_page(state),
-        Err(e) => return internal(e.into()),
+    let item = match state.newsroom.item_by_id(item_id, false).await {
+        Ok(Some(item)) => item,
+        Ok(None) => return not_found_page(state),
+        Err(e) => return internal(e),
     };
     let commenting = match state.newsroom.commenting(&item, now).await {
         Ok(c) => c,
@@ -179,7 +94,7 @@ async fn discussion_page(
         Ok(root) => match state.newsroom.subthread(root, viewer).await {
             // A thread is shown under its own story only.
             Ok(node) if node.comment.item_id != item_id => {
-                return crate::site::page::not_found_page(state);
+                return not_found_page(state);
             }
             Ok(node) => {
                 let thread = Thread {
@@ -188,9 +103,9 @@ async fn discussion_page(
                     page: 1,
                     pages: 1,
                 };
-                (thread_views(state, &thread, viewer), None, None)
+                (thread_views(&state.config(), &thread, viewer), None, None)
             }
-            Err(ServiceError::NotFound(_)) => return crate::site::page::not_found_page(state),
+            Err(ServiceError::NotFound(_)) => return not_found_page(state),
             Err(e) => return internal(e),
         },
         Err(_) => match state.newsroom.thread(item_id, sort, page, viewer).await {
@@ -198,7 +113,7 @@ async fn discussion_page(
                 let base = format!("{}?sort={}", discussion_url(item_id), sort.as_str());
                 let pager = PagerView::new(&base, thread.page, thread.pages);
                 (
-                    thread_views(state, &thread, viewer),
+                    thread_views(&state.config(), &thread, viewer),
                     Some(thread.total),
                     Some(pager),
                 )
@@ -395,10 +310,10 @@ pub async fn act(
     Path((comment_id, action)): Path<(i64, String)>,
     Form(form): Form<Fields>,
 ) -> Response {
-    let item_id = match state.newsroom.store().comment(comment_id).await {
-        Ok(Some(c)) => c.item_id,
-        Ok(None) => return no_store(crate::site::page::not_found_page(&state), "comments"),
-        Err(e) => return no_store(internal(e.into()), "comments"),
+    let item_id = match state.newsroom.story_of_comment(comment_id).await {
+        Ok(Some(item_id)) => item_id,
+        Ok(None) => return no_store(not_found_page(&state), "comments"),
+        Err(e) => return no_store(internal(e), "comments"),
     };
     let back = discussion_url(item_id);
     let session = match reader_for_form(&state, &headers, &form, &back).await {
@@ -440,7 +355,7 @@ pub async fn act(
             .delete_own_comment(reader, comment_id)
             .await
             .map(|()| "deleted"),
-        _ => return no_store(crate::site::page::not_found_page(&state), "comments"),
+        _ => return no_store(not_found_page(&state), "comments"),
     };
     let response = match outcome {
         Ok(done) => see_other(&format!("{back}?done={done}#c{comment_id}")),

@@ -6,14 +6,16 @@ use std::io;
 
 use jiff::Timestamp;
 use newsdesk_core::config::FeedContent;
+use newsdesk_core::event::keys;
 use newsdesk_core::{Config, HeroImage, Item, Sections};
 use newsdesk_services::{Listing, ListingSubject};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use serde_json::json;
 
+use crate::AppState;
 use crate::error::WebError;
-use crate::paths::{self, FeedFormat, FeedSubject};
+use crate::paths::{self, FeedFormat, FeedSubject, SiteRoute};
 use crate::views::{self, ImageChoice};
 
 /// A rendered feed or sitemap: its body, type, surrogate keys and real change time.
@@ -215,8 +217,77 @@ pub fn entry(config: &Config, sections: &Sections, base_url: &str, item: &Item) 
     }
 }
 
+/// A feed's whole answer, as the page cache keeps it: the newest items of its subject in
+/// `format`, with the keys that purge it and its real change time.
+pub async fn document(
+    state: &AppState,
+    route: &SiteRoute,
+    subject: &FeedSubject,
+    format: FeedFormat,
+) -> Result<Document, WebError> {
+    let config = &state.config();
+    let lang = route.language.as_str();
+    let t = state.theme.strings(lang);
+    let text = |key: &str| t.get(key).cloned().unwrap_or_else(|| key.to_owned());
+    let absolute = |path: &str| format!("{}{path}", state.base_url);
+    let (listing, briefs) = listing_of(subject);
+    let Some((found, items)) = state
+        .newsroom
+        .feed(lang, &listing, briefs, config.syndication.feed_items)
+        .await?
+    else {
+        return Err(WebError::NotFound);
+    };
+    let (title, description) = heading(config, lang, &found, briefs, &text);
+    let page_url = match subject {
+        FeedSubject::All | FeedSubject::Briefs => paths::latest_url(config, lang),
+        FeedSubject::Section(s) => paths::section_url(config, lang, s),
+        FeedSubject::Tag(s) => paths::tag_url(config, lang, s),
+        FeedSubject::Author(s) => paths::author_url(config, lang, s),
+    };
+    let entries: Vec<_> = items
+        .iter()
+        .map(|i| entry(config, &state.base_url, i))
+        .collect();
+    let updated = entries
+        .iter()
+        .map(|e| e.updated)
+        .max()
+        .unwrap_or(Timestamp::UNIX_EPOCH);
+    let feed = Feed {
+        title,
+        description,
+        language: lang.to_owned(),
+        page_url: absolute(&page_url),
+        self_url: absolute(&paths::route_url(config, route)),
+        hub: config.syndication.websub_hub.clone(),
+        publisher: (
+            config.site.name.clone(),
+            absolute(&paths::home_url(config, lang)),
+        ),
+        updated,
+        entries,
+    };
+    let body = render(&feed, format)?;
+    // Every page of the edition carries the stream key, and so does every feed: any
+    // publication in the edition, and any rename of a section, tag or author, purges it.
+    let mut feed_keys = vec![keys::stream(lang)];
+    match subject {
+        FeedSubject::Section(s) => feed_keys.push(keys::section(lang, s)),
+        FeedSubject::Tag(s) => feed_keys.push(keys::tag(s)),
+        FeedSubject::Author(s) => feed_keys.push(keys::author(s)),
+        FeedSubject::All | FeedSubject::Briefs => {}
+    }
+    Ok(Document {
+        body,
+        content_type: format.content_type(),
+        keys: feed_keys,
+        last_modified: (!items.is_empty()).then_some(updated),
+    })
+}
+
 /// The listing a feed subject reads, and whether only briefs.
-pub fn listing_of(subject: &FeedSubject) -> (Listing, bool) {
+fn listing_of(subject: &FeedSubject) -> (Listing, bool) {
     match subject {
         FeedSubject::All => (Listing::Latest, false),
         FeedSubject::Briefs => (Listing::Latest, true),

@@ -5,33 +5,29 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use minijinja::context;
+use newsdesk_core::Config;
 use newsdesk_core::event::keys;
 use newsdesk_services::{ItemLookup, Listing, ListingSubject};
-use serde::Serialize;
 
 use crate::AppState;
 use crate::cache::CachedPage;
 use crate::error::WebError;
 use crate::http;
 use crate::metrics::RouteName;
-use crate::paths::{self, FeedFormat, FeedSubject, Parsed, SitePage, SiteRoute};
+use crate::paths::{self, FeedSubject, Parsed, SitePage, SiteRoute};
+use crate::site::error_page::error_page;
 use crate::site::feeds::{self, Document};
+use crate::site::meta::{
+    Alternate, CARD_IMAGE_WIDTH, ImageMeta, PageMeta, edition_alternates, feed_links,
+};
 use crate::site::{sitemaps, structured};
-use crate::views::{self, ItemView, PagerView, SiteView};
-use newsdesk_core::Config;
-
-/// Template values from anything serializable.
-fn val<T: Serialize>(value: T) -> minijinja::Value {
-    minijinja::Value::from(minijinja::value::Serde(value))
-}
-
-const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
+use crate::theme::val;
+use crate::views::{self, ItemView, PagerView, SiteView, thread_views};
 
 /// What rendering an address produced.
 enum Rendered {
@@ -44,11 +40,17 @@ enum Rendered {
     Redirect(String),
 }
 
+/// What an address answers instead of a page: never cached.
+enum Uncached {
+    Redirect(String),
+    Failed(WebError),
+}
+
 impl Rendered {
     fn html(html: String, keys: Vec<String>) -> Self {
         Rendered::Page {
             body: html,
-            content_type: HTML,
+            content_type: http::HTML,
             keys,
             last_modified: None,
         }
@@ -137,52 +139,30 @@ pub async fn page(
         },
     };
     let address = paths::with_page(&paths::route_url(&state.config(), &route), page);
-
-    if let Some(cached) = state.cache.get(&address) {
-        return with_route(
-            http::from_cached(&cached, &headers, &method, &state.cache_control),
-            name,
-        );
-    }
-
-    // One render per address at a time: during a spike, the readers who arrive while a page
-    // is being rendered wait for it instead of rendering it again.
-    let mut turn = state.render_locks.turn(&address);
-    turn.wait().await;
-    if let Some(cached) = state.cache.get(&address) {
-        return with_route(
-            http::from_cached(&cached, &headers, &method, &state.cache_control),
-            name,
-        );
-    }
-    let generation = state.cache.generation();
-    let outcome = render(&state, &route, page).await;
-    let response = match outcome {
-        Ok(Rendered::Page {
-            body,
-            content_type,
-            keys,
-            last_modified,
-        }) => {
-            let built = tokio::task::spawn_blocking(move || {
-                CachedPage::build(body, content_type, keys).with_last_modified(last_modified)
-            })
-            .await;
-            match built {
-                Ok(built) => {
-                    let built = Arc::new(built);
-                    state
-                        .cache
-                        .insert(address.clone(), built.clone(), generation);
-                    http::from_cached(&built, &headers, &method, &state.cache_control)
-                }
-                Err(e) => error_page(&state, &route.language, WebError::Internal(e.to_string())),
+    let answer = state
+        .cache
+        .get_or_render(&address, || async {
+            match render(&state, &route, page).await {
+                Ok(Rendered::Page {
+                    body,
+                    content_type,
+                    keys,
+                    last_modified,
+                }) => tokio::task::spawn_blocking(move || {
+                    CachedPage::build(body, content_type, keys).with_last_modified(last_modified)
+                })
+                .await
+                .map_err(|e| Uncached::Failed(WebError::Internal(e.to_string()))),
+                Ok(Rendered::Redirect(to)) => Err(Uncached::Redirect(to)),
+                Err(e) => Err(Uncached::Failed(e)),
             }
-        }
-        Ok(Rendered::Redirect(to)) => redirect(&to, name),
-        Err(e) => error_page(&state, &route.language, e),
+        })
+        .await;
+    let response = match answer {
+        Ok(page) => http::from_cached(&page, &headers, &method, &state.cache_control),
+        Err(Uncached::Redirect(to)) => redirect(&to, name),
+        Err(Uncached::Failed(e)) => error_page(&state, &route.language, e),
     };
-    drop(turn);
     with_route(response, name)
 }
 
@@ -202,199 +182,6 @@ fn redirect(to: &str, name: &'static str) -> Response {
         HeaderValue::from_static("public, max-age=3600"),
     );
     with_route(response, name)
-}
-
-/// The site's 404 page in the default language.
-pub(crate) fn not_found_page(state: &AppState) -> Response {
-    let language = state.config().site.default_language.clone();
-    error_page(state, &language, WebError::NotFound)
-}
-
-/// The page every error gets: the site's chrome, the status and a message a reader can act
-/// on. Never cached.
-pub fn error_page(state: &AppState, language: &str, error: WebError) -> Response {
-    let status = error.status();
-    if let WebError::Internal(cause) = &error {
-        tracing::error!(%cause, "request failed");
-    }
-    let site = SiteView::new(
-        &state.config(),
-        &state.sections(),
-        &state.base_url,
-        language,
-        None,
-        Timestamp::now(),
-    );
-    let html = state.theme.render(
-        "error.html",
-        context! {
-            site => val(site),
-            t => val(&*state.theme.strings(language)),
-            status => status.as_u16(),
-            message => error.to_string(),
-            meta => val(PageMeta::new(
-                format!("{} | {}", error, state.config().site.name),
-                error.to_string(),
-                String::new(),
-                "website",
-            )),
-        },
-    );
-    let body = match html {
-        Ok(html) => html,
-        Err(e) => {
-            tracing::error!(error = %e, "error template failed");
-            format!(
-                "<!doctype html><title>{}</title><p>{}",
-                status.as_u16(),
-                status.canonical_reason().unwrap_or("Error")
-            )
-        }
-    };
-    let mut response = (status, [(header::CONTENT_TYPE, HTML)], Body::from(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, http::NO_STORE);
-    with_route(response, "error")
-}
-
-#[derive(Serialize)]
-struct PageMeta {
-    title: String,
-    description: String,
-    canonical: String,
-    /// `og:type`: "article" for items, "website" for the rest.
-    kind: &'static str,
-    image: Option<ImageMeta>,
-    /// `<link rel="alternate">` to the page's feeds.
-    feeds: Vec<FeedLink>,
-    /// `hreflang` alternates: the same page in the site's other languages (itself included,
-    /// as the hreflang rules ask).
-    alternates: Vec<Alternate>,
-    /// JSON-LD blocks, already escaped for a script element (`structured::script_json`).
-    json_ld: Vec<String>,
-    twitter_site: Option<String>,
-    /// `og:locale`: `en`, `ru`, `pt_BR`.
-    locale: String,
-    /// `<meta name="robots">`, for pages search engines should show with large images.
-    robots: Option<&'static str>,
-}
-
-/// The social card image: one file wide enough for large cards.
-#[derive(Serialize)]
-struct ImageMeta {
-    url: String,
-    width: Option<u32>,
-    height: Option<u32>,
-    alt: String,
-}
-
-#[derive(Serialize)]
-struct FeedLink {
-    title: String,
-    url: String,
-    #[serde(rename = "type")]
-    media_type: &'static str,
-}
-
-#[derive(Serialize)]
-struct Alternate {
-    language: String,
-    url: String,
-}
-
-/// Cards want about 1200 px; our widest variant below the original is 1600.
-const CARD_IMAGE_WIDTH: u32 = 1600;
-
-impl PageMeta {
-    fn new(title: String, description: String, canonical: String, kind: &'static str) -> Self {
-        PageMeta {
-            title,
-            description,
-            canonical,
-            kind,
-            image: None,
-            feeds: Vec::new(),
-            alternates: Vec::new(),
-            json_ld: Vec::new(),
-            twitter_site: None,
-            locale: String::new(),
-            robots: None,
-        }
-    }
-
-    /// What every page of one edition shares: its locale, the card account, and the
-    /// edition's own feeds (a page about something narrower adds its own before them).
-    fn for_edition(mut self, state: &AppState, config: &Config, lang: &str) -> Self {
-        self.twitter_site = config.syndication.twitter_site.clone();
-        // Google Discover shows only thumbnails of pages that do not allow large previews;
-        // every page of an edition (front, listings, stories, briefs) shows pictures.
-        self.robots = config
-            .syndication
-            .large_image_previews
-            .then_some("max-image-preview:large");
-        // `og:locale` is language_TERRITORY; a tag without a region says too little for it.
-        self.locale = if lang.contains('-') {
-            lang.replace('-', "_")
-        } else {
-            String::new()
-        };
-        let t = state.theme.strings(lang);
-        let text = |key: &str| t.get(key).cloned().unwrap_or_else(|| key.to_owned());
-        let (title, _) = feeds::heading(config, lang, &ListingSubject::Latest, false, &text);
-        self.feeds
-            .extend(feed_links(state, config, lang, &FeedSubject::All, &title));
-        self
-    }
-}
-
-/// The three formats of one feed, as `<link rel="alternate">` targets.
-fn feed_links(
-    state: &AppState,
-    config: &Config,
-    lang: &str,
-    subject: &FeedSubject,
-    title: &str,
-) -> Vec<FeedLink> {
-    FeedFormat::ALL
-        .into_iter()
-        .map(|format| FeedLink {
-            title: format!(
-                "{title} ({})",
-                match format {
-                    FeedFormat::Rss => "RSS",
-                    FeedFormat::Atom => "Atom",
-                    FeedFormat::Json => "JSON Feed",
-                }
-            ),
-            url: format!(
-                "{}{}",
-                state.base_url,
-                paths::feed_url(config, lang, subject, format)
-            ),
-            media_type: format.media_type(),
-        })
-        .collect()
-}
-
-/// The same page in every language of the site.
-fn edition_alternates(
-    state: &AppState,
-    config: &Config,
-    url_in: impl Fn(&str) -> String,
-) -> Vec<Alternate> {
-    if config.site.languages.len() < 2 {
-        return Vec::new();
-    }
-    config
-        .site
-        .languages
-        .iter()
-        .map(|l| Alternate {
-            language: l.clone(),
-            url: format!("{}{}", state.base_url, url_in(l)),
-        })
-        .collect()
 }
 
 /// The live stream a page follows to add the latest news in place (live.js): the front
@@ -485,33 +272,16 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
             ))
         }
         SitePage::Item { section, slug } => {
-            let item = match newsroom.find_item(lang, section, slug).await? {
-                ItemLookup::Found(item) => item,
+            let story = match newsroom.item_page(lang, section, slug, now).await? {
+                ItemLookup::Found(story) => story,
                 ItemLookup::Moved(item) => {
                     return Ok(Rendered::Redirect(paths::item_url(config, &item)));
                 }
                 ItemLookup::Gone => return Err(WebError::Gone),
                 ItemLookup::NotFound => return Err(WebError::NotFound),
             };
-            let related = newsroom.related(&item).await?;
-            let rules = &config.comments;
-            let discussion = if newsdesk_core::moderation::comments_allowed_on(rules, item.kind) {
-                let thread = newsroom
-                    .thread(
-                        item.id,
-                        newsdesk_core::comment::CommentSort::Newest,
-                        1,
-                        None,
-                    )
-                    .await?;
-                let commenting = newsroom.commenting(&item, now).await?;
-                Some((thread, commenting.closed))
-            } else {
-                None
-            };
-            let stream = newsroom.stream(lang, Some(item.id)).await?;
-            let item_view = view(&item);
-            let translations = newsroom.translations(&item).await?;
+            let item: &newsdesk_core::Item = &story.item;
+            let item_view = view(item);
             let mut meta = PageMeta::new(
                 format!("{} | {}", item_view.headline, config.site.name),
                 item_view.teaser.clone(),
@@ -527,9 +297,9 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
                     alt: h.alt.clone(),
                 }
             });
-            if !translations.is_empty() {
-                meta.alternates = std::iter::once(&*item)
-                    .chain(translations.iter())
+            if !story.translations.is_empty() {
+                meta.alternates = std::iter::once(item)
+                    .chain(story.translations.iter())
                     .map(|t| Alternate {
                         language: t.language.clone(),
                         url: absolute(&paths::item_url(config, t)),
@@ -550,7 +320,7 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
                     config,
                     sections,
                     &state.base_url,
-                    &item,
+                    item,
                     &item_view.teaser,
                     logo.as_deref(),
                 )));
@@ -572,9 +342,9 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
                 keys::section(lang, &item.section),
             ];
             page_keys.extend(item.tags.iter().map(|t| keys::tag(&t.slug)));
-            page_keys.extend(related.iter().map(|r| keys::item(r.id)));
+            page_keys.extend(story.related.iter().map(|r| keys::item(r.id)));
             // hreflang links name the translations' addresses.
-            page_keys.extend(translations.iter().map(|r| keys::item(r.id)));
+            page_keys.extend(story.translations.iter().map(|r| keys::item(r.id)));
             let html = state.theme.render(
                 "item.html",
                 context! {
@@ -582,14 +352,14 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
                     t => val(&*t),
                     meta => val(meta),
                     item => val(item_view),
-                    related => val(views(&related)),
-                    latest => val(views(&stream)),
-                    comments => discussion.as_ref().map(|(thread, _)| val(crate::site::comments::thread_views(state, thread, None))),
-                    discussion => discussion.as_ref().map(|(thread, closed)| context! {
+                    related => val(views(&story.related)),
+                    latest => val(views(&story.stream)),
+                    comments => story.discussion.as_ref().map(|d| val(thread_views(config, &d.thread, None))),
+                    discussion => story.discussion.as_ref().map(|d| context! {
                         item_id => item.id,
-                        total => thread.total,
-                        more => thread.pages > 1,
-                        closed => *closed,
+                        total => d.thread.total,
+                        more => d.thread.pages > 1,
+                        closed => d.closed,
                         url => format!("/comments/{}", item.id),
                     }),
                 },
@@ -709,178 +479,10 @@ async fn render(state: &AppState, route: &SiteRoute, page: u32) -> Result<Render
             page_keys.dedup();
             Ok(Rendered::html(html, page_keys))
         }
-        SitePage::Feed { subject, format } => {
-            let (listing, briefs) = feeds::listing_of(subject);
-            let Some((found, items)) = newsroom
-                .feed(lang, &listing, briefs, config.syndication.feed_items)
-                .await?
-            else {
-                return Err(WebError::NotFound);
-            };
-            let (title, description) = feeds::heading(config, lang, &found, briefs, &text);
-            let page_url = match subject {
-                FeedSubject::All | FeedSubject::Briefs => paths::latest_url(config, lang),
-                FeedSubject::Section(s) => paths::section_url(config, lang, s),
-                FeedSubject::Tag(s) => paths::tag_url(config, lang, s),
-                FeedSubject::Author(s) => paths::author_url(config, lang, s),
-            };
-            let entries: Vec<_> = items
-                .iter()
-                .map(|i| feeds::entry(config, sections, &state.base_url, i))
-                .collect();
-            let updated = entries
-                .iter()
-                .map(|e| e.updated)
-                .max()
-                .unwrap_or(Timestamp::UNIX_EPOCH);
-            let feed = feeds::Feed {
-                title,
-                description,
-                language: lang.to_owned(),
-                page_url: absolute(&page_url),
-                self_url: absolute(&paths::route_url(config, route)),
-                hub: config.syndication.websub_hub.clone(),
-                publisher: (
-                    config.site.name.clone(),
-                    absolute(&paths::home_url(config, lang)),
-                ),
-                updated,
-                entries,
-            };
-            let body = feeds::render(&feed, *format)?;
-            // Every page of the edition carries the stream key, and so does every feed: any
-            // publication in the edition, and any rename of a section, tag or author, purges it.
-            let mut feed_keys = vec![keys::stream(lang)];
-            match subject {
-                FeedSubject::Section(s) => feed_keys.push(keys::section(lang, s)),
-                FeedSubject::Tag(s) => feed_keys.push(keys::tag(s)),
-                FeedSubject::Author(s) => feed_keys.push(keys::author(s)),
-                FeedSubject::All | FeedSubject::Briefs => {}
-            }
-            Ok(Rendered::document(Document {
-                body,
-                content_type: format.content_type(),
-                keys: feed_keys,
-                last_modified: (!items.is_empty()).then_some(updated),
-            }))
-        }
+        SitePage::Feed { subject, format } => Ok(Rendered::document(
+            feeds::document(state, route, subject, *format).await?,
+        )),
         SitePage::Sitemap(part) => Ok(Rendered::document(sitemaps::render(state, part).await?)),
         SitePage::Robots => Ok(Rendered::document(sitemaps::robots(&state.base_url))),
-    }
-}
-
-/// Per-address render locks (see `page`). An entry lives exactly as long as someone holds or
-/// waits for its lock: release happens when the last `RenderTurn` drops, so a render whose
-/// client hung up (its future dropped mid-render or mid-wait) cannot leave an entry behind.
-#[derive(Default)]
-pub struct RenderLocks(std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
-
-impl RenderLocks {
-    /// Joins the queue for `address`; the turn is ours after `RenderTurn::wait`.
-    pub fn turn(&self, address: &str) -> RenderTurn<'_> {
-        let lock = match self.0.lock() {
-            Ok(mut map) => map.entry(address.to_owned()).or_default().clone(),
-            Err(_) => Arc::default(),
-        };
-        RenderTurn {
-            locks: self,
-            address: address.to_owned(),
-            lock: Some(lock),
-            held: None,
-        }
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.0.lock().map(|map| map.len()).unwrap_or(0)
-    }
-}
-
-/// One request's place in an address's render queue; dropping it (at the end of the render
-/// or when the request is abandoned) gives the lock up and removes the entry if nobody else
-/// holds or waits for it.
-pub struct RenderTurn<'a> {
-    locks: &'a RenderLocks,
-    address: String,
-    lock: Option<Arc<tokio::sync::Mutex<()>>>,
-    held: Option<tokio::sync::OwnedMutexGuard<()>>,
-}
-
-impl RenderTurn<'_> {
-    /// Waits until every render of this address that started earlier has finished.
-    pub async fn wait(&mut self) {
-        if let Some(lock) = &self.lock {
-            self.held = Some(lock.clone().lock_owned().await);
-        }
-    }
-}
-
-impl Drop for RenderTurn<'_> {
-    fn drop(&mut self) {
-        // Under the map's lock, so nobody can take a new clone between the count and the
-        // removal.
-        let Ok(mut map) = self.locks.0.lock() else {
-            return;
-        };
-        self.held = None;
-        self.lock = None;
-        if map
-            .get(&self.address)
-            .is_some_and(|lock| Arc::strong_count(lock) == 1)
-        {
-            map.remove(&self.address);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::future::Future;
-    use std::pin::pin;
-    use std::task::{Context, Poll, Waker};
-
-    /// Polls a future once, as a server does before the client hangs up.
-    fn poll_once<F: Future>(future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
-        future.poll(&mut Context::from_waker(Waker::noop()))
-    }
-
-    #[test]
-    fn an_abandoned_render_leaves_no_lock_behind() {
-        let locks = RenderLocks::default();
-        let (release_render, render_blocks) = tokio::sync::oneshot::channel::<()>();
-        {
-            // A render that holds the lock and is dropped while it waits on the database.
-            let mut render = pin!(async {
-                let mut turn = locks.turn("/world");
-                turn.wait().await;
-                let _ = render_blocks.await;
-            });
-            assert!(poll_once(render.as_mut()).is_pending());
-            assert_eq!(locks.len(), 1);
-            // A second reader of the same address, waiting for the first, also hangs up.
-            let mut waiter = pin!(async {
-                let mut turn = locks.turn("/world");
-                turn.wait().await;
-            });
-            assert!(poll_once(waiter.as_mut()).is_pending());
-            assert_eq!(locks.len(), 1);
-        }
-        assert_eq!(locks.len(), 0, "entries left behind");
-        drop(release_render);
-    }
-
-    #[test]
-    fn a_waiter_abandoned_after_the_holder_finished_leaves_no_lock_behind() {
-        let locks = RenderLocks::default();
-        let mut first = locks.turn("/sport");
-        assert!(poll_once(pin!(first.wait())).is_ready());
-        let mut second = locks.turn("/sport");
-        // The second reader waits, then its request is dropped mid-wait.
-        assert!(poll_once(pin!(second.wait())).is_pending());
-        drop(first);
-        assert_eq!(locks.len(), 1, "the second reader still holds its place");
-        drop(second);
-        assert_eq!(locks.len(), 0);
     }
 }

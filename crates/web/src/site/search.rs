@@ -22,14 +22,9 @@ use crate::AppState;
 use crate::error::WebError;
 use crate::http;
 use crate::metrics::RouteName;
-use crate::site::page::error_page;
+use crate::site::error_page::error_page;
+use crate::theme::val;
 use crate::views::{ItemView, PagerView, SiteView};
-
-const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
-
-fn val<T: Serialize>(value: T) -> minijinja::Value {
-    minijinja::Value::from(minijinja::value::Serde(value))
-}
 
 #[derive(Serialize)]
 struct ResultView {
@@ -196,7 +191,7 @@ pub async fn page(
         Ok(html) => {
             let mut response = (
                 StatusCode::OK,
-                [(header::CONTENT_TYPE, HTML)],
+                [(header::CONTENT_TYPE, http::HTML)],
                 Body::from(html),
             )
                 .into_response();

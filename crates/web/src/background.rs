@@ -1,0 +1,87 @@
+//! Background work of a serving process: the followers of the event log and the timers that
+//! write, started in one place and in one stated order (`start_background`), and the page
+//! cache's own follower, which purges what each event touched.
+
+use std::sync::Arc;
+
+use newsdesk_core::EventKind;
+use newsdesk_services::follow::EventFeed;
+use newsdesk_services::housekeeping::run_housekeeping;
+use newsdesk_services::schedule::run_scheduler;
+use newsdesk_services::search::Search;
+use tokio::sync::Notify;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::AppState;
+use crate::desk::webhooks::start_webhooks;
+use crate::live::follow_live;
+use crate::site::websub::follow_for_websub;
+
+/// Starts everything a serving process runs beside its requests, in this order:
+///
+/// 1. The log's follower: it reads the events after `cursor` (this process's writes wake
+///    it, a poll catches other processes') and broadcasts each to the followers below.
+/// 2. The search index, which applies every event as it comes.
+/// 3. The page-cache purge, handed the search index as the step that runs before it: for
+///    each event the index catches up and a changed section list is read again, then the
+///    pages the event touched are purged, so a purged page never renders again from an index
+///    or sections that have not seen the event.
+/// 4. The followers that tell the world outside, each at its own pace and needing nothing
+///    above but the feed: WebSub pings to the hub, webhook deliveries, and the live stream's
+///    hub (which starts at `cursor` too).
+/// 5. The timers that write: the scheduler and housekeeping. What they change reaches every
+///    follower above through the log, like any other write.
+///
+/// Everything ends when `stop` is notified; the live stream's hub ends when the stream closes.
+pub fn start_background(state: &Arc<AppState>, cursor: i64, stop: &Arc<Notify>) {
+    let newsroom = &state.newsroom;
+    let feed = newsroom.follow_log(cursor, stop.clone());
+    let index = newsroom.search_index().cloned();
+    if let Some(index) = &index {
+        index.follow(&feed);
+    }
+    purge_pages(state.clone(), &feed, index);
+    follow_for_websub(state.clone(), &feed);
+    start_webhooks(state.clone(), &feed, stop.clone());
+    follow_live(state.clone(), &feed, cursor);
+    run_scheduler(newsroom.clone(), stop.clone());
+    run_housekeeping(newsroom.clone(), stop.clone());
+}
+
+/// Purges cached pages as events arrive, each after `index` has taken it (pages show search
+/// results and related stories). A consumer that fell behind the channel cannot know what
+/// it missed, so it drops the whole cache: correct first, fast again at once.
+fn purge_pages(state: Arc<AppState>, feed: &EventFeed, index: Option<Arc<Search>>) {
+    let mut events = feed.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    if let Some(index) = &index
+                        && let Err(e) = index.catch_up().await
+                    {
+                        tracing::warn!(error = %e, "search index did not catch up before a purge");
+                    }
+                    // New section names must be in place before the purged pages render again.
+                    if event.kind == EventKind::SiteChanged {
+                        reload_sections(&state).await;
+                    }
+                    let purged = state.cache.invalidate(&event.keys);
+                    tracing::debug!(event = event.id, purged, "page cache invalidated");
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "event consumer lagged; clearing the page cache");
+                    reload_sections(&state).await;
+                    state.cache.clear();
+                }
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+async fn reload_sections(state: &AppState) {
+    if let Err(e) = state.newsroom.reload_sections().await {
+        tracing::warn!(error = %e, "reading the sections again failed; keeping the old list");
+    }
+}
