@@ -1,6 +1,7 @@
 //! The site's pages: one handler that resolves an address, answers from the page cache, and
-//! on a miss renders through the newsroom service and the theme. Only successful pages are
-//! cached; redirects and errors are computed each time and never stored.
+//! on a miss renders the newsroom's page model through the theme (feeds and sitemaps are
+//! rendered by their own modules). Only successful pages are cached; redirects and errors
+//! are computed each time and never stored.
 
 use std::collections::HashMap;
 use std::sync::Arc;
