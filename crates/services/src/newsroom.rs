@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use newsdesk_core::{
-    Author, Config, Item, ItemInput, ItemStatus, PublicationTimes, Sections, Tag,
-    config::Section,
+    Author, Config, Item, ItemInput, ItemStatus, PublicationTimes, Sections, Tag, config::Section,
 };
 use newsdesk_store::media::MediaStore;
 use newsdesk_store::{ItemQuery, Saved, Store};

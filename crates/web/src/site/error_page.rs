@@ -29,6 +29,7 @@ pub(crate) fn error_page(state: &AppState, language: &str, error: WebError) -> R
     }
     let site = SiteView::new(
         &state.config(),
+        &state.sections(),
         &state.base_url,
         language,
         None,

@@ -226,6 +226,7 @@ pub async fn document(
     format: FeedFormat,
 ) -> Result<Document, WebError> {
     let config = &state.config();
+    let sections = &state.sections();
     let lang = route.language.as_str();
     let t = state.theme.strings(lang);
     let text = |key: &str| t.get(key).cloned().unwrap_or_else(|| key.to_owned());
@@ -247,7 +248,7 @@ pub async fn document(
     };
     let entries: Vec<_> = items
         .iter()
-        .map(|i| entry(config, &state.base_url, i))
+        .map(|i| entry(config, sections, &state.base_url, i))
         .collect();
     let updated = entries
         .iter()
