@@ -191,16 +191,13 @@ impl Newsroom {
                 now,
             })
             .await;
-        let (comment, event) = match stored {
+        let (comment, _event) = match stored {
             Ok(done) => done,
             Err(newsdesk_store::StoreError::NotFound) => {
                 return Err(refused("The comment you answered is no longer there."));
             }
             Err(e) => return Err(e.into()),
         };
-        if event.is_some() {
-            self.written().notify_one();
-        }
         let held_because = HoldReason::decode_all(&comment.hold_reasons)
             .iter()
             .map(ToString::to_string)
@@ -309,14 +306,11 @@ impl Newsroom {
             max: rules.reports_per_hour,
             window_secs: 3600,
         };
-        let (count, event) = self
+        let (count, _event) = self
             .store()
             .report_comment(comment_id, reader.id, &reason, hold_at, limit, now)
             .await
             .map_err(|e| reaction_error(e, comment_id))?;
-        if event.is_some() {
-            self.written().notify_one();
-        }
         Ok(count)
     }
 
@@ -357,7 +351,6 @@ impl Newsroom {
         self.store()
             .edit_comment(comment_id, reader.id, body, status, &encoded, now)
             .await?;
-        self.written().notify_one();
         let comment = self.own_comment(reader, comment_id).await?;
         Ok(Posted {
             held_because: reasons.iter().map(ToString::to_string).collect(),
@@ -370,7 +363,6 @@ impl Newsroom {
         self.store()
             .delete_own_comment(comment_id, reader.id)
             .await?;
-        self.written().notify_one();
         Ok(())
     }
 
@@ -499,10 +491,7 @@ impl Newsroom {
             .decide_comment(comment_id, decision, &actor.email, now)
             .await
         {
-            Ok(_) => {
-                self.written().notify_one();
-                Ok(())
-            }
+            Ok(_) => Ok(()),
             Err(newsdesk_store::StoreError::NotFound) => {
                 Err(ServiceError::NotFound(format!("comment {comment_id}")))
             }
@@ -525,10 +514,7 @@ impl Newsroom {
             .set_story_commenting(item_id, closed, premoderated, &actor.email, now)
             .await
         {
-            Ok(_) => {
-                self.written().notify_one();
-                Ok(())
-            }
+            Ok(_) => Ok(()),
             Err(newsdesk_store::StoreError::NotFound) => {
                 Err(ServiceError::NotFound(format!("item {item_id}")))
             }

@@ -1,6 +1,6 @@
 //! The newsroom service: everything the faces read about the edition (front page, item pages,
-//! listings) and the one way content is written (validate, settle times, save, wake the
-//! event follower). Faces call these functions and never the store directly.
+//! listings) and the one way content is written (validate, settle times, save; the store
+//! wakes the event follower). Faces call these functions and never the store directly.
 
 use std::sync::Arc;
 
@@ -27,8 +27,6 @@ pub struct Newsroom {
     /// Swapped whole when the desk changes the sections (they live in the database), so a
     /// reader holds one consistent snapshot for a whole page.
     config: std::sync::RwLock<Arc<Config>>,
-    /// Wakes the in-process event follower after a write, so pages change at once.
-    written: Arc<Notify>,
     /// Mail to readers; None where nothing is ever mailed (benchmarks, imports).
     mailer: Option<Arc<crate::mail::Mailer>>,
     /// Turns at argon2 (19 MiB each): bounds the memory and CPU strangers can spend.
@@ -118,7 +116,6 @@ impl Newsroom {
             store,
             media,
             config: std::sync::RwLock::new(config),
-            written: Arc::new(Notify::new()),
             mailer: None,
             hashing: Arc::new(tokio::sync::Semaphore::new(hashing_at_once)),
             search: std::sync::OnceLock::new(),
@@ -206,13 +203,9 @@ impl Newsroom {
             }
             .into());
         }
-        let event = self
-            .store
+        self.store
             .set_related_choices(item_id, choices, &account.name, Timestamp::now())
             .await?;
-        if event.is_some() {
-            self.written.notify_one();
-        }
         Ok(())
     }
 
@@ -239,9 +232,9 @@ impl Newsroom {
         &self.media
     }
 
-    /// Notified after every write this process makes.
+    /// Notified after every commit that appended an event (the store wakes it).
     pub fn written(&self) -> Arc<Notify> {
-        self.written.clone()
+        self.store.written()
     }
 
     fn query(&self, language: &str) -> ItemQuery {
@@ -573,7 +566,6 @@ impl Newsroom {
             }
             None => self.store.create_item(valid, times, actor, now).await?,
         };
-        self.written.notify_one();
         Ok(saved)
     }
 }
