@@ -100,6 +100,8 @@ async fn listen(url: &str, wake: &Notify) -> Result<()> {
 /// The shared SQL (`src/sql/`, one file per aggregate) compiled against PostgreSQL, through the
 /// names below: the only things the two backends write differently.
 #[path = "../sql"]
+// Loading each file once per backend is the point: the same SQL, checked against each driver.
+#[allow(clippy::duplicate_mod)]
 mod sql {
     type SqlStore = super::PgStore;
     type Conn = sqlx::PgConnection;

@@ -168,6 +168,8 @@ pub async fn inspect(path: &Path) -> Result<DatabaseCheck> {
 /// The shared SQL (`src/sql/`, one file per aggregate) compiled against SQLite, through the
 /// names below: the only things the two backends write differently.
 #[path = "../sql"]
+// Loading each file once per backend is the point: the same SQL, checked against each driver.
+#[allow(clippy::duplicate_mod)]
 mod sql {
     type SqlStore = super::SqliteStore;
     type Conn = sqlx::SqliteConnection;
