@@ -275,6 +275,15 @@ impl AccountInput {
     }
 }
 
+/// A signed-in session as the store finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub account: Account,
+    /// The token every form of this session must carry.
+    pub csrf_token: String,
+    pub expires_at: Timestamp,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

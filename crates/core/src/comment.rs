@@ -115,6 +115,33 @@ pub fn validate_report_reason(reason: &str) -> Result<String, Error> {
     Ok(reason.to_owned())
 }
 
+/// A comment in the moderation queue, with what a moderator needs beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedComment {
+    pub comment: Comment,
+    pub item_headline: String,
+    pub reader_email: Option<String>,
+}
+
+/// Which comments the moderation queue lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    /// Held by the system or by reports.
+    Held,
+    /// Published but reported.
+    Reported,
+    Rejected,
+}
+
+/// A moderator's decision on one comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    /// With the reason the writer sees.
+    Reject(String),
+    Feature(bool),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -564,6 +564,78 @@ impl PublicationTimes {
     }
 }
 
+/// Which published items a listing wants. Every filter is optional; items come newest first.
+#[derive(Debug, Clone, Default)]
+pub struct ItemQuery {
+    pub language: Option<String>,
+    pub kind: Option<ItemKind>,
+    pub section: Option<String>,
+    pub tag: Option<String>,
+    pub author: Option<String>,
+    pub breaking: Option<bool>,
+    pub translation_group: Option<String>,
+    /// Leave this item out (the story a sidebar sits beside).
+    pub exclude_id: Option<i64>,
+    /// Only items published at or after this time.
+    pub published_since: Option<Timestamp>,
+    /// Only items that come after this (publication time, id) in newest-first order: a
+    /// cursor that stays put while new items arrive, unlike an offset.
+    pub before: Option<(Timestamp, i64)>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// Which items the desk's content list wants: every status, newest change first.
+#[derive(Debug, Clone, Default)]
+pub struct DeskQuery {
+    pub status: Option<ItemStatus>,
+    pub kind: Option<ItemKind>,
+    pub section: Option<String>,
+    pub language: Option<String>,
+    pub author: Option<String>,
+    pub breaking: Option<bool>,
+    /// Words the headline contains, matched without regard to case.
+    pub headline: Option<String>,
+    /// For a person who may not see every item (a contributor): only published items and
+    /// those this address wrote (the first revision's actor), so the list shows no more than
+    /// the item pages would.
+    pub published_or_written_by: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// What editors decided about one item's related list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelatedChoices {
+    /// Shown first, in this order.
+    pub pinned: Vec<i64>,
+    /// Never shown.
+    pub excluded: Vec<i64>,
+}
+
+/// One published item's times, for the item sitemaps (see `Store::published_times`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublishedTimes {
+    pub published_at: Timestamp,
+    pub last_changed: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListingKind {
+    Section,
+    Tag,
+    Author,
+}
+
+/// A listing page with published items in one language, and when it last changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListingActivity {
+    pub kind: ListingKind,
+    pub slug: String,
+    pub language: String,
+    pub last_changed: Timestamp,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

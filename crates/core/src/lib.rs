@@ -12,6 +12,7 @@ pub mod event;
 pub mod item;
 pub mod labels;
 pub mod lang;
+pub mod library;
 pub mod moderation;
 pub mod network;
 pub mod outbound;

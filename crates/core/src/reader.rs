@@ -121,6 +121,14 @@ impl SignUp {
     }
 }
 
+/// A signed-in reader as the store finds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderSession {
+    pub reader: Reader,
+    /// The token every form of this session must carry.
+    pub csrf_token: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

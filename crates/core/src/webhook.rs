@@ -183,6 +183,85 @@ impl RetryPolicy {
     }
 }
 
+/// A registered webhook endpoint, with the outcome of its latest delivery for the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: i64,
+    pub url: String,
+    pub description: String,
+    pub events: Vec<WebhookEvent>,
+    /// Signs every delivery; the receiver needs it to check the signature.
+    pub secret: String,
+    pub enabled: bool,
+    pub created_at: Timestamp,
+    pub last_delivery: Option<LastDelivery>,
+}
+
+/// How the latest delivery of an endpoint went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastDelivery {
+    pub state: DeliveryState,
+    /// Its latest attempt: when, and the answer's status (None: no answer).
+    pub attempted_at: Option<Timestamp>,
+    pub status_code: Option<u16>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    /// Waiting for its next attempt (or its first).
+    Pending,
+    /// A receiver answered 2xx.
+    Delivered,
+    /// Still failing when the retry window closed.
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            DeliveryState::Pending,
+            DeliveryState::Delivered,
+            DeliveryState::Failed,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
+    }
+}
+
+/// One delivery in the log, with its attempts in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: i64,
+    pub webhook_id: i64,
+    pub event_id: i64,
+    pub event: WebhookEvent,
+    pub payload: String,
+    pub replay_of: Option<i64>,
+    pub state: DeliveryState,
+    pub next_attempt_at: Timestamp,
+    pub created_at: Timestamp,
+    pub attempts: Vec<Attempt>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub attempt: u32,
+    pub started_at: Timestamp,
+    pub duration_ms: u64,
+    pub status_code: Option<u16>,
+    pub response_excerpt: String,
+    pub error: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -189,16 +189,13 @@ impl Newsroom {
                 now,
             })
             .await;
-        let (comment, event) = match stored {
+        let (comment, _event) = match stored {
             Ok(done) => done,
             Err(newsdesk_store::StoreError::NotFound) => {
                 return Err(refused(Refusal::ParentGone));
             }
             Err(e) => return Err(e.into()),
         };
-        if event.is_some() {
-            self.written().notify_one();
-        }
         let held_because = HoldReason::decode_all(&comment.hold_reasons)
             .iter()
             .map(ToString::to_string)
@@ -307,14 +304,11 @@ impl Newsroom {
             max: rules.reports_per_hour,
             window_secs: 3600,
         };
-        let (count, event) = self
+        let (count, _event) = self
             .store()
             .report_comment(comment_id, reader.id, &reason, hold_at, limit, now)
             .await
             .map_err(|e| reaction_error(e, comment_id))?;
-        if event.is_some() {
-            self.written().notify_one();
-        }
         Ok(count)
     }
 
@@ -354,7 +348,6 @@ impl Newsroom {
         self.store()
             .edit_comment(comment_id, reader.id, body, status, &encoded, now)
             .await?;
-        self.written().notify_one();
         let comment = self.own_comment(reader, comment_id).await?;
         Ok(Posted {
             held_because: reasons.iter().map(ToString::to_string).collect(),
@@ -367,7 +360,6 @@ impl Newsroom {
         self.store()
             .delete_own_comment(comment_id, reader.id)
             .await?;
-        self.written().notify_one();
         Ok(())
     }
 
@@ -499,10 +491,7 @@ impl Newsroom {
             .decide_comment(comment_id, decision, &actor.email, now)
             .await
         {
-            Ok(_) => {
-                self.written().notify_one();
-                Ok(())
-            }
+            Ok(_) => Ok(()),
             Err(newsdesk_store::StoreError::NotFound) => {
                 Err(ServiceError::NotFound(Missing::Comment(comment_id)))
             }
@@ -525,10 +514,7 @@ impl Newsroom {
             .set_story_commenting(item_id, closed, premoderated, &actor.email, now)
             .await
         {
-            Ok(_) => {
-                self.written().notify_one();
-                Ok(())
-            }
+            Ok(_) => Ok(()),
             Err(newsdesk_store::StoreError::NotFound) => {
                 Err(ServiceError::NotFound(Missing::Item(item_id)))
             }

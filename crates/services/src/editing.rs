@@ -264,7 +264,6 @@ impl Newsroom {
             .store()
             .add_note(item_id, expected_version, kind, &text, &account.email, now)
             .await?;
-        self.written().notify_one();
         Ok(saved)
     }
 }

@@ -53,11 +53,10 @@ impl Newsroom {
         keys_for_site(&self.config().site.languages)
     }
 
-    /// After a change is committed: this instance uses the new sections at once, and the
-    /// event follower is woken to purge pages.
+    /// After a change is committed: this instance uses the new sections at once (the store
+    /// has woken the event follower to purge pages).
     async fn after_site_change(&self) -> Result<()> {
         self.reload_sections().await?;
-        self.written().notify_one();
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! The newsroom service: everything the faces read about the edition (items, listings, the
 //! stream; whole pages are assembled in `pages`) and the one way content is written
-//! (validate, settle times, save, wake the event follower). Faces call these functions and
-//! never the store directly.
+//! (validate, settle times, save; the store wakes the event follower). Faces call these
+//! functions and never the store directly.
 
 use std::sync::Arc;
 
@@ -28,8 +28,6 @@ pub struct Newsroom {
     /// The sections from the database, swapped whole when the desk changes them, so a
     /// reader holds one consistent list for a whole page.
     sections: std::sync::RwLock<Arc<Sections>>,
-    /// Wakes the in-process event follower after a write, so pages change at once.
-    written: Arc<Notify>,
     /// Mail to readers; None where nothing is ever mailed (benchmarks, imports).
     mailer: Option<Arc<crate::mail::Mailer>>,
     /// Turns at argon2 (19 MiB each): bounds the memory and CPU strangers can spend.
@@ -105,7 +103,6 @@ impl Newsroom {
             media,
             sections: std::sync::RwLock::new(Arc::new(config.seed_sections())),
             config,
-            written: Arc::new(Notify::new()),
             mailer: None,
             hashing: Arc::new(tokio::sync::Semaphore::new(hashing_at_once)),
             search: std::sync::OnceLock::new(),
@@ -193,13 +190,9 @@ impl Newsroom {
             }
             .into());
         }
-        let event = self
-            .store
+        self.store
             .set_related_choices(item_id, choices, &account.name, Timestamp::now())
             .await?;
-        if event.is_some() {
-            self.written.notify_one();
-        }
         Ok(())
     }
 
@@ -232,9 +225,9 @@ impl Newsroom {
         &self.media
     }
 
-    /// Notified after every write this process makes.
+    /// Notified after every commit that appended an event (the store wakes it).
     pub fn written(&self) -> Arc<Notify> {
-        self.written.clone()
+        self.store.written()
     }
 
     pub(crate) fn query(&self, language: &str) -> ItemQuery {
@@ -526,7 +519,6 @@ impl Newsroom {
             }
             None => self.store.create_item(valid, times, actor, now).await?,
         };
-        self.written.notify_one();
         Ok(saved)
     }
 }

@@ -332,7 +332,6 @@ impl Newsroom {
         let remove = self.config().comments.on_account_deletion
             == newsdesk_core::config::OnAccountDeletion::Remove;
         self.store().delete_reader(reader.id, remove, now).await?;
-        self.written().notify_one();
         Ok(())
     }
 }

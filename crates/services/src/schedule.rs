@@ -43,9 +43,6 @@ impl Newsroom {
             .store()
             .publish_due(now, SCHEDULER_ACTOR, BATCH)
             .await?;
-        if !published.is_empty() {
-            self.written().notify_one();
-        }
         Ok(published.len())
     }
 }

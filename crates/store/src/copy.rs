@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use crate::postgres::PgStore;
 use crate::sqlite::SqliteStore;
-use crate::{Result, Store, StoreError};
+use crate::{Result, Schema, StoreError};
 
 #[derive(Clone, Copy)]
 enum Kind {
@@ -544,7 +544,7 @@ pub async fn copy_site(from: &SqliteStore, to: &PgStore) -> Result<Vec<CopiedTab
 #[cfg(test)]
 mod tests {
     use super::TABLES;
-    use crate::Store;
+    use crate::Schema;
     use crate::sqlite::SqliteStore;
 
     #[tokio::test]

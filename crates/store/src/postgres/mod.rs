@@ -6,21 +6,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use jiff::Timestamp;
-use newsdesk_core::{
-    Account, Author, Event, EventKind, Item, ItemKind, ItemStatus, Role, Tag, ValidItem,
-};
-use sqlx::Row;
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use tokio::sync::Notify;
 
+use crate::Result;
 use crate::migrate::{Migration, migrations};
-use crate::sql::{from_micros, slug_taken, sql_store, to_micros};
-use crate::{
-    AuditEntry, DeskQuery, ItemQuery, PublicationTimes, Result, Revision, Saved, Session, Store,
-    StoreError,
-};
 
 const MIGRATIONS: &[Migration] = migrations!("postgres":
     1 "0001_content",
@@ -49,6 +39,9 @@ pub struct PgStore {
     writer: PgPool,
     reader: PgPool,
     url: String,
+    /// Woken after every commit of this process that appended an event, and by NOTIFY once
+    /// `announce_events` listens (other instances' commits).
+    written: Arc<Notify>,
 }
 
 impl PgStore {
@@ -64,6 +57,7 @@ impl PgStore {
             writer: pool.clone(),
             reader: pool,
             url: url.to_owned(),
+            written: Arc::new(Notify::new()),
         })
     }
 
@@ -71,8 +65,9 @@ impl PgStore {
         &self.writer
     }
 
-    async fn write_transaction(&self) -> Result<sqlx::Transaction<'_, sqlx::Postgres>> {
-        Ok(self.writer.begin().await?)
+    async fn write_transaction(&self) -> Result<crate::sql::WriteTx<'_, sqlx::Postgres>> {
+        let tx = self.writer.begin().await?;
+        Ok(crate::sql::WriteTx::new(tx, &self.written))
     }
 
     /// Wakes `wake` whenever any instance commits an event. Runs until the process ends,
@@ -102,17 +97,51 @@ async fn listen(url: &str, wake: &Notify) -> Result<()> {
     }
 }
 
-sql_store! {
-    store: PgStore,
-    connection: sqlx::PgConnection,
-    row: sqlx::postgres::PgRow,
-    ids: "SELECT value::bigint FROM jsonb_array_elements_text($1::jsonb)",
-    lock_migrations: "SELECT pg_advisory_xact_lock(7369701)",
-    // Held to commit; the NOTIFY inside the transaction is delivered on commit.
-    serialize_events: "SELECT pg_advisory_xact_lock(7369702), pg_notify('newsdesk_events', '')",
-    // Concurrent claimers skip each other's rows instead of queueing behind them.
-    claim_lock: " FOR UPDATE OF d SKIP LOCKED",
-    // One lock per subject, so attempts on unrelated accounts and addresses do not queue.
-    lock_subject: "SELECT pg_advisory_xact_lock(hashtextextended($1, 7369703))",
-    migrations: MIGRATIONS,
+/// The shared SQL (`src/sql/`, one file per aggregate) compiled against PostgreSQL, through the
+/// names below: the only things the two backends write differently.
+#[path = "../sql"]
+// Loading each file once per backend is the point: the same SQL, checked against each driver.
+#[allow(clippy::duplicate_mod)]
+mod sql {
+    type SqlStore = super::PgStore;
+    type Conn = sqlx::PgConnection;
+    type DbRow = sqlx::postgres::PgRow;
+    type Tx<'a> = crate::sql::WriteTx<'a, sqlx::Postgres>;
+
+    const MIGRATIONS: &[crate::Migration] = super::MIGRATIONS;
+    /// Run first in a migration's transaction; blocks other migrators until commit.
+    const LOCK_MIGRATIONS: &str = "SELECT pg_advisory_xact_lock(7369701)";
+    /// Run before an event is appended; held to commit, so event ids commit in order. The
+    /// NOTIFY inside the transaction is delivered on commit.
+    const SERIALIZE_EVENTS: &str =
+        "SELECT pg_advisory_xact_lock(7369702), pg_notify('newsdesk_events', '')";
+    /// One lock per throttling subject (bound as `$1`), so attempts on unrelated accounts and
+    /// addresses do not queue.
+    const LOCK_SUBJECT: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 7369703))";
+
+    /// A subquery yielding the ids of the JSON array bound as `$1`.
+    macro_rules! ids {
+        () => {
+            "SELECT value::bigint FROM jsonb_array_elements_text($1::jsonb)"
+        };
+    }
+    /// Appended to the subquery that picks due webhook deliveries (alias `d`).
+    macro_rules! claim_lock {
+        () => {
+            // Concurrent claimers skip each other's rows instead of queueing behind them.
+            " FOR UPDATE OF d SKIP LOCKED"
+        };
+    }
+
+    mod accounts;
+    mod comments;
+    mod events;
+    mod items;
+    mod labels;
+    mod library;
+    mod readers;
+    mod schema;
+    mod sessions;
+    mod tokens;
+    mod webhooks;
 }

@@ -6,22 +6,17 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use jiff::Timestamp;
-use newsdesk_core::{
-    Account, Author, Event, EventKind, Item, ItemKind, ItemStatus, Role, Tag, ValidItem,
-};
+use std::sync::Arc;
+
 use sqlx::Row;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
 use crate::migrate::{Migration, migrations};
-use crate::sql::{from_micros, slug_taken, sql_store, to_micros};
-use crate::{
-    AuditEntry, DeskQuery, ItemQuery, PublicationTimes, Result, Revision, Saved, Session, Store,
-    StoreError,
-};
+use tokio::sync::Notify;
+
+use crate::{Result, StoreError};
 
 const MIGRATIONS: &[Migration] = migrations!("sqlite":
     1 "0001_content",
@@ -48,6 +43,8 @@ pub struct SqliteStore {
     /// than retrying on SQLITE_BUSY.
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Woken after every commit that appended an event.
+    written: Arc<Notify>,
 }
 
 impl SqliteStore {
@@ -71,7 +68,11 @@ impl SqliteStore {
             .min_connections(1)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore {
+            writer,
+            reader,
+            written: Arc::new(Notify::new()),
+        })
     }
 
     pub(crate) fn reader(&self) -> &SqlitePool {
@@ -80,13 +81,14 @@ impl SqliteStore {
 
     /// SQLite has one writer at a time: take the write lock when the transaction starts
     /// (`BEGIN IMMEDIATE`), not halfway through it, where a deadlock would be the answer.
-    async fn write_transaction(&self) -> Result<sqlx::Transaction<'_, sqlx::Sqlite>> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    async fn write_transaction(&self) -> Result<crate::sql::WriteTx<'_, sqlx::Sqlite>> {
+        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(crate::sql::WriteTx::new(tx, &self.written))
     }
 
     /// Nothing to do: writes from this process wake the follower directly, and writes from
     /// other processes (the CLI beside a server) are found by its poll of the table.
-    fn announce(&self, _wake: std::sync::Arc<tokio::sync::Notify>) {}
+    fn announce(&self, _wake: Arc<Notify>) {}
 }
 
 /// Writes a consistent copy of the database in `data_dir` to `to` (a new file) while servers
@@ -163,18 +165,50 @@ pub async fn inspect(path: &Path) -> Result<DatabaseCheck> {
     })
 }
 
-sql_store! {
-    store: SqliteStore,
-    connection: sqlx::SqliteConnection,
-    row: sqlx::sqlite::SqliteRow,
-    ids: "SELECT value FROM json_each($1)",
-    // BEGIN IMMEDIATE already holds the only write lock.
-    lock_migrations: "SELECT 1",
-    serialize_events: "SELECT 1",
-    // One writer: a claim's UPDATE cannot interleave with another's.
-    claim_lock: "",
-    lock_subject: "SELECT $1",
-    migrations: MIGRATIONS,
+/// The shared SQL (`src/sql/`, one file per aggregate) compiled against SQLite, through the
+/// names below: the only things the two backends write differently.
+#[path = "../sql"]
+// Loading each file once per backend is the point: the same SQL, checked against each driver.
+#[allow(clippy::duplicate_mod)]
+mod sql {
+    type SqlStore = super::SqliteStore;
+    type Conn = sqlx::SqliteConnection;
+    type DbRow = sqlx::sqlite::SqliteRow;
+    type Tx<'a> = crate::sql::WriteTx<'a, sqlx::Sqlite>;
+
+    const MIGRATIONS: &[crate::Migration] = super::MIGRATIONS;
+    /// Run first in a migration's transaction: `BEGIN IMMEDIATE` already holds the only write lock.
+    const LOCK_MIGRATIONS: &str = "SELECT 1";
+    /// Run before an event is appended: the one writer already runs alone.
+    const SERIALIZE_EVENTS: &str = "SELECT 1";
+    /// Run with a throttling subject bound as `$1` before its attempts are counted.
+    const LOCK_SUBJECT: &str = "SELECT $1";
+
+    /// A subquery yielding the ids of the JSON array bound as `$1`.
+    macro_rules! ids {
+        () => {
+            "SELECT value FROM json_each($1)"
+        };
+    }
+    /// Appended to the subquery that picks due webhook deliveries (alias `d`).
+    macro_rules! claim_lock {
+        () => {
+            // One writer: a claim's UPDATE cannot interleave with another's.
+            ""
+        };
+    }
+
+    mod accounts;
+    mod comments;
+    mod events;
+    mod items;
+    mod labels;
+    mod library;
+    mod readers;
+    mod schema;
+    mod sessions;
+    mod tokens;
+    mod webhooks;
 }
 
 #[cfg(test)]
