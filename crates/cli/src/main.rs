@@ -342,7 +342,7 @@ async fn run(cli: Cli) -> Result<()> {
                     println!("enabled {}", account.email);
                 }
                 UserAction::List => {
-                    for a in newsroom.store().accounts().await? {
+                    for a in newsroom.accounts().await? {
                         let state = if a.disabled { " (disabled)" } else { "" };
                         println!("{:<11} {} <{}>{state}", a.role.as_str(), a.name, a.email);
                     }

@@ -410,3 +410,15 @@ mod tests {
         assert!(validate_token_name("two\nlines").is_err());
     }
 }
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    /// `item:42` or `account:leyla@example.org`.
+    pub subject: String,
+    pub detail: String,
+}

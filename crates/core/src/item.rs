@@ -865,3 +865,14 @@ mod tests {
         assert_eq!(times.first_published_at, Some(at));
     }
 }
+
+/// One saved version of an item: who saved it, when, and the item as it was then (the
+/// JSON the history compares and restores from).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Revision {
+    pub item_id: i64,
+    pub version: i64,
+    pub actor: String,
+    pub created_at: Timestamp,
+    pub snapshot: serde_json::Value,
+}

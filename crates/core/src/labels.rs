@@ -198,3 +198,10 @@ mod tests {
         assert_eq!(err.field(), Some("bio"));
     }
 }
+
+/// A tag or an author with the number of items (any status) that carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage<T> {
+    pub label: T,
+    pub items: u64,
+}

@@ -500,6 +500,11 @@ impl Newsroom {
     }
 
     /// Closes or opens a story's comments, and holds them for review or not.
+    /// The desk's rules for one story's comments: (closed by hand, premoderated).
+    pub async fn story_commenting_rules(&self, item_id: i64) -> Result<(bool, bool)> {
+        Ok(self.store().story_commenting(item_id).await?)
+    }
+
     pub async fn set_story_commenting(
         &self,
         actor: &newsdesk_core::Account,

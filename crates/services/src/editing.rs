@@ -267,3 +267,19 @@ impl Newsroom {
         Ok(saved)
     }
 }
+
+/// What the desk's content list and history read.
+impl Newsroom {
+    /// A page of the desk's content list and the number of items that match in all.
+    pub async fn desk_items(
+        &self,
+        query: &newsdesk_core::item::DeskQuery,
+    ) -> Result<(Vec<Item>, u64)> {
+        Ok(self.store().desk_items(query).await?)
+    }
+
+    /// Every saved version of an item, oldest first.
+    pub async fn revisions(&self, item_id: i64) -> Result<Vec<newsdesk_core::item::Revision>> {
+        Ok(self.store().revisions(item_id).await?)
+    }
+}

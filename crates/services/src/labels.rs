@@ -155,6 +155,11 @@ impl Newsroom {
         self.after_site_change().await
     }
 
+    /// Every author, for the editor's byline choices.
+    pub async fn authors(&self) -> Result<Vec<Author>> {
+        Ok(self.store().authors().await?)
+    }
+
     pub async fn authors_in_use(&self) -> Result<Vec<Usage<Author>>> {
         Ok(self.store().author_usage().await?)
     }

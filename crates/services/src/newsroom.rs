@@ -217,7 +217,8 @@ impl Newsroom {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(sections);
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
+    /// The database, for the services only: every face goes through a service.
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 

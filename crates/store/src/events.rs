@@ -4,21 +4,9 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 use newsdesk_core::Event;
-use serde::Serialize;
+use newsdesk_core::account::AuditEntry;
 
 use crate::Result;
-
-/// One line of the audit log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub at: Timestamp,
-    pub actor: String,
-    pub action: String,
-    /// `item:42` or `account:leyla@example.org`.
-    pub subject: String,
-    pub detail: String,
-}
 
 /// The event log, the audit log and job claims.
 #[async_trait]

@@ -4,9 +4,10 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use newsdesk_core::item::{DeskQuery, ItemQuery, ListingActivity, PublishedTimes, RelatedChoices};
+use newsdesk_core::item::{
+    DeskQuery, ItemQuery, ListingActivity, PublishedTimes, RelatedChoices, Revision,
+};
 use newsdesk_core::{Event, Item, PublicationTimes, ValidItem};
-use serde::{Deserialize, Serialize};
 
 use crate::Result;
 
@@ -16,15 +17,6 @@ use crate::Result;
 pub struct Saved {
     pub item: Item,
     pub event: Option<Event>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Revision {
-    pub item_id: i64,
-    pub version: i64,
-    pub actor: String,
-    pub created_at: Timestamp,
-    pub snapshot: serde_json::Value,
 }
 
 /// An editor's autosave slot: what one person typed into one item's form and has not saved.

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 use newsdesk_core::config::Section;
+use newsdesk_core::labels::Usage;
 use newsdesk_core::{Author, Event, Tag};
 
 use crate::Result;
@@ -15,13 +16,6 @@ pub struct SiteChange<'a> {
     pub actor: &'a str,
     pub now: Timestamp,
     pub keys: &'a [String],
-}
-
-/// A tag or an author with the number of items (any status) that carry it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Usage<T> {
-    pub label: T,
-    pub items: u64,
 }
 
 /// Sections, tags and authors.

@@ -29,9 +29,9 @@ pub mod webhooks;
 pub use accounts::AccountStore;
 pub use comments::{ActionLimit, CommentStore, NewComment, ReaderActivity};
 pub use error::StoreError;
-pub use events::{AuditEntry, EventLog};
-pub use items::{Autosave, ItemStore, Revision, Saved};
-pub use labels::{LabelStore, SiteChange, Usage};
+pub use events::EventLog;
+pub use items::{Autosave, ItemStore, Saved};
+pub use labels::{LabelStore, SiteChange};
 pub use library::LibraryStore;
 pub use migrate::Migration;
 pub use readers::ReaderStore;
@@ -43,11 +43,12 @@ pub use webhooks::{
 
 // Records that moved to the domain, named here as before so callers keep their paths.
 pub use newsdesk_core::PublicationTimes;
-pub use newsdesk_core::account::Session;
+pub use newsdesk_core::account::{AuditEntry, Session};
 pub use newsdesk_core::comment::{Decision, Queue, QueuedComment};
 pub use newsdesk_core::item::{
-    DeskQuery, ItemQuery, ListingActivity, ListingKind, PublishedTimes, RelatedChoices,
+    DeskQuery, ItemQuery, ListingActivity, ListingKind, PublishedTimes, RelatedChoices, Revision,
 };
+pub use newsdesk_core::labels::Usage;
 pub use newsdesk_core::library::LibraryImage;
 pub use newsdesk_core::reader::ReaderSession;
 pub use newsdesk_core::webhook::{Attempt, Delivery, DeliveryState, LastDelivery, Webhook};

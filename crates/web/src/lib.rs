@@ -12,6 +12,7 @@ mod background;
 mod cache;
 pub mod client;
 mod error;
+mod forms;
 mod http;
 pub mod live;
 mod metrics;
@@ -39,15 +40,12 @@ use newsdesk_services::Newsroom;
 pub use background::start_background;
 pub use cache::PageCache;
 pub use client::ClientAddress;
-pub use desk::editor::AUTOSAVE_MAX_BYTES;
+pub use desk::items::AUTOSAVE_MAX_BYTES;
 pub use error::WebError;
 pub use server::serve;
 pub use theme::{Theme, ThemeError};
 
 use metrics::{Metrics, RouteName};
-
-/// The editor's form may carry an image: the upload limit plus room for the text.
-const EDITOR_BODY_LIMIT: usize = newsdesk_services::uploads::UPLOAD_MAX_BYTES + 1024 * 1024;
 
 /// axum's limit for a route that names none (the site's and the account's forms).
 const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -120,143 +118,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/media/{*path}", get(media))
         .route("/search", get(site::search::page))
         .route("/opensearch.xml", get(site::search::opensearch))
-        .route("/desk", get(desk::items))
-        .route(
-            "/desk/new",
-            get(desk::editor::new_form)
-                .post(desk::editor::create)
-                .layer(axum::extract::DefaultBodyLimit::max(EDITOR_BODY_LIMIT)),
-        )
-        .route(
-            "/desk/items/{id}",
-            get(desk::editor::edit_form)
-                .post(desk::editor::update)
-                .layer(axum::extract::DefaultBodyLimit::max(EDITOR_BODY_LIMIT)),
-        )
-        .route(
-            "/desk/new/autosave",
-            axum::routing::post(desk::editor::autosave_new).layer(
-                axum::extract::DefaultBodyLimit::max(desk::editor::AUTOSAVE_MAX_BYTES),
-            ),
-        )
-        .route(
-            "/desk/items/{id}/autosave",
-            axum::routing::post(desk::editor::autosave_item).layer(
-                axum::extract::DefaultBodyLimit::max(desk::editor::AUTOSAVE_MAX_BYTES),
-            ),
-        )
-        .route(
-            "/desk/new/autosave/discard",
-            axum::routing::post(desk::editor::discard_new),
-        )
-        .route(
-            "/desk/items/{id}/autosave/discard",
-            axum::routing::post(desk::editor::discard_item),
-        )
-        .route("/desk/items/{id}/compare", get(desk::editor::compare))
-        .route("/desk/items/{id}/delete", post(desk::editor::delete))
-        .route(
-            "/desk/items/{id}/related",
-            axum::routing::post(desk::editor::set_related),
-        )
-        .route(
-            "/desk/items/{id}/notes",
-            axum::routing::post(desk::editor::add_note),
-        )
-        .route(
-            "/desk/items/{id}/restore",
-            axum::routing::post(desk::editor::restore),
-        )
-        .route("/desk/preview", axum::routing::post(desk::editor::preview))
-        .route("/desk/audit", get(desk::audit))
-        .route(
-            "/desk/sections",
-            get(desk::manage::sections).post(desk::manage::add_section),
-        )
-        .route("/desk/sections/{slug}", post(desk::manage::update_section))
-        .route(
-            "/desk/sections/{slug}/move",
-            post(desk::manage::move_section),
-        )
-        .route(
-            "/desk/sections/{slug}/delete",
-            post(desk::manage::delete_section),
-        )
-        .route("/desk/tags", get(desk::manage::tags))
-        .route("/desk/tags/{slug}", post(desk::manage::rename_tag))
-        .route("/desk/tags/{slug}/delete", post(desk::manage::delete_tag))
-        .route(
-            "/desk/authors",
-            get(desk::manage::authors).post(desk::manage::add_author),
-        )
-        .route("/desk/authors/{slug}", post(desk::manage::update_author))
-        .route(
-            "/desk/authors/{slug}/delete",
-            post(desk::manage::delete_author),
-        )
-        .route(
-            "/desk/accounts",
-            get(desk::manage::accounts).post(desk::manage::add_account),
-        )
-        .route("/desk/accounts/{id}/role", post(desk::manage::change_role))
-        .route(
-            "/desk/accounts/{id}/disable",
-            post(desk::manage::set_disabled),
-        )
-        .route("/desk/settings", get(desk::manage::settings))
-        .route(
-            "/desk/tokens",
-            get(desk::tokens::room).post(desk::tokens::create),
-        )
-        .route("/desk/tokens/{id}/revoke", post(desk::tokens::revoke))
-        .route(
-            "/desk/webhooks",
-            get(desk::webhooks::list).post(desk::webhooks::add),
-        )
-        .route(
-            "/desk/webhooks/{id}",
-            get(desk::webhooks::detail).post(desk::webhooks::update),
-        )
-        .route(
-            "/desk/webhooks/{id}/enabled",
-            post(desk::webhooks::set_enabled),
-        )
-        .route(
-            "/desk/webhooks/{id}/secret",
-            post(desk::webhooks::rotate_secret),
-        )
-        .route("/desk/webhooks/{id}/delete", post(desk::webhooks::delete))
-        .route(
-            "/desk/webhooks/{id}/deliveries/{delivery}/replay",
-            post(desk::webhooks::replay),
-        )
-        .route("/desk/comments", get(desk::comments::queue))
-        .route("/desk/comments/{id}/decide", post(desk::comments::decide))
-        .route("/desk/readers/{id}", get(desk::comments::reader))
-        .route(
-            "/desk/readers/{id}/standing",
-            post(desk::comments::standing),
-        )
-        .route(
-            "/desk/items/{id}/commenting",
-            post(desk::comments::story_rules),
-        )
-        .route(
-            "/desk/media",
-            get(desk::media::media)
-                .post(desk::media::upload)
-                .layer(axum::extract::DefaultBodyLimit::max(EDITOR_BODY_LIMIT)),
-        )
-        .route("/desk/sign-in", get(desk::sign_in_form).post(desk::sign_in))
-        .route("/desk/sign-out", axum::routing::post(desk::sign_out))
-        .route(
-            "/desk/password",
-            get(desk::password_form).post(desk::change_password),
-        )
-        .route(
-            "/desk/setup/{token}",
-            get(desk::setup_form).post(desk::setup),
-        )
+        .nest("/desk", desk::router(&state))
         .route(
             "/comments/{item}",
             get(site::comments::discussion).post(site::comments::post),
@@ -343,7 +205,7 @@ fn body_limit_for(path: &str) -> usize {
     if path.starts_with("/api/") {
         api::BODY_LIMIT
     } else if path.starts_with("/desk/") {
-        EDITOR_BODY_LIMIT
+        desk::items::EDITOR_BODY_LIMIT
     } else {
         DEFAULT_BODY_LIMIT
     }
@@ -447,7 +309,7 @@ fn metrics_allowed(config: &Config, client: ClientAddress, headers: &HeaderMap) 
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().split_once(' '))
             .is_some_and(|(scheme, sent)| {
-                scheme.eq_ignore_ascii_case("bearer") && desk::same_secret(sent.trim(), token)
+                scheme.eq_ignore_ascii_case("bearer") && forms::same_secret(sent.trim(), token)
             }),
         None => {
             let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"]

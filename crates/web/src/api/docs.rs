@@ -354,8 +354,8 @@ pub async fn page(State(state): State<Arc<AppState>>) -> Response {
         context! {
             title => doc.title.clone(),
             description => doc.description.clone(),
-            groups => crate::desk::val(&doc.groups),
-            schemas => crate::desk::val(&doc.schemas),
+            groups => crate::forms::val(&doc.groups),
+            schemas => crate::forms::val(&doc.schemas),
             site => context! { name => state.config().site.name.clone() },
         },
     );

@@ -8,8 +8,8 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use jiff::Timestamp;
 use newsdesk_core::ItemKind;
+use newsdesk_core::item::ItemQuery;
 use newsdesk_services::search::{Filters, SearchQuery, Sort};
-use newsdesk_store::ItemQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 

@@ -13,11 +13,12 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use minijinja::context;
 use newsdesk_core::Action;
+use newsdesk_core::account::Session;
+use newsdesk_core::comment::{Decision, Queue};
 use newsdesk_core::moderation::{HoldReason, render_comment};
 use newsdesk_core::reader::ReaderStatus;
 use newsdesk_services::ServiceError;
 use newsdesk_services::comments::COMMENTS_PAGE_SIZE;
-use newsdesk_store::{Decision, Queue, Session};
 
 use crate::AppState;
 use crate::desk::{
@@ -303,4 +304,14 @@ pub async fn story_rules(
         Err(e) => internal(e),
     };
     no_store(response, "desk")
+}
+
+pub(super) fn router() -> axum::Router<Arc<AppState>> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/comments", get(queue))
+        .route("/comments/{id}/decide", post(decide))
+        .route("/readers/{id}", get(reader))
+        .route("/readers/{id}/standing", post(standing))
+        .route("/items/{id}/commenting", post(story_rules))
 }

@@ -11,10 +11,11 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use minijinja::context;
 use newsdesk_core::Action;
+use newsdesk_core::account::Session;
+use newsdesk_core::library::LibraryImage;
 use newsdesk_services::ServiceError;
 use newsdesk_services::library::{ImageWords, LIBRARY_PAGE_SIZE};
 use newsdesk_services::uploads::{UPLOAD_MAX_BYTES, UPLOADS_PREFIX, VARIANT_WIDTHS, variant_path};
-use newsdesk_store::{LibraryImage, Session};
 use serde::Serialize;
 
 use crate::AppState;
@@ -269,4 +270,16 @@ mod tests {
             assert_eq!(editor_to_return_to(refused), None, "{refused}");
         }
     }
+}
+
+pub(super) fn router() -> axum::Router<Arc<AppState>> {
+    use axum::routing::get;
+    axum::Router::new().route(
+        "/media",
+        get(media)
+            .post(upload)
+            .layer(axum::extract::DefaultBodyLimit::max(
+                super::items::EDITOR_BODY_LIMIT,
+            )),
+    )
 }

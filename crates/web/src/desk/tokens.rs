@@ -11,10 +11,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use jiff::Timestamp;
 use minijinja::context;
+use newsdesk_core::account::Session;
 use newsdesk_core::{Action, Role};
 use newsdesk_services::ServiceError;
 use newsdesk_services::api_tokens::IssuedToken;
-use newsdesk_store::Session;
 
 use crate::AppState;
 use crate::desk::{
@@ -172,4 +172,11 @@ pub async fn revoke(
         },
     };
     no_store(response, "desk")
+}
+
+pub(super) fn router() -> axum::Router<Arc<AppState>> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/tokens", get(room).post(create))
+        .route("/tokens/{id}/revoke", post(revoke))
 }

@@ -11,12 +11,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use minijinja::context;
+use newsdesk_core::account::Session;
 use newsdesk_core::webhook::{DESCRIPTION_MAX, URL_MAX, WebhookEvent, WebhookInput};
+use newsdesk_core::webhook::{Delivery, Webhook};
 use newsdesk_core::{Account, Action, Item};
 use newsdesk_services::ServiceError;
 use newsdesk_services::follow::EventFeed;
 use newsdesk_services::webhooks::{LOG_PAGE_SIZE, SiteLinks};
-use newsdesk_store::{Delivery, Session, Webhook};
 use tokio::sync::Notify;
 
 use crate::AppState;
@@ -441,4 +442,15 @@ pub async fn replay(
         Ok((format!("{LIST}/{id}"), "replayed"))
     })
     .await
+}
+
+pub(super) fn router() -> axum::Router<Arc<AppState>> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/webhooks", get(list).post(add))
+        .route("/webhooks/{id}", get(detail).post(update))
+        .route("/webhooks/{id}/enabled", post(set_enabled))
+        .route("/webhooks/{id}/secret", post(rotate_secret))
+        .route("/webhooks/{id}/delete", post(delete))
+        .route("/webhooks/{id}/deliveries/{delivery}/replay", post(replay))
 }

@@ -12,15 +12,15 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use minijinja::context;
+use newsdesk_core::reader::ReaderSession;
 use newsdesk_core::reader::SignUp;
 use newsdesk_services::ServiceError;
 use newsdesk_services::accounts::random_token;
 use newsdesk_services::readers::READER_SESSION_LIFETIME;
-use newsdesk_store::ReaderSession;
 
 use crate::AppState;
 use crate::client::ClientAddress;
-use crate::desk::{cookie, internal, no_store, same_secret, see_other, val};
+use crate::forms::{cookie, internal, no_store, same_secret, see_other, val};
 use crate::views::SiteView;
 
 pub const READER_COOKIE: &str = "nd_reader";
@@ -111,7 +111,7 @@ fn page(
         }),
         ..extra
     };
-    let response = crate::desk::render(state, "account.html", status, ctx);
+    let response = crate::forms::render(state, "account.html", status, ctx);
     no_store(response, "account")
 }
 

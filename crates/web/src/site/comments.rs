@@ -14,14 +14,14 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use minijinja::context;
 use newsdesk_core::comment::CommentSort;
+use newsdesk_core::reader::ReaderSession;
 use newsdesk_services::ServiceError;
 use newsdesk_services::accounts::random_token;
 use newsdesk_services::comments::{CommentNode, Thread};
-use newsdesk_store::ReaderSession;
 
 use crate::AppState;
 use crate::client::ClientAddress;
-use crate::desk::{internal, no_store, render, same_secret, see_other, urlencode, val};
+use crate::forms::{internal, no_store, render, same_secret, see_other, urlencode, val};
 use crate::site::error_page::not_found_page;
 use crate::views::{CommentView, ItemView, PagerView, SiteView, thread_views};
 

@@ -11,7 +11,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use newsdesk_core::Config;
-use newsdesk_store::ListingKind;
+use newsdesk_core::item::ListingKind;
 
 use crate::AppState;
 use crate::error::WebError;
@@ -84,7 +84,7 @@ fn io_error(e: io::Error) -> WebError {
 }
 
 /// The UTC months that have published items, with how many and their latest change.
-fn months(times: &[newsdesk_store::PublishedTimes]) -> BTreeMap<(i16, i8), (u64, Timestamp)> {
+fn months(times: &[newsdesk_core::item::PublishedTimes]) -> BTreeMap<(i16, i8), (u64, Timestamp)> {
     let mut out: BTreeMap<(i16, i8), (u64, Timestamp)> = BTreeMap::new();
     for t in times {
         let date = t.published_at.to_zoned_datetime(TimeZone::UTC).date();

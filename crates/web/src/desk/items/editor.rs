@@ -10,12 +10,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use jiff::Timestamp;
 use minijinja::context;
+use newsdesk_core::account::Session;
 use newsdesk_core::{Action, Item, ItemInput, ItemKind, ItemStatus, Source, workflow};
 use newsdesk_services::ServiceError;
 use newsdesk_services::editing::DeskAction;
 use newsdesk_services::error::Refusal;
 use newsdesk_services::library::ImageWords;
-use newsdesk_store::Session;
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
@@ -56,7 +56,7 @@ struct Fields {
 
 impl Fields {
     /// Puts a library image in the hero fields; its words fill the ones the writer left empty.
-    fn use_library_image(&mut self, image: &newsdesk_store::LibraryImage) {
+    fn use_library_image(&mut self, image: &newsdesk_core::library::LibraryImage) {
         self.hero_path = image.path.clone();
         self.hero_width = image.width.to_string();
         self.hero_height = image.height.to_string();
@@ -311,7 +311,7 @@ async fn what_changed_since(
 ) -> Result<Option<ConflictView>, ServiceError> {
     let (Some(before), Some(now)) = (
         state.newsroom.revision(id, base).await?,
-        state.newsroom.store().item_by_id(id).await?,
+        state.newsroom.item_by_id(id, true).await?,
     ) else {
         return Ok(None);
     };
@@ -350,7 +350,7 @@ struct AutosaveOffer {
 async fn page(state: &AppState, status: StatusCode, e: Editing<'_>) -> Response {
     let zone = state.config().time_zone();
     let revisions = match e.item {
-        Some(item) => match state.newsroom.store().revisions(item.id).await {
+        Some(item) => match state.newsroom.revisions(item.id).await {
             Ok(r) => r
                 .into_iter()
                 .rev()
@@ -360,12 +360,12 @@ async fn page(state: &AppState, status: StatusCode, e: Editing<'_>) -> Response 
         },
         None => Vec::new(),
     };
-    let authors = match state.newsroom.store().authors().await {
+    let authors = match state.newsroom.authors().await {
         Ok(a) => a,
         Err(err) => return internal(err.into()),
     };
     let comment_rules = match e.item {
-        Some(item) => match state.newsroom.store().story_commenting(item.id).await {
+        Some(item) => match state.newsroom.story_commenting_rules(item.id).await {
             Ok((closed, premoderated)) => {
                 Some(context! { closed => closed, premoderated => premoderated })
             }
@@ -1183,7 +1183,7 @@ pub async fn set_related(
     };
     let outcome = match (item_ids(&form.pinned), item_ids(&form.excluded)) {
         (Ok(pinned), Ok(excluded)) => {
-            let choices = newsdesk_store::RelatedChoices { pinned, excluded };
+            let choices = newsdesk_core::item::RelatedChoices { pinned, excluded };
             state
                 .newsroom
                 .set_related_choices(&session.account, id, &choices)

@@ -13,11 +13,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use jiff::Timestamp;
 use minijinja::context;
+use newsdesk_core::account::Session;
 use newsdesk_core::labels::{AuthorInput, SectionInput};
 use newsdesk_core::{Account, AccountInput, Action, Role};
 use newsdesk_services::ServiceError;
-use newsdesk_services::error::{Missing, Refusal};
-use newsdesk_store::Session;
+use newsdesk_services::error::Refusal;
 
 use crate::AppState;
 use crate::desk::{
@@ -182,7 +182,7 @@ async fn show(
             },
             Err(e) => return internal(e),
         },
-        Room::Accounts => match state.newsroom.store().accounts().await {
+        Room::Accounts => match state.newsroom.accounts().await {
             Ok(accounts) => context! {
                 accounts => val(&accounts),
                 roles => Role::ALL.map(Role::as_str),
@@ -494,12 +494,7 @@ pub async fn set_disabled(
         if disabled && id == actor.id {
             return Err(ServiceError::Refused(Refusal::DisableOwnAccount));
         }
-        let account = state
-            .newsroom
-            .store()
-            .account(id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(Missing::Account(id)))?;
+        let account = state.newsroom.account(id).await?;
         state
             .newsroom
             .set_account_disabled(&account.email, disabled, &actor.email, Timestamp::now())
@@ -604,4 +599,19 @@ pub async fn settings(State(state): State<Arc<AppState>>, headers: HeaderMap) ->
         },
     );
     no_store(response, "desk")
+}
+
+pub(super) fn router() -> axum::Router<Arc<AppState>> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/sections", get(sections).post(add_section))
+        .route("/sections/{slug}", post(update_section))
+        .route("/sections/{slug}/move", post(move_section))
+        .route("/sections/{slug}/delete", post(delete_section))
+        .route("/tags", get(tags))
+        .route("/tags/{slug}", post(rename_tag))
+        .route("/tags/{slug}/delete", post(delete_tag))
+        .route("/authors", get(authors).post(add_author))
+        .route("/authors/{slug}", post(update_author))
+        .route("/authors/{slug}/delete", post(delete_author))
 }
