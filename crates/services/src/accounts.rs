@@ -386,6 +386,31 @@ impl Newsroom {
     }
 }
 
+/// What the desk's accounts room and audit log read.
+impl Newsroom {
+    /// Every staff account, for the accounts room.
+    pub async fn accounts(&self) -> Result<Vec<Account>> {
+        Ok(self.store().accounts().await?)
+    }
+
+    /// The staff account `id`.
+    pub async fn account(&self, id: i64) -> Result<Account> {
+        self.store()
+            .account(id)
+            .await?
+            .ok_or(ServiceError::NotFound(Missing::Account(id)))
+    }
+
+    /// A page of the audit log, newest first, with the number of entries in all.
+    pub async fn audit_log(
+        &self,
+        limit: u32,
+        offset: u32,
+    ) -> Result<(Vec<newsdesk_core::account::AuditEntry>, u64)> {
+        Ok(self.store().audit_log(limit, offset).await?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,30 +434,5 @@ mod tests {
         assert_ne!(a, b);
         assert_ne!(token_hash(&a), a);
         assert_eq!(token_hash(&a), token_hash(&a));
-    }
-}
-
-/// What the desk's accounts room and audit log read.
-impl Newsroom {
-    /// Every staff account, for the accounts room.
-    pub async fn accounts(&self) -> Result<Vec<Account>> {
-        Ok(self.store().accounts().await?)
-    }
-
-    /// The staff account `id`.
-    pub async fn account(&self, id: i64) -> Result<Account> {
-        self.store()
-            .account(id)
-            .await?
-            .ok_or(ServiceError::NotFound(Missing::Account(id)))
-    }
-
-    /// A page of the audit log, newest first, with the number of entries in all.
-    pub async fn audit_log(
-        &self,
-        limit: u32,
-        offset: u32,
-    ) -> Result<(Vec<newsdesk_core::account::AuditEntry>, u64)> {
-        Ok(self.store().audit_log(limit, offset).await?)
     }
 }
