@@ -1,19 +1,20 @@
 //! Background work of a serving process: the followers of the event log and the timers that
-//! write, started in one place and in one stated order (`start_background`), and the page
-//! cache's own follower, which purges what each event touched.
+//! write, started in one place and in one stated order (`start_background`), the page
+//! cache's own follower, which purges what each event touched, and the webhook worker's
+//! wiring (the site's absolute links it puts in bodies).
 
 use std::sync::Arc;
 
-use newsdesk_core::EventKind;
+use newsdesk_core::{EventKind, Item};
 use newsdesk_services::follow::EventFeed;
 use newsdesk_services::housekeeping::run_housekeeping;
 use newsdesk_services::schedule::run_scheduler;
 use newsdesk_services::search::Search;
+use newsdesk_services::webhooks::SiteLinks;
 use tokio::sync::Notify;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::AppState;
-use crate::desk::webhooks::start_webhooks;
 use crate::live::follow_live;
 use crate::site::websub::follow_for_websub;
 
@@ -46,6 +47,39 @@ pub fn start_background(state: &Arc<AppState>, cursor: i64, stop: &Arc<Notify>) 
     follow_live(state.clone(), &feed, cursor);
     run_scheduler(newsroom.clone(), stop.clone());
     run_housekeeping(newsroom.clone(), stop.clone());
+}
+
+/// Builds absolute addresses from the configured base URL and the site's paths.
+struct Links {
+    state: Arc<AppState>,
+}
+
+impl SiteLinks for Links {
+    fn item_url(&self, item: &Item) -> String {
+        format!(
+            "{}{}",
+            self.state.base_url,
+            crate::paths::item_url(&self.state.config(), item)
+        )
+    }
+
+    fn discussion_url(&self, item_id: i64) -> String {
+        format!(
+            "{}{}",
+            self.state.base_url,
+            crate::site::comments::discussion_url(item_id)
+        )
+    }
+}
+
+/// Starts this instance's webhook enqueuer and delivery worker.
+fn start_webhooks(state: Arc<AppState>, feed: &EventFeed, stop: Arc<Notify>) {
+    let links = Arc::new(Links {
+        state: state.clone(),
+    });
+    if let Err(e) = newsdesk_services::webhooks::start(state.newsroom.clone(), links, feed, stop) {
+        tracing::error!(error = %e, "webhooks: cannot start; nothing will be delivered");
+    }
 }
 
 /// Purges cached pages as events arrive, each after `index` has taken it (pages show search

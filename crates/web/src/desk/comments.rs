@@ -3,33 +3,33 @@
 //! history with suspend and ban; a story's own rules (closed, held for review). Every
 //! decision is audited in the store's transaction.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Form;
+use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
 use jiff::Timestamp;
 use minijinja::context;
 use newsdesk_core::Action;
-use newsdesk_core::account::Session;
 use newsdesk_core::comment::{Decision, Queue};
 use newsdesk_core::moderation::{HoldReason, render_comment};
 use newsdesk_core::reader::ReaderStatus;
-use newsdesk_services::ServiceError;
 use newsdesk_services::comments::COMMENTS_PAGE_SIZE;
 
+use super::{CheckedForm, DeskError, Fields, Staff, field, refusal};
 use crate::AppState;
-use crate::desk::{
-    csrf_refused, desk_session, internal, no_store, render, require, same_secret, see_other, val,
-};
+use crate::forms::{render, see_other, val};
 use crate::views::{PagerView, TimeView};
 
-type Fields = HashMap<String, String>;
-
-fn field<'a>(form: &'a Fields, name: &str) -> &'a str {
-    form.get(name).map(String::as_str).unwrap_or_default()
+pub(super) fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/comments", get(queue))
+        .route("/comments/{id}/decide", post(decide))
+        .route("/readers/{id}", get(reader))
+        .route("/readers/{id}/standing", post(standing))
+        .route("/items/{id}/commenting", post(story_rules))
 }
 
 fn queue_of(name: &str) -> Queue {
@@ -50,21 +50,17 @@ fn queue_name(queue: Queue) -> &'static str {
 
 async fn queue_page(
     state: &AppState,
-    session: &Session,
+    staff: &Staff,
     query: &Fields,
     status: StatusCode,
     error: Option<String>,
-) -> Response {
+) -> Result<Response, DeskError> {
     let queue = queue_of(field(query, "queue"));
     let page = field(query, "page").parse::<u32>().unwrap_or(1).max(1);
-    let (entries, total) = match state
+    let (entries, total) = state
         .newsroom
-        .moderation_queue(&session.account, queue, page)
-        .await
-    {
-        Ok(found) => found,
-        Err(e) => return internal(e),
-    };
+        .moderation_queue(staff.account(), queue, page)
+        .await?;
     let zone = state.config().time_zone();
     let rows: Vec<_> = entries
         .iter()
@@ -88,13 +84,13 @@ async fn queue_page(
         .collect();
     let pages = total.div_ceil(u64::from(COMMENTS_PAGE_SIZE)).max(1) as u32;
     let base = format!("/desk/comments?queue={}", queue_name(queue));
-    render(
+    Ok(render(
         state,
         "desk/comments.html",
         status,
         context! {
             site_name => state.config().site.name.clone(),
-            session => val(desk_session(session)),
+            session => val(staff.view()),
             rows => rows,
             total => total,
             queue => queue_name(queue),
@@ -102,111 +98,73 @@ async fn queue_page(
             error => error,
             done => field(query, "done") == "1",
         },
-    )
+    ))
 }
 
-pub async fn queue(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Query(query): Query<Fields>,
-) -> Response {
-    let response = match require(&state, &headers, Action::Moderate, "/desk/comments").await {
-        Ok(session) => queue_page(&state, &session, &query, StatusCode::OK, None).await,
-        Err(r) => r,
-    };
-    no_store(response, "desk")
-}
-
-fn refusal_status(e: &ServiceError) -> Option<StatusCode> {
-    Some(match e {
-        ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
-        ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
-        _ => return None,
-    })
-}
-
-/// The session of a moderation form, with its token checked.
-async fn signed(
+/// The first page of `queue` again, with why a decision was not taken.
+async fn queue_refused(
     state: &AppState,
-    headers: &HeaderMap,
-    form: &Fields,
-    here: &str,
-) -> Result<Session, Response> {
-    let session = require(state, headers, Action::Moderate, here)
-        .await
-        .map_err(|r| no_store(r, "desk"))?;
-    if !same_secret(&session.csrf_token, field(form, "csrf")) {
-        return Err(no_store(csrf_refused(state), "desk"));
-    }
-    Ok(session)
+    staff: &Staff,
+    queue: &str,
+    status: StatusCode,
+    words: String,
+) -> Result<Response, DeskError> {
+    let query = Fields::from([("queue".to_owned(), queue.to_owned())]);
+    queue_page(state, staff, &query, status, Some(words)).await
 }
 
-pub async fn decide(
+async fn queue(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    staff: Staff,
+    Query(query): Query<Fields>,
+) -> Result<Response, DeskError> {
+    staff.may(Action::Moderate)?;
+    queue_page(&state, &staff, &query, StatusCode::OK, None).await
+}
+
+async fn decide(
+    State(state): State<Arc<AppState>>,
     Path(id): Path<i64>,
-    Form(form): Form<Fields>,
-) -> Response {
-    let session = match signed(&state, &headers, &form, "/desk/comments").await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    CheckedForm { staff, form }: CheckedForm<Fields>,
+) -> Result<Response, DeskError> {
+    staff.may(Action::Moderate)?;
     let decision = match field(&form, "decision") {
         "approve" => Decision::Approve,
         "reject" => Decision::Reject(field(&form, "reason").to_owned()),
         "feature" => Decision::Feature(true),
         "unfeature" => Decision::Feature(false),
         _ => {
-            let mut query = Fields::new();
-            query.insert("queue".into(), field(&form, "queue").to_owned());
-            return no_store(
-                queue_page(
-                    &state,
-                    &session,
-                    &query,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    Some("Choose approve, reject or feature.".into()),
-                )
-                .await,
-                "desk",
-            );
+            return queue_refused(
+                &state,
+                &staff,
+                field(&form, "queue"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Choose approve, reject or feature.".to_owned(),
+            )
+            .await;
         }
     };
     let outcome = state
         .newsroom
-        .decide_comment(&session.account, id, &decision, Timestamp::now())
+        .decide_comment(staff.account(), id, &decision, Timestamp::now())
         .await;
     let queue = queue_name(queue_of(field(&form, "queue")));
-    let response = match outcome {
-        Ok(()) => see_other(&format!("/desk/comments?queue={queue}&done=1")),
-        Err(e) => match refusal_status(&e) {
-            Some(status) => {
-                let mut query = Fields::new();
-                query.insert("queue".into(), queue.to_owned());
-                queue_page(&state, &session, &query, status, Some(format!("{e}."))).await
-            }
-            None => internal(e),
-        },
-    };
-    no_store(response, "desk")
+    match outcome {
+        Ok(()) => Ok(see_other(&format!("/desk/comments?queue={queue}&done=1"))),
+        Err(e) => {
+            let (status, words) = refusal(e)?;
+            queue_refused(&state, &staff, queue, status, words).await
+        }
+    }
 }
 
-pub async fn reader(
+async fn reader(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    staff: Staff,
     Path(id): Path<i64>,
-) -> Response {
-    let here = format!("/desk/readers/{id}");
-    let session = match require(&state, &headers, Action::Moderate, &here).await {
-        Ok(s) => s,
-        Err(r) => return no_store(r, "desk"),
-    };
-    let (reader, comments) = match state.newsroom.reader_history(&session.account, id).await {
-        Ok(found) => found,
-        Err(ServiceError::NotFound(_)) => return no_store(crate::desk::not_found(&state), "desk"),
-        Err(e) => return no_store(internal(e), "desk"),
-    };
+) -> Result<Response, DeskError> {
+    staff.may(Action::Moderate)?;
+    let (reader, comments) = state.newsroom.reader_history(staff.account(), id).await?;
     let zone = state.config().time_zone();
     let rows: Vec<_> = comments
         .iter()
@@ -221,13 +179,13 @@ pub async fn reader(
             }
         })
         .collect();
-    let response = render(
+    Ok(render(
         &state,
         "desk/reader.html",
         StatusCode::OK,
         context! {
             site_name => state.config().site.name.clone(),
-            session => val(desk_session(&session)),
+            session => val(staff.view()),
             reader => context! {
                 id => reader.id,
                 name => reader.display_name.clone(),
@@ -239,79 +197,43 @@ pub async fn reader(
             comments => rows,
             statuses => ["active", "suspended", "banned"],
         },
-    );
-    no_store(response, "desk")
+    ))
 }
 
-pub async fn standing(
+async fn standing(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(form): Form<Fields>,
-) -> Response {
-    let here = format!("/desk/readers/{id}");
-    let session = match signed(&state, &headers, &form, &here).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let Some(status) = ReaderStatus::parse(field(&form, "status")) else {
-        return no_store(
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "The standing must be active, suspended or banned.",
-            )
-                .into_response(),
-            "desk",
-        );
-    };
-    let response = match state
+    CheckedForm { staff, form }: CheckedForm<Fields>,
+) -> Result<Response, DeskError> {
+    staff.may(Action::Moderate)?;
+    let status =
+        ReaderStatus::parse(field(&form, "status")).ok_or_else(|| DeskError::BadRequest {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: "The standing must be active, suspended or banned.".to_owned(),
+        })?;
+    state
         .newsroom
-        .set_reader_status(&session.account, id, status, Timestamp::now())
-        .await
-    {
-        Ok(()) => see_other(&here),
-        Err(ServiceError::NotFound(_)) => crate::desk::not_found(&state),
-        Err(e) => internal(e),
-    };
-    no_store(response, "desk")
+        .set_reader_status(staff.account(), id, status, Timestamp::now())
+        .await?;
+    Ok(see_other(&format!("/desk/readers/{id}")))
 }
 
 /// A story's own comment rules, from the editor page.
-pub async fn story_rules(
+async fn story_rules(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(form): Form<Fields>,
-) -> Response {
-    let here = format!("/desk/items/{id}");
-    let session = match signed(&state, &headers, &form, &here).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let response = match state
+    CheckedForm { staff, form }: CheckedForm<Fields>,
+) -> Result<Response, DeskError> {
+    staff.may(Action::Moderate)?;
+    state
         .newsroom
         .set_story_commenting(
-            &session.account,
+            staff.account(),
             id,
             field(&form, "closed") == "yes",
             field(&form, "premoderated") == "yes",
             Timestamp::now(),
         )
-        .await
-    {
-        Ok(()) => see_other(&format!("{here}?saved=1")),
-        Err(ServiceError::NotFound(_)) => crate::desk::not_found(&state),
-        Err(e) => internal(e),
-    };
-    no_store(response, "desk")
-}
-
-pub(super) fn router() -> axum::Router<Arc<AppState>> {
-    use axum::routing::{get, post};
-    axum::Router::new()
-        .route("/comments", get(queue))
-        .route("/comments/{id}/decide", post(decide))
-        .route("/readers/{id}", get(reader))
-        .route("/readers/{id}/standing", post(standing))
-        .route("/items/{id}/commenting", post(story_rules))
+        .await?;
+    Ok(see_other(&format!("/desk/items/{id}?saved=1")))
 }

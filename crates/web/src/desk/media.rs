@@ -2,28 +2,35 @@
 //! words, with an upload form that needs alt text, and "Use this image" links back to the
 //! editor the writer came from. The editor's own picker shows the newest few.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{FromRequest, Multipart, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Query, Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use jiff::Timestamp;
 use minijinja::context;
 use newsdesk_core::Action;
-use newsdesk_core::account::Session;
 use newsdesk_core::library::LibraryImage;
-use newsdesk_services::ServiceError;
 use newsdesk_services::library::{ImageWords, LIBRARY_PAGE_SIZE};
 use newsdesk_services::uploads::{UPLOAD_MAX_BYTES, UPLOADS_PREFIX, VARIANT_WIDTHS, variant_path};
 use serde::Serialize;
 
+use super::items::EDITOR_BODY_LIMIT;
+use super::{DeskError, Fields, Staff, field, refusal};
 use crate::AppState;
-use crate::desk::{
-    csrf_refused, desk_session, internal, no_store, render, require, same_secret, see_other,
-    urlencode, val,
-};
+use crate::forms::{render, see_other, urlencode, val};
 use crate::views::{PagerView, TimeView};
+
+pub(super) fn router() -> Router<Arc<AppState>> {
+    Router::new().route(
+        "/media",
+        get(media)
+            .post(upload)
+            .layer(DefaultBodyLimit::max(EDITOR_BODY_LIMIT)),
+    )
+}
 
 /// An image as the desk shows it: a small version to look at, and its words.
 #[derive(Debug, Serialize)]
@@ -70,19 +77,16 @@ fn editor_to_return_to(path: &str) -> Option<&str> {
 
 async fn show(
     state: &AppState,
-    session: &Session,
+    staff: &Staff,
     status: StatusCode,
-    query: &HashMap<String, String>,
+    query: &Fields,
     error: Option<String>,
-) -> Response {
-    let get = |k: &str| query.get(k).map(|v| v.trim()).unwrap_or_default();
+) -> Result<Response, DeskError> {
+    let get = |k: &str| field(query, k).trim();
     let words = get("q");
     let page = get("page").parse::<u32>().unwrap_or(1).max(1);
     let back = editor_to_return_to(get("for"));
-    let (images, total) = match state.newsroom.library(Some(words), page).await {
-        Ok(found) => found,
-        Err(e) => return internal(e),
-    };
+    let (images, total) = state.newsroom.library(Some(words), page).await?;
     let zone = state.config().time_zone();
     let use_url = |path: &str| {
         back.map(|editor| {
@@ -113,13 +117,13 @@ async fn show(
         format!("/desk/media?{}", kept.join("&"))
     };
     let pages = total.div_ceil(u64::from(LIBRARY_PAGE_SIZE)).max(1) as u32;
-    render(
+    Ok(render(
         state,
         "desk/media.html",
         status,
         context! {
             site_name => state.config().site.name.clone(),
-            session => val(desk_session(session)),
+            session => val(staff.view()),
             images => cards,
             total => total,
             q => words,
@@ -129,92 +133,70 @@ async fn show(
             done => (get("done") == "added").then_some("The image is in the library."),
             max_mb => UPLOAD_MAX_BYTES / (1024 * 1024),
         },
-    )
+    ))
 }
 
-pub async fn media(
+async fn media(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let response = match require(&state, &headers, Action::WriteOwnDrafts, "/desk/media").await {
-        Ok(session) => show(&state, &session, StatusCode::OK, &query, None).await,
-        Err(r) => r,
-    };
-    no_store(response, "desk")
+    staff: Staff,
+    Query(query): Query<Fields>,
+) -> Result<Response, DeskError> {
+    staff.may(Action::WriteOwnDrafts)?;
+    show(&state, &staff, StatusCode::OK, &query, None).await
 }
 
 /// Uploads one image into the library; alt text is required here, since the image is not yet
 /// beside a story that could explain it.
-pub async fn upload(
+async fn upload(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    staff: Staff,
     request: Request,
-) -> Response {
-    let session = match require(&state, &headers, Action::WriteOwnDrafts, "/desk/media").await {
-        Ok(s) => s,
-        Err(r) => return no_store(r, "desk"),
+) -> Result<Response, DeskError> {
+    staff.may(Action::WriteOwnDrafts)?;
+    let too_large = || DeskError::BadRequest {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        message: format!(
+            "The form is too large: images may be at most {} MB.",
+            UPLOAD_MAX_BYTES / (1024 * 1024)
+        ),
     };
-    let too_large = || {
-        (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "The form is too large: images may be at most {} MB.",
-                UPLOAD_MAX_BYTES / (1024 * 1024)
-            ),
-        )
-            .into_response()
-    };
+    // Read here rather than as an extractor, so that the role is checked before the body.
     let mut multipart = match Multipart::from_request(request, &state).await {
         Ok(m) => m,
-        Err(e) => return no_store(e.into_response(), "desk"),
+        Err(rejection) => return Ok(rejection.into_response()),
     };
-    let mut fields: HashMap<String, String> = HashMap::new();
+    let mut form = Fields::new();
     let mut file = None;
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(_) => return no_store(too_large(), "desk"),
-        };
-        let name = field.name().unwrap_or_default().to_owned();
+    while let Some(part) = multipart.next_field().await.map_err(|_| too_large())? {
+        let name = part.name().unwrap_or_default().to_owned();
         if name == "file" {
-            match field.bytes().await {
-                Ok(bytes) if !bytes.is_empty() => file = Some(bytes.to_vec()),
-                Ok(_) => {}
-                Err(_) => return no_store(too_large(), "desk"),
+            let bytes = part.bytes().await.map_err(|_| too_large())?;
+            if !bytes.is_empty() {
+                file = Some(bytes.to_vec());
             }
         } else {
-            match field.text().await {
-                Ok(text) => {
-                    fields.insert(name, text);
-                }
-                Err(_) => return no_store(too_large(), "desk"),
-            }
+            let text = part.text().await.map_err(|_| too_large())?;
+            form.insert(name, text);
         }
     }
-    let field = |k: &str| fields.get(k).cloned().unwrap_or_default();
-    if !same_secret(&session.csrf_token, &field("csrf")) {
-        return no_store(csrf_refused(&state), "desk");
-    }
-    let back: HashMap<String, String> = editor_to_return_to(&field("for"))
+    staff.check_csrf(field(&form, "csrf"))?;
+    let back: Fields = editor_to_return_to(field(&form, "for"))
         .map(|editor| [("for".to_owned(), editor.to_owned())].into())
         .unwrap_or_default();
     let Some(bytes) = file else {
-        let response = show(
+        return show(
             &state,
-            &session,
+            &staff,
             StatusCode::UNPROCESSABLE_ENTITY,
             &back,
             Some("Choose an image file to upload.".into()),
         )
         .await;
-        return no_store(response, "desk");
     };
     let words = ImageWords {
-        alt: field("alt"),
-        caption: field("caption"),
-        credit: field("credit"),
+        alt: field(&form, "alt").to_owned(),
+        caption: field(&form, "caption").to_owned(),
+        credit: field(&form, "credit").to_owned(),
     };
     let outcome = state
         .newsroom
@@ -222,31 +204,23 @@ pub async fn upload(
             bytes,
             &words,
             true,
-            &session.account.email,
+            &staff.account().email,
             Timestamp::now(),
         )
         .await;
-    let response = match outcome {
+    match outcome {
         Ok(_) => {
             let mut to = "/desk/media?done=added".to_owned();
             if let Some(editor) = back.get("for") {
                 to.push_str(&format!("&for={}", urlencode(editor)));
             }
-            see_other(&to)
+            Ok(see_other(&to))
         }
-        Err(ServiceError::Invalid(e)) => {
-            show(
-                &state,
-                &session,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &back,
-                Some(format!("{e}.")),
-            )
-            .await
+        Err(e) => {
+            let (status, words) = refusal(e)?;
+            show(&state, &staff, status, &back, Some(words)).await
         }
-        Err(e) => internal(e),
-    };
-    no_store(response, "desk")
+    }
 }
 
 #[cfg(test)]
@@ -270,16 +244,4 @@ mod tests {
             assert_eq!(editor_to_return_to(refused), None, "{refused}");
         }
     }
-}
-
-pub(super) fn router() -> axum::Router<Arc<AppState>> {
-    use axum::routing::get;
-    axum::Router::new().route(
-        "/media",
-        get(media)
-            .post(upload)
-            .layer(axum::extract::DefaultBodyLimit::max(
-                super::items::EDITOR_BODY_LIMIT,
-            )),
-    )
 }

@@ -15,6 +15,7 @@ mod error;
 mod extract;
 pub(crate) mod items;
 mod media;
+mod room;
 mod sections;
 mod tokens;
 pub(crate) mod webhooks;

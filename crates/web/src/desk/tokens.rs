@@ -2,124 +2,106 @@
 //! no wider than theirs) and revoke them; admins also make read keys for partners and see and
 //! revoke every token. A new token's secret is shown once, on the page that made it.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Form;
+use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
+use axum::routing::{get, post};
 use jiff::Timestamp;
 use minijinja::context;
-use newsdesk_core::account::Session;
 use newsdesk_core::{Action, Role};
 use newsdesk_services::ServiceError;
-use newsdesk_services::api_tokens::IssuedToken;
+use newsdesk_services::api_tokens::{IssuedToken, TOKENS_PER_ACCOUNT_MAX};
 
+use super::{CheckedForm, DeskError, Fields, Staff, field, refusal};
 use crate::AppState;
-use crate::desk::{
-    csrf_refused, desk_session, internal, no_store, render, require, same_secret, see_other, val,
-};
+use crate::forms::{render, see_other, val};
 
-type Fields = HashMap<String, String>;
+pub(super) fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/tokens", get(room).post(create))
+        .route("/tokens/{id}/revoke", post(revoke))
+}
 
-const ROOM: &str = "/desk/tokens";
-
-fn field<'a>(form: &'a Fields, name: &str) -> &'a str {
-    form.get(name).map(String::as_str).unwrap_or_default()
+/// What the room shows besides the tokens: a secret just made, or what just happened.
+#[derive(Default)]
+struct Notice<'a> {
+    issued: Option<&'a IssuedToken>,
+    revoked: bool,
+    error: Option<String>,
 }
 
 async fn show(
     state: &AppState,
-    session: &Session,
+    staff: &Staff,
     status: StatusCode,
-    issued: Option<&IssuedToken>,
-    done: bool,
-    error: Option<String>,
-) -> Response {
-    let tokens = match state.newsroom.api_tokens_for(&session.account).await {
-        Ok(t) => t,
-        Err(e) => return internal(e),
-    };
+    notice: Notice<'_>,
+) -> Result<Response, DeskError> {
+    let tokens = state.newsroom.api_tokens_for(staff.account()).await?;
+    let role = staff.role();
     let grantable: Vec<&str> = Role::ALL
         .into_iter()
-        .filter(|r| session.account.role.may_grant(*r))
+        .filter(|r| role.may_grant(*r))
         .map(Role::as_str)
         .collect();
     let ctx = context! {
         site_name => state.config().site.name.clone(),
-        session => val(desk_session(session)),
+        session => val(staff.view()),
         tokens => val(&tokens),
         roles => grantable,
-        my_role => session.account.role.as_str(),
-        admin => session.account.role.may(Action::ManageAccounts),
-        issued => issued.map(|i| context! { secret => i.secret.clone(), name => i.token.name.clone(), kind => i.token.kind.as_str() }),
-        done => done.then_some("The token was revoked."),
-        error => error,
-        max_tokens => newsdesk_services::api_tokens::TOKENS_PER_ACCOUNT_MAX,
+        my_role => role.as_str(),
+        admin => role.may(Action::ManageAccounts),
+        issued => notice.issued.map(|i| context! { secret => i.secret.clone(), name => i.token.name.clone(), kind => i.token.kind.as_str() }),
+        done => notice.revoked.then_some("The token was revoked."),
+        error => notice.error,
+        max_tokens => TOKENS_PER_ACCOUNT_MAX,
     };
-    render(state, "desk/tokens.html", status, ctx)
+    Ok(render(state, "desk/tokens.html", status, ctx))
 }
 
-fn status_for(e: &ServiceError) -> Option<StatusCode> {
-    Some(match e {
-        ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
-        ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        ServiceError::Refused(_) => StatusCode::CONFLICT,
-        ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
-        _ => return None,
-    })
+/// The room again with a refusal's reason, or the error when it is not a refusal.
+async fn refused(state: &AppState, staff: &Staff, e: ServiceError) -> Result<Response, DeskError> {
+    let (status, words) = refusal(e)?;
+    let notice = Notice {
+        error: Some(words),
+        ..Notice::default()
+    };
+    show(state, staff, status, notice).await
 }
 
 /// The room.
-pub async fn room(
+async fn room(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    staff: Staff,
     Query(query): Query<Fields>,
-) -> Response {
-    let response = match require(&state, &headers, Action::UseDesk, ROOM).await {
-        Ok(session) => {
-            show(
-                &state,
-                &session,
-                StatusCode::OK,
-                None,
-                field(&query, "done") == "revoked",
-                None,
-            )
-            .await
-        }
-        Err(r) => r,
+) -> Result<Response, DeskError> {
+    let notice = Notice {
+        revoked: field(&query, "done") == "revoked",
+        ..Notice::default()
     };
-    no_store(response, "desk")
+    show(&state, &staff, StatusCode::OK, notice).await
 }
 
 /// Makes a token: a staff token in the chosen role, or (admins, `kind=read`) a read key.
-pub async fn create(
+async fn create(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Form(form): Form<Fields>,
-) -> Response {
-    let session = match require(&state, &headers, Action::UseDesk, ROOM).await {
-        Ok(s) => s,
-        Err(r) => return no_store(r, "desk"),
-    };
-    if !same_secret(&session.csrf_token, field(&form, "csrf")) {
-        return no_store(csrf_refused(&state), "desk");
-    }
+    CheckedForm { staff, form }: CheckedForm<Fields>,
+) -> Result<Response, DeskError> {
     let now = Timestamp::now();
     let name = field(&form, "name");
     let made = if field(&form, "kind") == "read" {
         state
             .newsroom
-            .create_read_key(&session.account, name, now)
+            .create_read_key(staff.account(), name, now)
             .await
     } else {
         match Role::parse(field(&form, "role")) {
             Some(role) => {
                 state
                     .newsroom
-                    .create_staff_token(&session.account, name, role, now)
+                    .create_staff_token(staff.account(), name, role, now)
                     .await
             }
             None => {
@@ -127,56 +109,29 @@ pub async fn create(
             }
         }
     };
-    let response = match made {
+    match made {
         Ok(issued) => {
-            show(
-                &state,
-                &session,
-                StatusCode::CREATED,
-                Some(&issued),
-                false,
-                None,
-            )
-            .await
+            let notice = Notice {
+                issued: Some(&issued),
+                ..Notice::default()
+            };
+            show(&state, &staff, StatusCode::CREATED, notice).await
         }
-        Err(e) => match status_for(&e) {
-            Some(status) => show(&state, &session, status, None, false, Some(e.to_string())).await,
-            None => internal(e),
-        },
-    };
-    no_store(response, "desk")
+        Err(e) => refused(&state, &staff, e).await,
+    }
 }
 
-pub async fn revoke(
+async fn revoke(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(form): Form<Fields>,
-) -> Response {
-    let session = match require(&state, &headers, Action::UseDesk, ROOM).await {
-        Ok(s) => s,
-        Err(r) => return no_store(r, "desk"),
-    };
-    if !same_secret(&session.csrf_token, field(&form, "csrf")) {
-        return no_store(csrf_refused(&state), "desk");
-    }
-    let response = match state
+    CheckedForm { staff, .. }: CheckedForm<Fields>,
+) -> Result<Response, DeskError> {
+    match state
         .newsroom
-        .revoke_api_token(&session.account, id, Timestamp::now())
+        .revoke_api_token(staff.account(), id, Timestamp::now())
         .await
     {
-        Ok(()) => see_other(&format!("{ROOM}?done=revoked")),
-        Err(e) => match status_for(&e) {
-            Some(status) => show(&state, &session, status, None, false, Some(e.to_string())).await,
-            None => internal(e),
-        },
-    };
-    no_store(response, "desk")
-}
-
-pub(super) fn router() -> axum::Router<Arc<AppState>> {
-    use axum::routing::{get, post};
-    axum::Router::new()
-        .route("/tokens", get(room).post(create))
-        .route("/tokens/{id}/revoke", post(revoke))
+        Ok(()) => Ok(see_other("/desk/tokens?done=revoked")),
+        Err(e) => refused(&state, &staff, e).await,
+    }
 }

@@ -1,67 +1,39 @@
 //! The desk's webhooks room (admins only): the endpoint list with its add form, and each
 //! endpoint's page with its settings, secret and delivery log with replay. Every form posts
 //! with the session's CSRF token and the role is checked on the server (the newsroom checks
-//! it again). Also the site's absolute links, which the webhook worker puts in bodies.
+//! it again).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Form;
+use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
+use axum::routing::{get, post};
 use minijinja::context;
-use newsdesk_core::account::Session;
-use newsdesk_core::webhook::{DESCRIPTION_MAX, URL_MAX, WebhookEvent, WebhookInput};
-use newsdesk_core::webhook::{Delivery, Webhook};
-use newsdesk_core::{Account, Action, Item};
-use newsdesk_services::ServiceError;
-use newsdesk_services::follow::EventFeed;
-use newsdesk_services::webhooks::{LOG_PAGE_SIZE, SiteLinks};
-use tokio::sync::Notify;
-
-use crate::AppState;
-use crate::desk::{
-    csrf_refused, desk_session, internal, no_store, render, require, same_secret, see_other, val,
+use newsdesk_core::webhook::{
+    DESCRIPTION_MAX, Delivery, URL_MAX, WEBHOOKS_MAX, Webhook, WebhookEvent, WebhookInput,
 };
+use newsdesk_core::{Account, Action};
+use newsdesk_services::ServiceError;
+use newsdesk_services::webhooks::LOG_PAGE_SIZE;
+
+use super::{CheckedForm, DeskError, Fields, Staff, field, refusal};
+use crate::AppState;
+use crate::forms::{render, see_other, val};
 use crate::views::{PagerView, TimeView};
 
-type Fields = HashMap<String, String>;
+pub(super) fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/webhooks", get(list).post(add))
+        .route("/webhooks/{id}", get(detail).post(update))
+        .route("/webhooks/{id}/enabled", post(set_enabled))
+        .route("/webhooks/{id}/secret", post(rotate_secret))
+        .route("/webhooks/{id}/delete", post(delete))
+        .route("/webhooks/{id}/deliveries/{delivery}/replay", post(replay))
+}
 
 const LIST: &str = "/desk/webhooks";
-
-/// Builds absolute addresses from the configured base URL and the site's paths.
-struct Links {
-    state: Arc<AppState>,
-}
-
-impl SiteLinks for Links {
-    fn item_url(&self, item: &Item) -> String {
-        format!(
-            "{}{}",
-            self.state.base_url,
-            crate::paths::item_url(&self.state.config(), item)
-        )
-    }
-
-    fn discussion_url(&self, item_id: i64) -> String {
-        format!(
-            "{}{}",
-            self.state.base_url,
-            crate::site::comments::discussion_url(item_id)
-        )
-    }
-}
-
-/// Starts this instance's webhook enqueuer and delivery worker.
-pub fn start_webhooks(state: Arc<AppState>, feed: &EventFeed, stop: Arc<Notify>) {
-    let links = Arc::new(Links {
-        state: state.clone(),
-    });
-    if let Err(e) = newsdesk_services::webhooks::start(state.newsroom.clone(), links, feed, stop) {
-        tracing::error!(error = %e, "webhooks: cannot start; nothing will be delivered");
-    }
-}
 
 /// The line a page shows after a form worked. Only these fixed texts can appear.
 fn done_text(code: &str) -> Option<&'static str> {
@@ -77,10 +49,6 @@ fn done_text(code: &str) -> Option<&'static str> {
     })
 }
 
-fn field<'a>(form: &'a Fields, name: &str) -> &'a str {
-    form.get(name).map(String::as_str).unwrap_or_default()
-}
-
 fn input(form: &Fields) -> WebhookInput {
     WebhookInput {
         url: field(form, "url").to_owned(),
@@ -89,34 +57,6 @@ fn input(form: &Fields) -> WebhookInput {
             .into_iter()
             .filter(|e| form.contains_key(&format!("event_{}", e.as_str())))
             .collect(),
-    }
-}
-
-fn status_for(e: &ServiceError) -> Option<StatusCode> {
-    Some(match e {
-        ServiceError::Invalid(newsdesk_core::Error::Forbidden { .. })
-        | ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
-        ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        ServiceError::Refused(_) | ServiceError::Duplicate { .. } => StatusCode::CONFLICT,
-        ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
-        _ => return None,
-    })
-}
-
-fn sentence(e: &ServiceError) -> String {
-    let text = match e {
-        ServiceError::NotFound(what) => format!("There is no {what}"),
-        e => e.to_string(),
-    };
-    let mut chars = text.chars();
-    let text: String = match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => text,
-    };
-    if text.ends_with('.') {
-        text
-    } else {
-        format!("{text}.")
     }
 }
 
@@ -176,7 +116,7 @@ fn delivery_view(state: &AppState, d: &Delivery) -> minijinja::Value {
     }
 }
 
-/// What a page shows besides its own data: who is signed in, and what just happened.
+/// What a page shows besides its own data: what a form just did, or why it was refused.
 struct Notice {
     status: StatusCode,
     done: Option<&'static str>,
@@ -196,19 +136,16 @@ impl Notice {
     }
 }
 
-async fn list_page(state: &AppState, session: &Session, notice: Notice) -> Response {
-    let webhooks = match state.newsroom.webhooks(&session.account).await {
-        Ok(w) => w,
-        Err(e) => return internal(e),
-    };
+async fn list_page(state: &AppState, staff: &Staff, notice: Notice) -> Result<Response, DeskError> {
+    let webhooks = state.newsroom.webhooks(staff.account()).await?;
     let form = notice.form.unwrap_or_default();
-    render(
+    Ok(render(
         state,
         "desk/webhooks.html",
         notice.status,
         context! {
             site_name => state.config().site.name.clone(),
-            session => val(desk_session(session)),
+            session => val(staff.view()),
             done => notice.done,
             error => notice.error,
             webhooks => webhooks.iter().map(|w| webhook_view(state, w)).collect::<Vec<_>>(),
@@ -217,32 +154,24 @@ async fn list_page(state: &AppState, session: &Session, notice: Notice) -> Respo
             form_description => form.description,
             url_max => URL_MAX,
             description_max => DESCRIPTION_MAX,
-            at_limit => webhooks.len() as u64 >= newsdesk_core::webhook::WEBHOOKS_MAX,
-            max => newsdesk_core::webhook::WEBHOOKS_MAX,
+            at_limit => webhooks.len() as u64 >= WEBHOOKS_MAX,
+            max => WEBHOOKS_MAX,
         },
-    )
+    ))
 }
 
 async fn detail_page(
     state: &AppState,
-    session: &Session,
+    staff: &Staff,
     id: i64,
     page: u32,
     notice: Notice,
-) -> Response {
-    let webhook = match state.newsroom.webhook(&session.account, id).await {
-        Ok(w) => w,
-        Err(ServiceError::NotFound(_)) => return crate::desk::not_found(state),
-        Err(e) => return internal(e),
-    };
-    let (deliveries, total) = match state
+) -> Result<Response, DeskError> {
+    let webhook = state.newsroom.webhook(staff.account(), id).await?;
+    let (deliveries, total) = state
         .newsroom
-        .webhook_deliveries(&session.account, id, page)
-        .await
-    {
-        Ok(found) => found,
-        Err(e) => return internal(e),
-    };
+        .webhook_deliveries(staff.account(), id, page)
+        .await?;
     let pages = u32::try_from(total.div_ceil(u64::from(LOG_PAGE_SIZE)))
         .unwrap_or(u32::MAX)
         .max(1);
@@ -252,13 +181,13 @@ async fn detail_page(
         events: webhook.events.clone(),
     });
     let here = format!("{LIST}/{id}");
-    render(
+    Ok(render(
         state,
         "desk/webhook.html",
         notice.status,
         context! {
             site_name => state.config().site.name.clone(),
-            session => val(desk_session(session)),
+            session => val(staff.view()),
             done => notice.done,
             error => notice.error,
             webhook => webhook_view(state, &webhook),
@@ -271,7 +200,7 @@ async fn detail_page(
             total => total,
             pager => val(PagerView::new(&here, page.min(pages), pages)),
         },
-    )
+    ))
 }
 
 /// Which page a refused form lands on again.
@@ -281,98 +210,73 @@ enum Back {
     Detail(i64),
 }
 
-/// Runs one form: role and CSRF token first, then the newsroom; back to the page with what
-/// happened, or the page again with the refusal and its status.
-async fn act<F>(
+/// Runs one form (its CSRF token already checked): the role, then the newsroom; `run`
+/// answers with the page to go to and the code of its line. A refusal shows the page the
+/// form was on again, with the reason and its status.
+async fn act(
     state: &AppState,
-    headers: &HeaderMap,
+    staff: &Staff,
     back: Back,
     form: &Fields,
-    run: F,
-) -> Response
-where
-    F: AsyncFnOnce(&Account) -> Result<(String, &'static str), ServiceError>,
-{
-    let here = match back {
-        Back::List => LIST.to_owned(),
-        Back::Detail(id) => format!("{LIST}/{id}"),
+    run: impl AsyncFnOnce(&Account) -> Result<(String, &'static str), ServiceError>,
+) -> Result<Response, DeskError> {
+    staff.may(Action::ManageWebhooks)?;
+    let e = match run(staff.account()).await {
+        Ok((to, done)) => return Ok(see_other(&format!("{to}?done={done}"))),
+        Err(e) => e,
     };
-    let session = match require(state, headers, Action::ManageWebhooks, &here).await {
-        Ok(s) => s,
-        Err(r) => return no_store(r, "desk"),
+    // Only a form whose input was refused is shown again as sent.
+    let sent = matches!(e, ServiceError::Invalid(_)).then(|| input(form));
+    let (status, words) = refusal(e)?;
+    let notice = Notice {
+        status,
+        done: None,
+        error: Some(words),
+        form: sent,
     };
-    if !same_secret(&session.csrf_token, field(form, "csrf")) {
-        return no_store(csrf_refused(state), "desk");
+    match back {
+        Back::List => list_page(state, staff, notice).await,
+        Back::Detail(id) => detail_page(state, staff, id, 1, notice).await,
     }
-    let response = match run(&session.account).await {
-        Ok((to, done)) => see_other(&format!("{to}?done={done}")),
-        Err(e) => match status_for(&e) {
-            Some(status) => {
-                let notice = Notice {
-                    status,
-                    done: None,
-                    error: Some(sentence(&e)),
-                    form: matches!(e, ServiceError::Invalid(_)).then(|| input(form)),
-                };
-                match back {
-                    Back::List => list_page(state, &session, notice).await,
-                    Back::Detail(id) => detail_page(state, &session, id, 1, notice).await,
-                }
-            }
-            None => internal(e),
-        },
-    };
-    no_store(response, "desk")
 }
 
-pub async fn list(
+async fn list(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    staff: Staff,
     Query(query): Query<Fields>,
-) -> Response {
-    let response = match require(&state, &headers, Action::ManageWebhooks, LIST).await {
-        Ok(session) => list_page(&state, &session, Notice::from_query(&query)).await,
-        Err(r) => r,
-    };
-    no_store(response, "desk")
+) -> Result<Response, DeskError> {
+    staff.may(Action::ManageWebhooks)?;
+    list_page(&state, &staff, Notice::from_query(&query)).await
 }
 
-pub async fn add(
+async fn add(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Form(form): Form<Fields>,
-) -> Response {
-    act(&state, &headers, Back::List, &form, async |account| {
+    CheckedForm { staff, form }: CheckedForm<Fields>,
+) -> Result<Response, DeskError> {
+    act(&state, &staff, Back::List, &form, async |account| {
         let webhook = state.newsroom.add_webhook(account, &input(&form)).await?;
         Ok((format!("{LIST}/{}", webhook.id), "added"))
     })
     .await
 }
 
-pub async fn detail(
+async fn detail(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    staff: Staff,
     Path(id): Path<i64>,
     Query(query): Query<Fields>,
-) -> Response {
-    let here = format!("{LIST}/{id}");
-    let response = match require(&state, &headers, Action::ManageWebhooks, &here).await {
-        Ok(session) => {
-            let page = field(&query, "page").parse::<u32>().unwrap_or(1).max(1);
-            detail_page(&state, &session, id, page, Notice::from_query(&query)).await
-        }
-        Err(r) => r,
-    };
-    no_store(response, "desk")
+) -> Result<Response, DeskError> {
+    staff.may(Action::ManageWebhooks)?;
+    let page = field(&query, "page").parse::<u32>().unwrap_or(1).max(1);
+    detail_page(&state, &staff, id, page, Notice::from_query(&query)).await
 }
 
-pub async fn update(
+async fn update(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(form): Form<Fields>,
-) -> Response {
-    act(&state, &headers, Back::Detail(id), &form, async |account| {
+    CheckedForm { staff, form }: CheckedForm<Fields>,
+) -> Result<Response, DeskError> {
+    act(&state, &staff, Back::Detail(id), &form, async |account| {
         state
             .newsroom
             .update_webhook(account, id, &input(&form))
@@ -382,13 +286,12 @@ pub async fn update(
     .await
 }
 
-pub async fn set_enabled(
+async fn set_enabled(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(form): Form<Fields>,
-) -> Response {
-    act(&state, &headers, Back::Detail(id), &form, async |account| {
+    CheckedForm { staff, form }: CheckedForm<Fields>,
+) -> Result<Response, DeskError> {
+    act(&state, &staff, Back::Detail(id), &form, async |account| {
         let enabled = field(&form, "enabled") == "yes";
         state
             .newsroom
@@ -402,39 +305,36 @@ pub async fn set_enabled(
     .await
 }
 
-pub async fn rotate_secret(
+async fn rotate_secret(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(form): Form<Fields>,
-) -> Response {
-    act(&state, &headers, Back::Detail(id), &form, async |account| {
+    CheckedForm { staff, form }: CheckedForm<Fields>,
+) -> Result<Response, DeskError> {
+    act(&state, &staff, Back::Detail(id), &form, async |account| {
         state.newsroom.rotate_webhook_secret(account, id).await?;
         Ok((format!("{LIST}/{id}"), "rotated"))
     })
     .await
 }
 
-pub async fn delete(
+async fn delete(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(form): Form<Fields>,
-) -> Response {
-    act(&state, &headers, Back::Detail(id), &form, async |account| {
+    CheckedForm { staff, form }: CheckedForm<Fields>,
+) -> Result<Response, DeskError> {
+    act(&state, &staff, Back::Detail(id), &form, async |account| {
         state.newsroom.delete_webhook(account, id).await?;
         Ok((LIST.to_owned(), "deleted"))
     })
     .await
 }
 
-pub async fn replay(
+async fn replay(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
     Path((id, delivery)): Path<(i64, i64)>,
-    Form(form): Form<Fields>,
-) -> Response {
-    act(&state, &headers, Back::Detail(id), &form, async |account| {
+    CheckedForm { staff, form }: CheckedForm<Fields>,
+) -> Result<Response, DeskError> {
+    act(&state, &staff, Back::Detail(id), &form, async |account| {
         state
             .newsroom
             .replay_webhook_delivery(account, id, delivery)
@@ -442,15 +342,4 @@ pub async fn replay(
         Ok((format!("{LIST}/{id}"), "replayed"))
     })
     .await
-}
-
-pub(super) fn router() -> axum::Router<Arc<AppState>> {
-    use axum::routing::{get, post};
-    axum::Router::new()
-        .route("/webhooks", get(list).post(add))
-        .route("/webhooks/{id}", get(detail).post(update))
-        .route("/webhooks/{id}/enabled", post(set_enabled))
-        .route("/webhooks/{id}/secret", post(rotate_secret))
-        .route("/webhooks/{id}/delete", post(delete))
-        .route("/webhooks/{id}/deliveries/{delivery}/replay", post(replay))
 }
