@@ -68,13 +68,13 @@ impl Newsroom {
                 ItemStatus::Draft,
             )?);
         };
-        let item = self.item_for_staff(account, id).await?;
-        let own = self.is_own(account, &item).await?;
+        let opened = self.open_item(account, id).await?;
+        let status = opened.item().status;
         Ok(workflow::check(
             account.role,
-            own,
-            Some(item.status),
-            item.status,
+            opened.own(),
+            Some(status),
+            status,
         )?)
     }
 }

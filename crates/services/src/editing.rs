@@ -1,5 +1,6 @@
-//! Writing in the desk: a save carries what the person pressed (save, submit, publish, …),
-//! and the workflow decides on the server whether their role may do it to this item.
+//! Writing in the desk: who may see and change an item (an [`OpenedItem`] is read, and its
+//! writer asked, once per request), saves that carry what the person pressed (save, submit,
+//! publish, …) for the workflow to decide on the server, deletion, and correction notes.
 
 use jiff::Timestamp;
 use newsdesk_core::{Account, Item, ItemInput, ItemStatus, workflow};
@@ -45,23 +46,75 @@ impl DeskAction {
     }
 }
 
+/// An item as one staff member opened it: the item, read once, and whether they wrote it,
+/// decided once. A save of an opened item asks neither again; only [`Newsroom::open_item`]
+/// makes one, so "own" is always the store's answer for this person.
+#[derive(Debug, Clone)]
+pub struct OpenedItem {
+    item: Item,
+    own: bool,
+    opened_by: i64,
+}
+
+impl OpenedItem {
+    pub fn item(&self) -> &Item {
+        &self.item
+    }
+
+    /// Whether the person who opened it wrote it (the workflow's "own").
+    pub fn own(&self) -> bool {
+        self.own
+    }
+}
+
+/// Whether a staff member may see an item at all: a published item to anyone on the desk,
+/// any other to roles that see every item and to the person who wrote it.
+fn visible_to(account: &Account, item: &Item, own: bool) -> bool {
+    item.status == ItemStatus::Published
+        || account.role.may(newsdesk_core::Action::ViewAllItems)
+        || own
+}
+
 impl Newsroom {
     /// Whether `account` wrote `item` (saved its first revision).
-    pub async fn is_own(&self, account: &Account, item: &Item) -> Result<bool> {
+    async fn is_own(&self, account: &Account, item: &Item) -> Result<bool> {
         Ok(self.store().item_creator(item.id).await?.as_deref() == Some(account.email.as_str()))
     }
 
-    /// The item as `account` may see it, in the desk and through a staff token alike: a
-    /// published item to anyone on the desk, any other to roles that see every item and to
-    /// the person who wrote it. Otherwise NotFound, as for an id that does not exist, so a
-    /// contributor learns nothing of a colleague's drafts.
+    async fn item_or_missing(&self, id: i64) -> Result<Item> {
+        self.store()
+            .item_by_id(id)
+            .await?
+            .ok_or(ServiceError::NotFound(Missing::Item(id)))
+    }
+
+    /// The item as `account` may see it, in the desk and through a staff token alike (see
+    /// [`visible_to`]); who wrote it is asked only when that decides. Otherwise NotFound, as
+    /// for an id that does not exist, so a contributor learns nothing of a colleague's drafts.
     pub async fn item_for_staff(&self, account: &Account, id: i64) -> Result<Item> {
-        let not_found = || ServiceError::NotFound(Missing::Item(id));
-        let item = self.store().item_by_id(id).await?.ok_or_else(not_found)?;
-        let visible = item.status == ItemStatus::Published
-            || account.role.may(newsdesk_core::Action::ViewAllItems)
-            || self.is_own(account, &item).await?;
-        if visible { Ok(item) } else { Err(not_found()) }
+        let item = self.item_or_missing(id).await?;
+        let visible = visible_to(account, &item, false) || self.is_own(account, &item).await?;
+        if visible {
+            Ok(item)
+        } else {
+            Err(ServiceError::NotFound(Missing::Item(id)))
+        }
+    }
+
+    /// The item as `account` may see it (as [`Newsroom::item_for_staff`]), with whether they
+    /// wrote it: one read of the item and one of its writer, for everything that then changes
+    /// it or shows what its writer may do.
+    pub async fn open_item(&self, account: &Account, id: i64) -> Result<OpenedItem> {
+        let item = self.item_or_missing(id).await?;
+        let own = self.is_own(account, &item).await?;
+        if !visible_to(account, &item, own) {
+            return Err(ServiceError::NotFound(Missing::Item(id)));
+        }
+        Ok(OpenedItem {
+            item,
+            own,
+            opened_by: account.id,
+        })
     }
 
     /// Refuses a path the media store does not hold: a page must not point at a missing
@@ -91,9 +144,8 @@ impl Newsroom {
         expected_version: i64,
         now: Timestamp,
     ) -> Result<()> {
-        let item = self.item_for_staff(account, id).await?;
-        let own = self.is_own(account, &item).await?;
-        workflow::check_delete(account.role, own, item.status)?;
+        let opened = self.open_item(account, id).await?;
+        workflow::check_delete(account.role, opened.own, opened.item.status)?;
         match self
             .store()
             .delete_item(id, expected_version, &account.email, now)
@@ -106,8 +158,8 @@ impl Newsroom {
         }
     }
 
-    /// Saves from the editor: `id` is the item being edited (None for a new one) and
-    /// `expected_version` the version the form was opened at.
+    /// Saves from the editor or the API: `id` is the item being edited (None for a new one)
+    /// and `expected_version` the version the form was opened at.
     pub async fn save_from_desk(
         &self,
         account: &Account,
@@ -117,16 +169,41 @@ impl Newsroom {
         action: DeskAction,
         now: Timestamp,
     ) -> Result<Saved> {
-        let existing = match id {
-            Some(id) => Some(self.item_for_staff(account, id).await?),
+        let opened = match id {
+            Some(id) => Some(self.open_item(account, id).await?),
             None => None,
         };
-        let own = match &existing {
-            Some(item) => self.is_own(account, item).await?,
-            None => true,
-        };
-        let to = action.target(existing.as_ref().map(|e| e.status));
-        workflow::check(account.role, own, existing.as_ref().map(|e| e.status), to)?;
+        self.save_opened(
+            account,
+            opened.as_ref(),
+            input,
+            expected_version,
+            action,
+            now,
+        )
+        .await
+    }
+
+    /// Saves an item `account` has opened with [`Newsroom::open_item`] (None: a new one),
+    /// without reading it or its writer again; a change made since it was opened is still
+    /// refused, by `expected_version`.
+    pub async fn save_opened(
+        &self,
+        account: &Account,
+        opened: Option<&OpenedItem>,
+        input: &ItemInput,
+        expected_version: Option<i64>,
+        action: DeskAction,
+        now: Timestamp,
+    ) -> Result<Saved> {
+        debug_assert!(
+            opened.is_none_or(|o| o.opened_by == account.id),
+            "an item is saved by the person who opened it"
+        );
+        let existing = opened.map(OpenedItem::item);
+        let own = opened.is_none_or(OpenedItem::own);
+        let to = action.target(existing.map(|e| e.status));
+        workflow::check(account.role, own, existing.map(|e| e.status), to)?;
         if existing.is_some() && expected_version.is_none() {
             return Err(newsdesk_core::Error::Required { field: "version" }.into());
         }
@@ -146,7 +223,6 @@ impl Newsroom {
         let valid = self.validate(&input).await?;
         let unchanged_hero = |path: &str| {
             existing
-                .as_ref()
                 .and_then(|e| e.hero.as_ref())
                 .is_some_and(|h| h.path == path)
         };
@@ -156,80 +232,16 @@ impl Newsroom {
             self.check_media_exists("hero.path", &hero.path).await?;
         }
         let saved = self
-            .write(
-                existing.as_ref(),
-                &valid,
-                expected_version,
-                &account.email,
-                now,
-            )
+            .write(existing, &valid, expected_version, &account.email, now)
             .await?;
         // Saved for real: this person's autosave of the form is spent (for a new item, the
         // slot kept under no id). The save stands even if forgetting the slot fails: a slot
         // that holds what was saved is not offered back.
+        let id = existing.map(|e| e.id);
         if let Err(e) = self.discard_autosave(account, id).await {
             tracing::warn!(error = %e, item = saved.item.id, "could not forget the autosave after a save");
         }
         Ok(saved)
-    }
-}
-
-impl Newsroom {
-    /// The item as it was saved at `version`, read back from its revision.
-    pub async fn revision(&self, item_id: i64, version: i64) -> Result<Option<Item>> {
-        let revisions = self.store().revisions(item_id).await?;
-        match revisions.into_iter().find(|r| r.version == version) {
-            Some(r) => serde_json::from_value(r.snapshot).map(Some).map_err(|e| {
-                ServiceError::Io(std::io::Error::other(format!("revision {version}: {e}")))
-            }),
-            None => Ok(None),
-        }
-    }
-
-    /// Brings back the text of `version` as a new revision (history is never rewritten).
-    /// The item keeps its status; the workflow decides whether this person may edit it.
-    pub async fn restore_revision(
-        &self,
-        account: &Account,
-        item_id: i64,
-        version: i64,
-        expected_version: i64,
-        now: Timestamp,
-    ) -> Result<Saved> {
-        let current = self.item_for_staff(account, item_id).await?;
-        let old = self
-            .revision(item_id, version)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(Missing::Version { item_id, version }))?;
-        let input = ItemInput {
-            kind: Some(old.kind),
-            language: Some(old.language),
-            section: Some(old.section),
-            slug: Some(old.slug),
-            headline: old.headline,
-            standfirst: old.standfirst,
-            body: old.body_markdown,
-            tags: old.tags.into_iter().map(|t| t.name).collect(),
-            authors: old.authors.into_iter().map(|a| a.slug).collect(),
-            sources: old.sources,
-            hero: old.hero,
-            breaking: old.breaking,
-            translation_group: old.translation_group,
-            // A scheduled item keeps its slot; the others keep their own times.
-            published_at: (current.status == ItemStatus::Scheduled)
-                .then_some(current.published_at)
-                .flatten(),
-            ..ItemInput::default()
-        };
-        self.save_from_desk(
-            account,
-            Some(item_id),
-            &input,
-            Some(expected_version),
-            DeskAction::Save,
-            now,
-        )
-        .await
     }
 }
 
@@ -268,7 +280,7 @@ impl Newsroom {
     }
 }
 
-/// What the desk's content list and history read.
+/// What the desk's content list reads.
 impl Newsroom {
     /// A page of the desk's content list and the number of items that match in all.
     pub async fn desk_items(
@@ -276,10 +288,5 @@ impl Newsroom {
         query: &newsdesk_core::item::DeskQuery,
     ) -> Result<(Vec<Item>, u64)> {
         Ok(self.store().desk_items(query).await?)
-    }
-
-    /// Every saved version of an item, oldest first.
-    pub async fn revisions(&self, item_id: i64) -> Result<Vec<newsdesk_core::item::Revision>> {
-        Ok(self.store().revisions(item_id).await?)
     }
 }

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod editing;
 pub mod error;
 pub mod follow;
+pub mod history;
 pub mod housekeeping;
 pub mod import;
 pub mod labels;

@@ -1,7 +1,12 @@
 //! The items room: the content list (every item of every status, filtered and paged) and
-//! the editor, split by what it does: the form, the save, history and comparison, autosave.
+//! the editor, split by what it does: the form (and its field model), the save, history and
+//! comparison, autosave.
 
-mod editor;
+mod autosave;
+mod fields;
+mod form;
+mod history;
+mod save;
 
 use std::sync::Arc;
 
@@ -19,7 +24,7 @@ use crate::forms::{render, urlencode, val};
 use crate::views::{ItemView, PagerView};
 use crate::{AppState, paths};
 
-pub use editor::AUTOSAVE_MAX_BYTES;
+pub use autosave::AUTOSAVE_MAX_BYTES;
 
 /// The editor's form may carry an image: the upload limit plus room for the text.
 pub(crate) const EDITOR_BODY_LIMIT: usize =
@@ -32,32 +37,28 @@ pub(super) fn router() -> Router<Arc<AppState>> {
         .route("/", get(list))
         .route(
             "/new",
-            get(editor::new_form)
-                .post(editor::create)
-                .layer(editor_body),
+            get(form::new_form).post(save::create).layer(editor_body),
         )
         .route(
             "/items/{id}",
-            get(editor::edit_form)
-                .post(editor::update)
-                .layer(editor_body),
+            get(form::edit_form).post(save::update).layer(editor_body),
         )
+        .route("/preview", post(form::preview))
+        .route("/items/{id}/delete", post(save::delete))
+        .route("/items/{id}/related", post(save::set_related))
+        .route("/items/{id}/notes", post(save::add_note))
+        .route("/items/{id}/compare", get(history::compare))
+        .route("/items/{id}/restore", post(history::restore))
         .route(
             "/new/autosave",
-            post(editor::autosave_new).layer(autosave_body),
+            post(autosave::autosave_new).layer(autosave_body),
         )
         .route(
             "/items/{id}/autosave",
-            post(editor::autosave_item).layer(autosave_body),
+            post(autosave::autosave_item).layer(autosave_body),
         )
-        .route("/new/autosave/discard", post(editor::discard_new))
-        .route("/items/{id}/autosave/discard", post(editor::discard_item))
-        .route("/items/{id}/compare", get(editor::compare))
-        .route("/items/{id}/delete", post(editor::delete))
-        .route("/items/{id}/related", post(editor::set_related))
-        .route("/items/{id}/notes", post(editor::add_note))
-        .route("/items/{id}/restore", post(editor::restore))
-        .route("/preview", post(editor::preview))
+        .route("/new/autosave/discard", post(autosave::discard_new))
+        .route("/items/{id}/autosave/discard", post(autosave::discard_item))
 }
 
 /// The content list: every item of every status, filtered, searched, newest change first.
