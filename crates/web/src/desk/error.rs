@@ -18,8 +18,6 @@ pub(crate) enum DeskError {
     NotForRole(Box<DeskSession>),
     /// The form's CSRF token is missing or is not this session's.
     FormExpired,
-    /// The address names nothing this person may see.
-    NotFound,
     /// A request the desk's own pages never send (a malformed form or parameter).
     BadRequest { status: StatusCode, message: String },
     /// A service's answer.
@@ -115,13 +113,13 @@ impl IntoResponse for DeskError {
                 session: None,
             }
             .into_response(),
-            DeskError::NotFound => not_found(),
             DeskError::BadRequest { status, message } => (
                 status,
                 [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
                 message,
             )
                 .into_response(),
+            // The address names nothing this person may see.
             DeskError::Service(ServiceError::NotFound(_)) => not_found(),
             DeskError::Service(e) => match refusal_status(&e) {
                 Some(status) => MessagePage {

@@ -9,7 +9,7 @@
 //! `no-store` (nothing here is ever cached) and as the `desk` route in the metrics.
 
 mod accounts;
-pub(crate) mod comments;
+mod comments;
 mod entrance;
 mod error;
 mod extract;
@@ -18,7 +18,7 @@ mod media;
 mod room;
 mod sections;
 mod tokens;
-pub(crate) mod webhooks;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -35,6 +35,7 @@ pub(crate) use error::{DeskError, MessagePage, refusal, refusal_status, sentence
 pub(crate) use extract::{CheckedForm, Fields, Staff, field};
 
 use crate::AppState;
+use crate::forms::{no_store, render, val};
 
 /// The staff session cookie (path `/desk`).
 pub const SESSION_COOKIE: &str = "nd_session";
@@ -107,57 +108,5 @@ impl DeskSession {
             may_write: role.may(Action::WriteOwnDrafts),
             may_moderate: role.may(Action::Moderate),
         }
-    }
-}
-
-// TRANSITIONAL (removed when every room takes `Staff`/`CheckedForm`): the old helpers.
-pub(crate) use crate::forms::{
-    cookie, internal, no_store, render, same_secret, see_other, urlencode, val,
-};
-
-pub(crate) fn desk_session(session: &Session) -> DeskSession {
-    DeskSession::of(session)
-}
-
-pub(crate) fn not_found(_state: &AppState) -> Response {
-    axum::response::IntoResponse::into_response(DeskError::NotFound)
-}
-
-pub(crate) fn csrf_refused(_state: &AppState) -> Response {
-    axum::response::IntoResponse::into_response(DeskError::FormExpired)
-}
-
-pub(crate) async fn require(
-    state: &AppState,
-    headers: &axum::http::HeaderMap,
-    action: Action,
-    here: &str,
-) -> Result<Session, Response> {
-    let token = cookie(headers, SESSION_COOKIE);
-    let session = match token {
-        Some(token) => state
-            .newsroom
-            .session(token, jiff::Timestamp::now())
-            .await
-            .map_err(internal)?,
-        None => None,
-    };
-    match session {
-        Some(session) if session.account.role.may(action) => Ok(session),
-        Some(session) => Err(render(
-            state,
-            "desk/message.html",
-            axum::http::StatusCode::FORBIDDEN,
-            context! {
-                site_name => state.config().site.name.clone(),
-                title => "Not for your role",
-                message => format!("Your role ({}) may not open this page.", session.account.role.as_str()),
-                session => val(DeskSession::of(&session)),
-            },
-        )),
-        None => Err(see_other(&format!(
-            "/desk/sign-in?next={}",
-            urlencode(here)
-        ))),
     }
 }
