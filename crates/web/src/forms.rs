@@ -2,6 +2,8 @@
 //! behind every CSRF check, the redirect after a post, template rendering, the one response
 //! for a failure that is ours, and `no-store` for pages that belong to one person.
 
+use std::collections::HashMap;
+
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -10,6 +12,15 @@ use serde::Serialize;
 
 use crate::AppState;
 use crate::metrics::RouteName;
+
+/// A posted form read as name → value, for forms whose fields vary (checkboxes per event,
+/// a name per language).
+pub(crate) type Fields = HashMap<String, String>;
+
+/// A form field's value, or "" when the form did not send it.
+pub(crate) fn field<'a>(form: &'a Fields, name: &str) -> &'a str {
+    form.get(name).map(String::as_str).unwrap_or_default()
+}
 
 /// A cookie's value from the request's `Cookie` headers.
 pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

@@ -3,7 +3,6 @@
 //! Every desk route that needs a person takes one of them, so no handler reads cookies or
 //! compares tokens itself.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -19,16 +18,8 @@ use serde::de::DeserializeOwned;
 use super::error::DeskError;
 use super::{DeskSession, SESSION_COOKIE};
 use crate::AppState;
+pub(crate) use crate::forms::{Fields, field};
 use crate::forms::{cookie, same_secret};
-
-/// A posted form read as name → value, for rooms whose fields vary (checkboxes per event,
-/// a name per language).
-pub(crate) type Fields = HashMap<String, String>;
-
-/// A form field's value, or "" when the form did not send it.
-pub(crate) fn field<'a>(form: &'a Fields, name: &str) -> &'a str {
-    form.get(name).map(String::as_str).unwrap_or_default()
-}
 
 /// The signed-in staff member making the request. Rejects with the way to sign in (and
 /// back) when there is no live session, and with "not for your role" for an account that

@@ -3,7 +3,6 @@
 //! form carries a CSRF token (before sign-in a double-submit cookie, after it the session's),
 //! and nothing here is cached. The reader's cookie is apart from the desk's.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Form;
@@ -20,18 +19,12 @@ use newsdesk_services::readers::READER_SESSION_LIFETIME;
 
 use crate::AppState;
 use crate::client::ClientAddress;
-use crate::forms::{cookie, internal, no_store, same_secret, see_other, val};
+use crate::forms::{Fields, cookie, field, internal, no_store, same_secret, see_other, val};
 use crate::views::SiteView;
 
 pub const READER_COOKIE: &str = "nd_reader";
 /// Before sign-in there is no session: the form's token is also a cookie (double submit).
 const FORM_COOKIE: &str = "nd_rform";
-
-type Fields = HashMap<String, String>;
-
-fn field<'a>(form: &'a Fields, name: &str) -> &'a str {
-    form.get(name).map(String::as_str).unwrap_or_default()
-}
 
 /// Only this site's public pages are returned to after sign-in: never another site, never
 /// the desk.

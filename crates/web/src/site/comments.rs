@@ -4,7 +4,6 @@
 //! page. Every form needs the reader's session token; a reader who is not signed in is sent
 //! to sign-in and back. With JavaScript, posting answers JSON and the page does not reload.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Form;
@@ -21,15 +20,11 @@ use newsdesk_services::comments::{CommentNode, Thread};
 
 use crate::AppState;
 use crate::client::ClientAddress;
-use crate::forms::{internal, no_store, render, same_secret, see_other, urlencode, val};
+use crate::forms::{
+    Fields, field, internal, no_store, render, same_secret, see_other, urlencode, val,
+};
 use crate::site::error_page::not_found_page;
 use crate::views::{CommentView, ItemView, PagerView, SiteView, thread_views};
-
-type Fields = HashMap<String, String>;
-
-fn field<'a>(form: &'a Fields, name: &str) -> &'a str {
-    form.get(name).map(String::as_str).unwrap_or_default()
-}
 
 fn wants_json(headers: &HeaderMap) -> bool {
     headers
