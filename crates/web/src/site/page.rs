@@ -140,6 +140,7 @@ pub async fn page(
         },
     };
     let address = paths::with_page(&paths::route_url(&state.config(), &route), page);
+    let encoding = http::negotiate(&headers);
     let answer = state
         .cache
         .get_or_render(&address, || async {
@@ -150,7 +151,11 @@ pub async fn page(
                     keys,
                     last_modified,
                 }) => tokio::task::spawn_blocking(move || {
-                    CachedPage::build(body, content_type, keys).with_last_modified(last_modified)
+                    let page = CachedPage::build(body, content_type, keys)
+                        .with_last_modified(last_modified);
+                    // Only what this reader takes; the other encoding waits for its reader.
+                    page.fill(encoding);
+                    page
                 })
                 .await
                 .map_err(|e| Uncached::Failed(WebError::Internal(e.to_string()))),
@@ -160,7 +165,19 @@ pub async fn page(
         })
         .await;
     let response = match answer {
-        Ok(page) => http::from_cached(&page, &headers, &method, &state.cache_control),
+        Ok(page) => {
+            if page.compressed(encoding).is_none() {
+                // The first reader of this page in this encoding makes it, off the async
+                // workers, and the cache counts the new bytes.
+                let filling = page.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    filling.fill(encoding);
+                })
+                .await;
+                state.cache.account(&address, &page);
+            }
+            http::from_cached(&page, &headers, &method, &state.cache_control)
+        }
         Err(Uncached::Redirect(to)) => redirect(&to, name),
         Err(Uncached::Failed(e)) => error_page(&state, &route.language, e),
     };
