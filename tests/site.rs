@@ -486,6 +486,44 @@ status = "published"
     assert!(hits >= 1.0, "{metrics}");
 }
 
+/// The latest-news rail is kept in memory between events (issue 16): a story published by
+/// another process shows in the rail of a story page already rendered before it, and the
+/// rail still leaves out the page's own story.
+#[tokio::test]
+async fn a_new_story_reaches_the_rail_of_pages_rendered_before_it() {
+    let site = TestSite::demo();
+    let before = site.ok(LEAD).await;
+    const BRIEF: &str = "/business/velmira-ferry-timetable";
+    assert!(!links(&before, ".stream-item a").contains(&BRIEF.to_owned()));
+    // The home page reads the rail too; both are now kept.
+    site.ok("/").await;
+    site.import_ok(
+        r#"
+[[items]]
+kind = "brief"
+section = "business"
+slug = "velmira-ferry-timetable"
+headline = "Velmira ferry keeps its winter timetable"
+body = "The ferry keeps its winter timetable."
+status = "published"
+"#,
+    );
+    let after = site
+        .eventually(LEAD, Duration::from_secs(2), |p| {
+            links(p, ".stream-item a").first().map(String::as_str) == Some(BRIEF)
+        })
+        .await;
+    assert_eq!(after.select(".stream-item").len(), 12);
+    assert!(
+        !links(&after, ".stream-item a").contains(&LEAD.to_owned()),
+        "the stream leaves out the page's own item"
+    );
+    site.eventually("/", Duration::from_secs(2), |p| {
+        links(p, ".stream-item a").first().map(String::as_str) == Some(BRIEF)
+    })
+    .await;
+}
+
 fn metric(text: &str, name: &str) -> f64 {
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())

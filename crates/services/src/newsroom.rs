@@ -3,6 +3,7 @@
 //! (validate, settle times, save; the store wakes the event follower). Faces call these
 //! functions and never the store directly.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
@@ -35,6 +36,22 @@ pub struct Newsroom {
     /// This instance's search index, once `serve` has checked it; commands that do not
     /// serve pages run without one and related items fall back to shared labels.
     search: std::sync::OnceLock<Arc<crate::search::Search>>,
+    /// The latest-news rail, read once per language and kept until the next event, so the
+    /// story pages a crawler walks do not each read it again (see `keep_streams`).
+    streams: std::sync::Mutex<Streams>,
+}
+
+/// What `Newsroom::stream` keeps. Off until a follower of the event log promises to call
+/// `forget_streams` on every event (`keep_streams`); a process without one (a command, a
+/// test) always reads the database.
+#[derive(Default)]
+struct Streams {
+    on: bool,
+    /// Grows on every `forget_streams`: a read that started before one is not kept.
+    generation: u64,
+    /// Per language: the newest `stream_size + 1` items, so one can be left out, and when
+    /// they were read.
+    by_language: HashMap<String, (Arc<Vec<Item>>, std::time::Instant)>,
 }
 
 /// Sends mail from a background task, logging what fails.
@@ -106,6 +123,23 @@ impl Newsroom {
             mailer: None,
             hashing: Arc::new(tokio::sync::Semaphore::new(hashing_at_once)),
             search: std::sync::OnceLock::new(),
+            streams: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Keeps the latest-news rail in memory from now on. The caller must call
+    /// `forget_streams` for every event it follows, before pages are purged for it.
+    pub fn keep_streams(&self) {
+        if let Ok(mut streams) = self.streams.lock() {
+            streams.on = true;
+        }
+    }
+
+    /// Drops the kept rails: any event may have published, changed or taken down an item.
+    pub fn forget_streams(&self) {
+        if let Ok(mut streams) = self.streams.lock() {
+            streams.generation += 1;
+            streams.by_language.clear();
         }
     }
 
@@ -277,14 +311,56 @@ impl Newsroom {
 
     /// The latest-news stream shown beside every page, newest first.
     pub async fn stream(&self, language: &str, exclude: Option<i64>) -> Result<Vec<Item>> {
-        Ok(self
+        let size = self.config().pages.stream_size;
+        // Rails also age out like cached pages, for what changes with time alone.
+        let max_age = std::time::Duration::from_secs(u64::from(self.config().cache.s_maxage));
+        let kept = |items: &[Item]| -> Vec<Item> {
+            items
+                .iter()
+                .filter(|i| Some(i.id) != exclude)
+                .take(size as usize)
+                .cloned()
+                .collect()
+        };
+        let generation = match self.streams.lock() {
+            Ok(streams) if streams.on => {
+                if let Some((items, at)) = streams.by_language.get(language)
+                    && at.elapsed() < max_age
+                {
+                    return Ok(kept(items));
+                }
+                Some(streams.generation)
+            }
+            _ => None,
+        };
+        let Some(generation) = generation else {
+            return Ok(self
+                .store
+                .published(&ItemQuery {
+                    exclude_id: exclude,
+                    limit: size,
+                    ..self.query(language)
+                })
+                .await?);
+        };
+        // One more than shown, so the rail beside any one of them still has `size` items.
+        let items = self
             .store
             .published(&ItemQuery {
-                exclude_id: exclude,
-                limit: self.config().pages.stream_size,
+                limit: size + 1,
                 ..self.query(language)
             })
-            .await?)
+            .await?;
+        let shown = kept(&items);
+        if let Ok(mut streams) = self.streams.lock()
+            && streams.generation == generation
+        {
+            streams.by_language.insert(
+                language.to_owned(),
+                (Arc::new(items), std::time::Instant::now()),
+            );
+        }
+        Ok(shown)
     }
 
     /// Resolves `/{section}/{slug}` in one language edition. Slugs are stored lowercase,

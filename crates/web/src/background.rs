@@ -87,6 +87,9 @@ fn start_webhooks(state: Arc<AppState>, feed: &EventFeed, stop: Arc<Notify>) {
 /// it missed, so it drops the whole cache: correct first, fast again at once.
 fn purge_pages(state: Arc<AppState>, feed: &EventFeed, index: Option<Arc<Search>>) {
     let mut events = feed.subscribe();
+    // From here every event forgets the kept latest-news rails before pages are purged, so
+    // a page rendered again after a purge never shows a rail older than the event.
+    state.newsroom.keep_streams();
     tokio::spawn(async move {
         loop {
             match events.recv().await {
@@ -100,12 +103,14 @@ fn purge_pages(state: Arc<AppState>, feed: &EventFeed, index: Option<Arc<Search>
                     if event.kind == EventKind::SiteChanged {
                         reload_sections(&state).await;
                     }
+                    state.newsroom.forget_streams();
                     let purged = state.cache.invalidate(&event.keys);
                     tracing::debug!(event = event.id, purged, "page cache invalidated");
                 }
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "event consumer lagged; clearing the page cache");
                     reload_sections(&state).await;
+                    state.newsroom.forget_streams();
                     state.cache.clear();
                 }
                 Err(RecvError::Closed) => break,

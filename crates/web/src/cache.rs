@@ -1,5 +1,5 @@
 //! The in-memory page cache: rendered public pages with their brotli and gzip bodies made
-//! once, strong ETags, and an index from surrogate key to pages so one event purges exactly
+//! once each, when first asked for, strong ETags, and an index from surrogate key to pages so one event purges exactly
 //! what it touched. It never holds an error page, and never stores a page rendered from
 //! data older than an invalidation that happened while it rendered. It renders each address
 //! once at a time however many readers ask (`get_or_render`). It is bounded by pages and by
@@ -9,19 +9,23 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::http::HeaderValue;
 use sha2::{Digest, Sha256};
 
-/// One rendered page in every encoding we serve.
+/// One rendered page, its compressed bodies made when first asked for. A miss compresses
+/// only the encoding its reader accepts (`fill`), so a crawler that takes gzip never pays
+/// for brotli; the other encoding is made, once, by the first reader who wants it, and the
+/// cache's byte count follows (`PageCache::account`).
 #[derive(Debug)]
 pub struct CachedPage {
     pub identity: Bytes,
-    pub gzip: Bytes,
-    pub brotli: Bytes,
+    gzip: OnceLock<Bytes>,
+    brotli: OnceLock<Bytes>,
+    effort: Effort,
     /// The quoted strong ETag of each representation (they differ, as RFC 9110 §8.8.3 asks).
     pub etag_identity: HeaderValue,
     pub etag_gzip: HeaderValue,
@@ -33,6 +37,64 @@ pub struct CachedPage {
     /// sitemaps); HTML pages mix many items and go by ETag alone.
     pub last_modified: Option<jiff::Timestamp>,
     created: Instant,
+}
+
+/// How hard a page's bodies are compressed. The setting is fixed per page, so a
+/// representation's bytes, and thus its strong ETag, never depend on who asked first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Effort {
+    /// Rendered pages: made on a miss, so compression must cost a fraction of the render
+    /// (see `PAGE_BROTLI_QUALITY`).
+    Page,
+    /// Theme assets: made once at start and served for a year, so worth the best ratio.
+    Asset,
+}
+
+/// Brotli quality of rendered pages, chosen by measurement on a 600-word story page of
+/// 19 KB (BENCHMARKS.md, "Cache miss"): quality 4 takes 0.26 ms for 5,107 bytes; 5 to 9
+/// give 4,790 to 4,857 bytes (5 % less) but take 9 to 14 ms, because from quality 5 this
+/// brotli allocates and clears hash tables of megabytes whatever the window.
+const PAGE_BROTLI_QUALITY: i32 = 4;
+/// gzip level of rendered pages, by the same measurement: level 6 gives the same 5,284
+/// bytes as 9 in 0.18 ms instead of 0.24 ms; level 1 saves 0.1 ms for a quarter more bytes.
+const PAGE_GZIP_LEVEL: u32 = 6;
+
+/// Brotli's window: the page's size rounded up to a power of two. A window larger than the
+/// input buys nothing, and brotli allocates and clears its hash tables by the window, which
+/// at the maximum (4 MiB) cost more than compressing a page.
+fn brotli_window(len: usize) -> i32 {
+    let bits = len.max(1).next_power_of_two().trailing_zeros() as i32;
+    bits.clamp(16, 22)
+}
+
+fn compress(identity: &[u8], encoding: Encoding, effort: Effort) -> Bytes {
+    match encoding {
+        Encoding::Gzip => {
+            let level = match effort {
+                Effort::Page => PAGE_GZIP_LEVEL,
+                Effort::Asset => 9,
+            };
+            let mut enc =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+            // Writing into a Vec cannot fail.
+            let _ = enc.write_all(identity);
+            Bytes::from(enc.finish().unwrap_or_default())
+        }
+        Encoding::Brotli => {
+            let mut out = Vec::new();
+            let params = brotli::enc::BrotliEncoderParams {
+                quality: match effort {
+                    Effort::Page => PAGE_BROTLI_QUALITY,
+                    Effort::Asset => 9,
+                },
+                lgwin: brotli_window(identity.len()),
+                ..Default::default()
+            };
+            let _ = brotli::BrotliCompress(&mut &identity[..], &mut out, &params);
+            Bytes::from(out)
+        }
+        Encoding::Identity => Bytes::copy_from_slice(identity),
+    }
 }
 
 /// A short, stable fingerprint of some bytes: the opaque part of a strong ETag, and the
@@ -54,27 +116,25 @@ pub enum Encoding {
 }
 
 impl CachedPage {
-    /// Compresses `body` both ways. Brotli quality 9 is within a few percent of 11 on HTML
-    /// at a tenth of the time, which matters when a breaking story is edited every minute.
+    /// A rendered page, no body compressed yet: `fill` the encoding the reader asked for.
     pub fn build(body: impl Into<Bytes>, content_type: HeaderValue, keys: Vec<String>) -> Self {
-        let identity: Bytes = body.into();
+        Self::new(body.into(), content_type, keys, Effort::Page)
+    }
+
+    /// A theme asset with both compressed bodies made now, at the best settings.
+    pub fn precompressed(
+        body: impl Into<Bytes>,
+        content_type: HeaderValue,
+        keys: Vec<String>,
+    ) -> Self {
+        let page = Self::new(body.into(), content_type, keys, Effort::Asset);
+        page.fill(Encoding::Gzip);
+        page.fill(Encoding::Brotli);
+        page
+    }
+
+    fn new(identity: Bytes, content_type: HeaderValue, keys: Vec<String>, effort: Effort) -> Self {
         let tag = content_tag(&identity);
-        let gzip = {
-            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-            // Writing into a Vec cannot fail.
-            let _ = enc.write_all(&identity);
-            Bytes::from(enc.finish().unwrap_or_default())
-        };
-        let brotli = {
-            let mut out = Vec::new();
-            let params = brotli::enc::BrotliEncoderParams {
-                quality: 9,
-                lgwin: 22,
-                ..Default::default()
-            };
-            let _ = brotli::BrotliCompress(&mut &identity[..], &mut out, &params);
-            Bytes::from(out)
-        };
         let header = |s: String| HeaderValue::from_str(&s).unwrap_or(HeaderValue::from_static(""));
         CachedPage {
             etag_identity: header(format!("\"{tag}\"")),
@@ -83,8 +143,9 @@ impl CachedPage {
             content_type,
             surrogate_keys: header(keys.join(" ")),
             identity,
-            gzip,
-            brotli,
+            gzip: OnceLock::new(),
+            brotli: OnceLock::new(),
+            effort,
             keys,
             last_modified: None,
             created: Instant::now(),
@@ -96,12 +157,39 @@ impl CachedPage {
         self
     }
 
-    pub fn body(&self, encoding: Encoding) -> (&Bytes, &HeaderValue) {
+    fn slot(&self, encoding: Encoding) -> Option<&OnceLock<Bytes>> {
         match encoding {
-            Encoding::Brotli => (&self.brotli, &self.etag_brotli),
-            Encoding::Gzip => (&self.gzip, &self.etag_gzip),
-            Encoding::Identity => (&self.identity, &self.etag_identity),
+            Encoding::Brotli => Some(&self.brotli),
+            Encoding::Gzip => Some(&self.gzip),
+            Encoding::Identity => None,
         }
+    }
+
+    /// The body in `encoding` if it has been made.
+    pub fn compressed(&self, encoding: Encoding) -> Option<&Bytes> {
+        match self.slot(encoding) {
+            Some(slot) => slot.get(),
+            None => Some(&self.identity),
+        }
+    }
+
+    /// The body in `encoding`, compressing it now if nobody has yet (CPU work: call it off
+    /// the async workers for a page of any size). Concurrent callers compress it once.
+    pub fn fill(&self, encoding: Encoding) -> &Bytes {
+        match self.slot(encoding) {
+            Some(slot) => slot.get_or_init(|| compress(&self.identity, encoding, self.effort)),
+            None => &self.identity,
+        }
+    }
+
+    /// The body and ETag for `encoding`, made now if they were not yet.
+    pub fn body(&self, encoding: Encoding) -> (&Bytes, &HeaderValue) {
+        let etag = match encoding {
+            Encoding::Brotli => &self.etag_brotli,
+            Encoding::Gzip => &self.etag_gzip,
+            Encoding::Identity => &self.etag_identity,
+        };
+        (self.fill(encoding), etag)
     }
 }
 
@@ -117,7 +205,7 @@ enum Segment {
 
 struct Entry {
     page: Arc<CachedPage>,
-    /// What the page costs in memory: its three bodies, its address and its keys.
+    /// What the page costs in memory: its bodies made so far, its address and its keys.
     size: usize,
     segment: Segment,
     /// The clock reading it is queued under in its segment.
@@ -286,10 +374,11 @@ fn tick(clock: &AtomicU64) -> u64 {
 }
 
 /// What a page costs in memory, counted the same way on the way in and out.
+/// Compressed bodies count once made; `PageCache::account` catches up when one is.
 fn footprint(address: &str, page: &CachedPage) -> usize {
     page.identity.len()
-        + page.gzip.len()
-        + page.brotli.len()
+        + page.gzip.get().map_or(0, Bytes::len)
+        + page.brotli.get().map_or(0, Bytes::len)
         + address.len() * 2
         + page.keys.iter().map(|k| k.len() * 2).sum::<usize>()
         + std::mem::size_of::<Entry>()
@@ -383,14 +472,19 @@ impl PageCache {
     /// invalidation is dropped so stale content can never stick. A full cache makes room by
     /// recency (see `Segment`), never by chance.
     pub fn insert(&self, address: String, page: Arc<CachedPage>, rendered_at: u64) {
-        let size = footprint(&address, &page);
-        if self.limits.max_entries == 0 || size > self.limits.max_bytes {
+        if self.limits.max_entries == 0 {
             return;
         }
         let Ok(mut pages) = self.pages.write() else {
             return;
         };
         if self.generation.load(Ordering::Acquire) != rendered_at {
+            return;
+        }
+        // Measured under the lock, like `account`: a body filled in meanwhile is either
+        // counted here or by its `account` call, which finds the entry, never by neither.
+        let size = footprint(&address, &page);
+        if size > self.limits.max_bytes {
             return;
         }
         pages.remove(&address);
@@ -422,6 +516,34 @@ impl PageCache {
             },
         );
         pages.probation.insert(now, address);
+    }
+
+    /// Brings the byte count up to date after a body of `page` was filled (see
+    /// `CachedPage::fill`), if `page` is still the one cached at `address`, and makes room
+    /// if the cache is now over its bytes. Calling it again changes nothing.
+    pub fn account(&self, address: &str, page: &Arc<CachedPage>) {
+        let Ok(mut pages) = self.pages.write() else {
+            return;
+        };
+        let pages = &mut *pages;
+        let Some(entry) = pages.by_address.get_mut(address) else {
+            return;
+        };
+        if !Arc::ptr_eq(&entry.page, page) {
+            return;
+        }
+        let size = footprint(address, page);
+        let was = std::mem::replace(&mut entry.size, size);
+        pages.bytes = pages.bytes - was + size;
+        if entry.segment == Segment::Protected {
+            pages.protected_bytes = pages.protected_bytes - was + size;
+        }
+        while pages.bytes > self.limits.max_bytes {
+            if !pages.evict_one(&self.limits, &self.clock, self.max_age) {
+                break;
+            }
+        }
+        pages.demote_over_share(&self.limits, &self.clock);
     }
 
     /// Removes every page carrying any of `keys`; returns how many.
@@ -771,15 +893,163 @@ mod tests {
         use std::io::Read;
         let p = page(&"A harbour city at dawn. ".repeat(200), &[]);
         let mut out = String::new();
-        flate2::read::GzDecoder::new(&p.gzip[..])
+        flate2::read::GzDecoder::new(&p.body(Encoding::Gzip).0[..])
             .read_to_string(&mut out)
             .expect("gzip");
         assert_eq!(out.as_bytes(), &p.identity[..]);
         let mut out = Vec::new();
-        brotli::BrotliDecompress(&mut &p.brotli[..], &mut out).expect("brotli");
+        brotli::BrotliDecompress(&mut &p.body(Encoding::Brotli).0[..], &mut out).expect("brotli");
         assert_eq!(out, &p.identity[..]);
-        assert!(p.brotli.len() < p.identity.len() / 10);
+        assert!(p.brotli.get().expect("made").len() < p.identity.len() / 10);
         assert_ne!(p.etag_gzip, p.etag_brotli);
+    }
+
+    #[test]
+    fn the_window_follows_the_page_size() {
+        assert_eq!(brotli_window(0), 16);
+        assert_eq!(brotli_window(30_000), 16);
+        assert_eq!(brotli_window(65_537), 17);
+        assert_eq!(brotli_window(300_000), 19);
+        assert_eq!(brotli_window(50 << 20), 22);
+    }
+
+    #[test]
+    fn a_body_is_compressed_only_when_first_asked_for_and_once() {
+        let p = page(&"A harbour city at dawn. ".repeat(200), &[]);
+        assert!(p.compressed(Encoding::Gzip).is_none());
+        assert!(p.compressed(Encoding::Brotli).is_none());
+        assert_eq!(p.compressed(Encoding::Identity), Some(&p.identity));
+        let gzip = p.fill(Encoding::Gzip).clone();
+        assert!(
+            p.compressed(Encoding::Brotli).is_none(),
+            "brotli made unasked"
+        );
+        // Made once: the same bytes (the same allocation) every time after.
+        assert_eq!(p.fill(Encoding::Gzip).as_ptr(), gzip.as_ptr());
+        assert_eq!(p.body(Encoding::Gzip).0.as_ptr(), gzip.as_ptr());
+        // An asset has both at once.
+        let asset = CachedPage::precompressed(
+            "body { color: black }".repeat(50),
+            HeaderValue::from_static("text/css"),
+            vec![],
+        );
+        assert!(asset.compressed(Encoding::Gzip).is_some());
+        assert!(asset.compressed(Encoding::Brotli).is_some());
+    }
+
+    #[test]
+    fn a_body_filled_in_the_cache_is_counted_once() {
+        let cache = PageCache::new(10, usize::MAX, Duration::from_secs(60));
+        let p = page(&"A harbour city at dawn. ".repeat(200), &["item:1"]);
+        cache.insert("/world/a".into(), p.clone(), cache.generation());
+        let before = cache.bytes();
+        assert_eq!(before, footprint("/world/a", &p));
+        let brotli = p.fill(Encoding::Brotli).len();
+        cache.account("/world/a", &p);
+        assert_eq!(cache.bytes(), before + brotli);
+        // Accounting again, or for a page no longer (or never) cached, changes nothing.
+        cache.account("/world/a", &p);
+        assert_eq!(cache.bytes(), before + brotli);
+        let stranger = page("other", &["item:1"]);
+        stranger.fill(Encoding::Gzip);
+        cache.account("/world/a", &stranger);
+        cache.account("/world/b", &stranger);
+        assert_eq!(cache.bytes(), before + brotli);
+        assert_consistent(&cache);
+        // The count is what the removal takes off.
+        cache.invalidate(&["item:1".to_owned()]);
+        assert_eq!(cache.bytes(), 0);
+        assert_consistent(&cache);
+    }
+
+    #[test]
+    fn a_body_filled_before_the_insert_is_counted_by_the_insert() {
+        let cache = PageCache::new(10, usize::MAX, Duration::from_secs(60));
+        let p = page(&"A harbour city at dawn. ".repeat(200), &["item:1"]);
+        let g = cache.generation();
+        p.fill(Encoding::Gzip);
+        // Its `account` ran before the page was cached, so found nothing to correct.
+        cache.account("/world/a", &p);
+        cache.insert("/world/a".into(), p.clone(), g);
+        assert_eq!(cache.bytes(), footprint("/world/a", &p));
+        assert!(p.compressed(Encoding::Gzip).is_some());
+        assert_consistent(&cache);
+    }
+
+    #[test]
+    fn a_page_grown_past_the_bound_on_bytes_makes_room() {
+        // Letters drawn at random, so gzip cannot shrink them much below 5 bits each.
+        let text = |n: u64| -> String {
+            let mut seed = n + 1;
+            (0..4_000)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    char::from(b'a' + ((seed >> 33) % 26) as u8)
+                })
+                .collect()
+        };
+        let plain = footprint("/p0", &page(&text(0), &["stream:en"]));
+        // Room for three pages as rendered, not for three with a compressed body each.
+        let bound = plain * 3 + plain / 4;
+        let cache = PageCache::new(100, bound, Duration::from_secs(60));
+        let pages: Vec<_> = (0..3u64).map(|n| page(&text(n), &["stream:en"])).collect();
+        for (n, p) in pages.iter().enumerate() {
+            cache.insert(format!("/p{n}"), p.clone(), cache.generation());
+        }
+        assert_eq!(cache.len(), 3);
+        pages[2].fill(Encoding::Gzip);
+        cache.account("/p2", &pages[2]);
+        assert!(cache.bytes() <= bound);
+        assert!(cache.get("/p0").is_none(), "the oldest page made room");
+        assert!(cache.get("/p2").is_some());
+        assert_consistent(&cache);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stampede_in_two_encodings_renders_once_and_compresses_each_once() {
+        let cache = Arc::new(PageCache::new(10, usize::MAX, Duration::from_secs(60)));
+        let renders = Arc::new(AtomicU64::new(0));
+        let readers = (0..16).map(|n| {
+            let cache = cache.clone();
+            let renders = renders.clone();
+            let encoding = if n % 2 == 0 {
+                Encoding::Brotli
+            } else {
+                Encoding::Gzip
+            };
+            tokio::spawn(async move {
+                let page = cache
+                    .get_or_render("/world/a", || async {
+                        renders.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        let page = built(&"Storm surge. ".repeat(100), &["item:1"]);
+                        page.fill(encoding);
+                        Ok::<_, ()>(page)
+                    })
+                    .await
+                    .expect("a page");
+                let body = page.fill(encoding).clone();
+                cache.account("/world/a", &page);
+                (encoding, body)
+            })
+        });
+        let mut seen: HashMap<&str, Bytes> = HashMap::new();
+        for reader in futures_util::future::join_all(readers).await {
+            let (encoding, body) = reader.expect("joined");
+            let name = if encoding == Encoding::Brotli {
+                "br"
+            } else {
+                "gz"
+            };
+            let first = seen.entry(name).or_insert_with(|| body.clone());
+            assert_eq!(first.as_ptr(), body.as_ptr(), "{name} compressed twice");
+        }
+        assert_eq!(renders.load(Ordering::SeqCst), 1);
+        let page = cache.get("/world/a").expect("cached");
+        assert_eq!(cache.bytes(), footprint("/world/a", &page));
+        assert_consistent(&cache);
     }
 
     /// Polls a future once, as a server does before the client hangs up.

@@ -162,7 +162,7 @@ impl Theme {
             let Some(bytes) = read_override(dir, "assets", &name)?.or(embedded) else {
                 continue;
             };
-            let page = CachedPage::build(
+            let page = CachedPage::precompressed(
                 bytes,
                 HeaderValue::from_static(content_type(&name)),
                 vec![newsdesk_core::event::keys::ASSETS.to_owned()],
