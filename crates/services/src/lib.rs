@@ -20,6 +20,7 @@ pub mod newsroom;
 pub mod outbound;
 pub mod pages;
 pub mod readers;
+pub mod related;
 pub mod schedule;
 pub mod search;
 pub mod syndication;

@@ -18,6 +18,7 @@ pub use newsdesk_search::{Filters, MAX_QUERY_CHARS, Sort};
 
 use crate::error::{Refusal, Result, SearchFailure, ServiceError};
 use crate::follow::EventFeed;
+use crate::related::{Recall, RelatedMemo};
 
 /// The index's folder inside the data directory.
 pub const INDEX_DIR: &str = "search";
@@ -30,6 +31,9 @@ pub const MAX_SEARCH_PAGE: u32 = 50;
 const CATCH_UP_BATCH: u32 = 500;
 /// Items read from the database per batch while rebuilding.
 const REBUILD_BATCH: u32 = 500;
+/// Items in one batch of events that the related memo follows one by one; a larger batch
+/// clears it (see `move_related_on`).
+const RELATED_FOLLOW_MAX: usize = 32;
 /// Characters of body text shown under a result.
 const SNIPPET_CHARS: usize = 220;
 
@@ -66,6 +70,8 @@ pub struct Search {
     /// The last event applied; held while applying, so two wake-ups never apply the same
     /// events twice or commit out of order.
     cursor: tokio::sync::Mutex<i64>,
+    /// Each item's matches between renders (see `related.rs`).
+    related: RelatedMemo,
 }
 
 /// One result, with the item as the database has it now.
@@ -135,6 +141,7 @@ impl Search {
             index: Arc::new(index),
             store: store.clone(),
             cursor: tokio::sync::Mutex::new(checkpoint.cursor),
+            related: RelatedMemo::default(),
         });
         let events = search.catch_up().await?;
         let published = store.count_published(&ItemQuery::default()).await?;
@@ -207,6 +214,7 @@ impl Search {
             index,
             store,
             cursor: tokio::sync::Mutex::new(cursor),
+            related: RelatedMemo::default(),
         });
         Ok((search, items))
     }
@@ -271,23 +279,63 @@ impl Search {
                 current.push((id, item.filter(|i| i.status == ItemStatus::Published)));
             }
             let index = self.index.clone();
-            tokio::task::spawn_blocking(move || -> newsdesk_search::Result<()> {
-                for (id, item) in &current {
-                    match item {
-                        Some(item) => index.put(item)?,
-                        None => index.remove(*id),
+            let current = tokio::task::spawn_blocking(
+                move || -> newsdesk_search::Result<Vec<(i64, Option<Item>)>> {
+                    for (id, item) in &current {
+                        match item {
+                            Some(item) => index.put(item)?,
+                            None => index.remove(*id),
+                        }
                     }
-                }
-                index.commit(last_id)
-            })
+                    index.commit(last_id)?;
+                    Ok(current)
+                },
+            )
             .await
             .map_err(joined)??;
             *cursor = last_id;
+            self.move_related_on(current).await;
             if events.len() < CATCH_UP_BATCH as usize {
                 break;
             }
         }
         Ok(read)
+    }
+
+    /// Tells the related memo what the index just took in. A few items (a newsroom's
+    /// events) are followed one by one: their own lists and the lists naming them are
+    /// forgotten, and each item still published is searched here, on the follower, so the
+    /// items it now matches are forgotten too and find it at their next render. A large
+    /// batch (a catch-up after an import) clears the memo instead.
+    async fn move_related_on(&self, current: Vec<(i64, Option<Item>)>) {
+        if current.len() > RELATED_FOLLOW_MAX {
+            self.related.clear();
+            return;
+        }
+        let touched: Vec<i64> = current.iter().map(|(id, _)| *id).collect();
+        self.related.forget_touched(&touched);
+        let now = Timestamp::now();
+        for item in current.into_iter().filter_map(|(_, item)| item) {
+            let index = self.index.clone();
+            let found = tokio::task::spawn_blocking(move || {
+                index.related(&item, crate::related::KEPT, &[], now)
+            })
+            .await;
+            match found {
+                Ok(Ok(hits)) => {
+                    let ids: Vec<i64> = hits.into_iter().map(|h| h.id).collect();
+                    self.related.forget(&ids);
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "related search on the follower failed; clearing the memo");
+                    self.related.clear();
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "related search on the follower stopped; clearing the memo");
+                    self.related.clear();
+                }
+            }
+        }
     }
 
     async fn items_with_deleted_tags(&self) -> Result<Vec<i64>> {
@@ -399,12 +447,25 @@ impl Search {
         skip: &[i64],
         now: Timestamp,
     ) -> Result<Vec<i64>> {
+        let (generation, fetch) = match self.related.recall(item.id, item.version, limit, skip, now)
+        {
+            Recall::Known(ids) => return Ok(ids),
+            Recall::Search { generation, fetch } => (generation, fetch),
+        };
         let index = self.index.clone();
-        let item = item.clone();
-        let skip = skip.to_vec();
-        let hits = tokio::task::spawn_blocking(move || index.related(&item, limit, &skip, now))
+        let searched = item.clone();
+        let hits = tokio::task::spawn_blocking(move || index.related(&searched, fetch, &[], now))
             .await
             .map_err(joined)??;
-        Ok(hits.into_iter().map(|h| h.id).collect())
+        let ids: Vec<i64> = hits.into_iter().map(|h| h.id).collect();
+        let out = ids
+            .iter()
+            .filter(|id| !skip.contains(id))
+            .take(limit)
+            .copied()
+            .collect();
+        self.related
+            .remember(generation, item.id, item.version, now, ids, fetch);
+        Ok(out)
     }
 }

@@ -134,86 +134,77 @@ pub(crate) fn item_from_row(row: &DbRow) -> Result<Item> {
     })
 }
 
-/// Fills in tags, authors and sources for `items` with one query each.
+/// Fills in tags, authors, sources and notes for `items` with one statement: a story page
+/// loads two batches (the story, its related items), and each statement is a round trip
+/// (on SQLite, a hand-off to the connection's thread), so four label queries per batch
+/// were a third of a page's statements. The kinds share columns: `a`, `b`, `c` are the
+/// label's texts in the order the kind needs them, `pos` its order within the item.
 pub(crate) async fn attach_labels(conn: &mut Conn, items: &mut [Item]) -> Result<()> {
     if items.is_empty() {
         return Ok(());
     }
     let ids = serde_json::to_string(&items.iter().map(|i| i.id).collect::<Vec<_>>())
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let tag_rows = sqlx::query(concat!(
-        "SELECT it.item_id, t.slug, t.name FROM item_tags it JOIN tags t ON t.id = it.tag_id
-                 WHERE it.item_id IN (",
+    let rows = sqlx::query(concat!(
+        "SELECT it.item_id AS item_id, 't' AS k, t.slug AS a, t.name AS b,
+                CAST(NULL AS TEXT) AS c, CAST(NULL AS BIGINT) AS at, it.position AS pos
+           FROM item_tags it JOIN tags t ON t.id = it.tag_id
+          WHERE it.item_id IN (",
         ids!(),
-        ") ORDER BY it.item_id, it.position"
+        ")
+         UNION ALL
+         SELECT ia.item_id, 'a', a.slug, a.name, a.bio, CAST(NULL AS BIGINT), ia.position
+           FROM item_authors ia JOIN authors a ON a.id = ia.author_id
+          WHERE ia.item_id IN (",
+        ids!(),
+        ")
+         UNION ALL
+         SELECT item_id, 's', name, url, CAST(NULL AS TEXT), CAST(NULL AS BIGINT), position
+           FROM item_sources
+          WHERE item_id IN (",
+        ids!(),
+        ")
+         UNION ALL
+         SELECT item_id, 'n', kind, body, CAST(NULL AS TEXT), at, id
+           FROM item_notes
+          WHERE item_id IN (",
+        ids!(),
+        ")
+         ORDER BY item_id, k, pos"
     ))
     .bind(&ids)
     .fetch_all(&mut *conn)
     .await?;
-    let author_rows = sqlx::query(concat!(
-        "SELECT ia.item_id, a.slug, a.name, a.bio FROM item_authors ia
-                 JOIN authors a ON a.id = ia.author_id
-                 WHERE ia.item_id IN (",
-        ids!(),
-        ") ORDER BY ia.item_id, ia.position"
-    ))
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await?;
-    let source_rows = sqlx::query(concat!(
-        "SELECT item_id, name, url FROM item_sources
-                 WHERE item_id IN (",
-        ids!(),
-        ") ORDER BY item_id, position"
-    ))
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await?;
-    let note_rows = sqlx::query(concat!(
-        "SELECT item_id, kind, body, at FROM item_notes
-                 WHERE item_id IN (",
-        ids!(),
-        ") ORDER BY item_id, id"
-    ))
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await?;
-    for item in items.iter_mut() {
-        for r in &note_rows {
-            if r.try_get::<i64, _>("item_id")? == item.id {
-                let kind: String = r.try_get("kind")?;
+    for r in &rows {
+        let item_id: i64 = r.try_get("item_id")?;
+        let Some(item) = items.iter_mut().find(|i| i.id == item_id) else {
+            continue;
+        };
+        let kind: String = r.try_get("k")?;
+        match kind.as_str() {
+            "t" => item.tags.push(Tag {
+                slug: r.try_get("a")?,
+                name: r.try_get("b")?,
+            }),
+            "a" => item.authors.push(Author {
+                slug: r.try_get("a")?,
+                name: r.try_get("b")?,
+                bio: r.try_get("c")?,
+            }),
+            "s" => item.sources.push(Source {
+                name: r.try_get("a")?,
+                url: r.try_get("b")?,
+            }),
+            "n" => {
+                let note: String = r.try_get("a")?;
                 item.notes.push(newsdesk_core::Note {
-                    kind: newsdesk_core::NoteKind::parse(&kind)
-                        .ok_or_else(|| StoreError::Corrupt(format!("note kind {kind}")))?,
-                    text: r.try_get("body")?,
+                    kind: newsdesk_core::NoteKind::parse(&note)
+                        .ok_or_else(|| StoreError::Corrupt(format!("note kind {note}")))?,
+                    text: r.try_get("b")?,
                     at: from_micros(r.try_get("at")?)?,
                 });
             }
-        }
-        for r in &tag_rows {
-            if r.try_get::<i64, _>("item_id")? == item.id {
-                item.tags.push(Tag {
-                    slug: r.try_get("slug")?,
-                    name: r.try_get("name")?,
-                });
-            }
-        }
-        for r in &author_rows {
-            if r.try_get::<i64, _>("item_id")? == item.id {
-                item.authors.push(Author {
-                    slug: r.try_get("slug")?,
-                    name: r.try_get("name")?,
-                    bio: r.try_get("bio")?,
-                });
-            }
-        }
-        for r in &source_rows {
-            if r.try_get::<i64, _>("item_id")? == item.id {
-                item.sources.push(Source {
-                    name: r.try_get("name")?,
-                    url: r.try_get("url")?,
-                });
-            }
+            other => return Err(StoreError::Corrupt(format!("label kind {other}"))),
         }
     }
     Ok(())
