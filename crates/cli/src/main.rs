@@ -199,6 +199,12 @@ struct ServeArgs {
     demo: bool,
 }
 
+/// mimalloc instead of glibc's malloc: a story page rendered on a miss makes thousands of
+/// small allocations across two worker threads, and glibc's `malloc_consolidate` and
+/// `unlink_chunk` were a tenth of the miss in a profile (BENCHMARKS.md, "Cache miss").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging();

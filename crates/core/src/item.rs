@@ -613,6 +613,22 @@ pub struct RelatedChoices {
     pub excluded: Vec<i64>,
 }
 
+/// What a story page shows around its item, read together (`Store::story_facts`): the
+/// editors' related choices, the commenting switches and the comment counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoryFacts {
+    pub related: RelatedChoices,
+    /// Comments closed on this story by an editor.
+    pub closed_by_hand: bool,
+    /// Comments on this story held for review first.
+    pub premoderated: bool,
+    /// Published comments at every depth.
+    pub comments: u64,
+    /// Top-level comments anyone sees (published, or deleted and kept for their replies):
+    /// none, and the first page of the discussion needs no query.
+    pub top_level_shown: u64,
+}
+
 /// One published item's times, for the item sitemaps (see `Store::published_times`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PublishedTimes {

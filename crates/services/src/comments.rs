@@ -68,18 +68,29 @@ fn refused(why: Refusal) -> ServiceError {
 impl Newsroom {
     /// Whether a story takes comments now, and whether they are held first.
     pub async fn commenting(&self, item: &Item, now: Timestamp) -> Result<StoryCommenting> {
-        let rules = &self.config().comments;
         let (closed_by_hand, premoderated) = self.store().story_commenting(item.id).await?;
+        Ok(self.commenting_with(item, closed_by_hand, premoderated, now))
+    }
+
+    /// `commenting`, with the story's switches already read.
+    pub(crate) fn commenting_with(
+        &self,
+        item: &Item,
+        closed_by_hand: bool,
+        premoderated: bool,
+        now: Timestamp,
+    ) -> StoryCommenting {
+        let rules = &self.config().comments;
         let closed = closed_by_hand
             || item.status != ItemStatus::Published
             || !moderation::comments_allowed_on(rules, item.kind)
             || item
                 .first_published_at
                 .is_some_and(|at| moderation::closed_by_age(rules, at, now));
-        Ok(StoryCommenting {
+        StoryCommenting {
             closed,
             premoderated,
-        })
+        }
     }
 
     /// A staff member's comments skip holds and carry a badge: a verified reader whose

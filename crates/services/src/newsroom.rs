@@ -396,8 +396,17 @@ impl Newsroom {
     /// similarity and shared tags, weighted to recent), never an excluded one. Without an
     /// index (or if it fails) items sharing tags, then the section, fill in.
     pub async fn related(&self, item: &Item) -> Result<Vec<Item>> {
-        let want = self.config().pages.related as usize;
         let choices = self.store.related_choices(item.id).await?;
+        self.related_with(item, &choices).await
+    }
+
+    /// `related`, with the editors' choices already read.
+    pub(crate) async fn related_with(
+        &self,
+        item: &Item,
+        choices: &newsdesk_store::RelatedChoices,
+    ) -> Result<Vec<Item>> {
+        let want = self.config().pages.related as usize;
         let mut out = self.store.published_by_ids(&choices.pinned).await?;
         out.truncate(want);
         if out.len() >= want {

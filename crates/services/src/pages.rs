@@ -109,10 +109,23 @@ impl Newsroom {
             ItemLookup::Gone => return Ok(ItemLookup::Gone),
             ItemLookup::NotFound => return Ok(ItemLookup::NotFound),
         };
-        let related = self.related(&item).await?;
+        // One statement for what surrounds the item: a miss is mostly statements.
+        let facts = self.store().story_facts(item.id).await?;
+        let related = self.related_with(&item, &facts.related).await?;
         let discussion = if moderation::comments_allowed_on(&self.config().comments, item.kind) {
-            let thread = self.thread(item.id, CommentSort::Newest, 1, None).await?;
-            let commenting = self.commenting(&item, now).await?;
+            let thread = if facts.top_level_shown == 0 {
+                // Most of an archive has no comments: nothing to read for the first page.
+                Thread {
+                    nodes: Vec::new(),
+                    total: facts.comments,
+                    page: 1,
+                    pages: 1,
+                }
+            } else {
+                self.thread(item.id, CommentSort::Newest, 1, None).await?
+            };
+            let commenting =
+                self.commenting_with(&item, facts.closed_by_hand, facts.premoderated, now);
             Some(Discussion {
                 thread,
                 closed: commenting.closed,

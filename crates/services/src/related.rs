@@ -181,8 +181,14 @@ mod tests {
         let now = Timestamp::now();
         let generation = searched(&memo, 1, 3, 4, &[]);
         memo.remember(generation, 1, 3, now, vec![5, 6, 7, 8, 9], KEPT);
-        assert_eq!(memo.recall(1, 3, 4, &[], now), Recall::Known(vec![5, 6, 7, 8]));
-        assert_eq!(memo.recall(1, 3, 4, &[6], now), Recall::Known(vec![5, 7, 8, 9]));
+        assert_eq!(
+            memo.recall(1, 3, 4, &[], now),
+            Recall::Known(vec![5, 6, 7, 8])
+        );
+        assert_eq!(
+            memo.recall(1, 3, 4, &[6], now),
+            Recall::Known(vec![5, 7, 8, 9])
+        );
         // Fewer matches than fetched: the list is all there is, whatever is asked.
         assert_eq!(
             memo.recall(1, 3, 4, &[5, 6, 7], now),
@@ -200,7 +206,14 @@ mod tests {
         let memo = RelatedMemo::default();
         let now = Timestamp::now();
         let generation = searched(&memo, 1, 1, 4, &[]);
-        memo.remember(generation, 1, 1, now, (10..10 + KEPT as i64).collect(), KEPT);
+        memo.remember(
+            generation,
+            1,
+            1,
+            now,
+            (10..10 + KEPT as i64).collect(),
+            KEPT,
+        );
         assert!(matches!(memo.recall(1, 1, 4, &[], now), Recall::Known(_)));
         // Skipping more than the spare would leave fewer than asked for: search again.
         let skip: Vec<i64> = (10..19).collect();

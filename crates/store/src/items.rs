@@ -124,6 +124,10 @@ pub trait ItemStore: Send + Sync {
     async fn published_by_ids(&self, ids: &[i64]) -> Result<Vec<Item>>;
     /// The editors' pinned and excluded related items of `item_id` (empty when none).
     async fn related_choices(&self, item_id: i64) -> Result<RelatedChoices>;
+    /// Everything a story page needs about `item_id` besides the item, in one statement (see
+    /// `StoryFacts`); a story page is mostly read on a cache miss, where each statement
+    /// counts.
+    async fn story_facts(&self, item_id: i64) -> Result<newsdesk_core::item::StoryFacts>;
     /// Replaces the choices of `item_id`, audited; a published item gets an `item_updated`
     /// event (keys: its own page) so every instance re-renders its related list.
     /// `NotFound` when the item or a chosen item does not exist.

@@ -47,6 +47,7 @@ pub use newsdesk_core::account::{AuditEntry, Session};
 pub use newsdesk_core::comment::{Decision, Queue, QueuedComment};
 pub use newsdesk_core::item::{
     DeskQuery, ItemQuery, ListingActivity, ListingKind, PublishedTimes, RelatedChoices, Revision,
+    StoryFacts,
 };
 pub use newsdesk_core::labels::Usage;
 pub use newsdesk_core::library::LibraryImage;

@@ -255,6 +255,9 @@ async fn threads_show_what_each_reader_may_see_and_every_change_is_an_event() {
             .await
             .expect("page");
         assert_eq!(top_level, 2);
+        // The story page's one statement counts as the thread does, without the held one.
+        let facts = store.story_facts(item).await.expect("facts");
+        assert_eq!((facts.comments, facts.top_level_shown), (3, 2));
         assert_eq!(
             store
                 .comment_counts(&[item, 999])

@@ -667,6 +667,11 @@ async fn related_choices_are_kept_in_order_and_announce_the_page() {
             store.related_choices(id).await.expect("read"),
             Default::default()
         );
+        assert_eq!(
+            store.story_facts(id).await.expect("facts"),
+            Default::default(),
+            "no choices, comments open, none posted"
+        );
         let choices = newsdesk_store::RelatedChoices {
             pinned: vec![others[1], others[0]],
             excluded: vec![],
@@ -679,6 +684,13 @@ async fn related_choices_are_kept_in_order_and_announce_the_page() {
         assert_eq!(event.kind, EventKind::ItemUpdated);
         assert_eq!(event.keys, [format!("item:{id}")]);
         assert_eq!(store.related_choices(id).await.expect("read"), choices);
+        store
+            .set_story_commenting(id, true, true, "editor", now)
+            .await
+            .expect("close");
+        let facts = store.story_facts(id).await.expect("facts");
+        assert_eq!(facts.related, choices, "pins in their order");
+        assert!(facts.closed_by_hand && facts.premoderated);
         let swapped = newsdesk_store::RelatedChoices {
             pinned: vec![],
             excluded: vec![others[0]],

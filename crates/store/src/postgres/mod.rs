@@ -125,6 +125,32 @@ mod sql {
             "SELECT value::bigint FROM jsonb_array_elements_text($1::jsonb)"
         };
     }
+    /// An item's labels as one JSON array column of `[kind, a, b, c, at, pos]` (see
+    /// `items::labels_from_row`), for a query whose table is `items`.
+    macro_rules! item_labels {
+        () => {
+            "(SELECT COALESCE(json_agg(json_build_array(k, a, b, c, at, pos)), '[]')::text FROM (
+                SELECT 't' AS k, t.slug AS a, t.name AS b, CAST(NULL AS TEXT) AS c,
+                       CAST(NULL AS BIGINT) AS at, CAST(it.position AS BIGINT) AS pos
+                  FROM item_tags it JOIN tags t ON t.id = it.tag_id WHERE it.item_id = items.id
+                UNION ALL
+                SELECT 'a', au.slug, au.name, au.bio, NULL, ia.position
+                  FROM item_authors ia JOIN authors au ON au.id = ia.author_id
+                 WHERE ia.item_id = items.id
+                UNION ALL
+                SELECT 's', s.name, s.url, NULL, NULL, s.position
+                  FROM item_sources s WHERE s.item_id = items.id
+                UNION ALL
+                SELECT 'n', n.kind, n.body, NULL, n.at, n.id
+                  FROM item_notes n WHERE n.item_id = items.id) AS labels_of_item) AS labels"
+        };
+    }
+    /// The texts of an expression over a group, joined by commas, in no set order.
+    macro_rules! text_list {
+        ($e:literal) => {
+            concat!("string_agg(", $e, ", ',')")
+        };
+    }
     /// Appended to the subquery that picks due webhook deliveries (alias `d`).
     macro_rules! claim_lock {
         () => {

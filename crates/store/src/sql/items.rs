@@ -14,10 +14,17 @@ use crate::{
     DeskQuery, ItemQuery, ItemStore, PublicationTimes, Result, Revision, Saved, StoreError,
 };
 
-pub(crate) const ITEM_COLUMNS: &str = "id, kind, status, language, translation_group, section, slug, headline, \
+/// Every column `item_from_row` reads: the item's own, and its tags, authors, sources and
+/// notes as one JSON column (`item_labels!`, written per backend). Labels came by a second
+/// statement per batch before; on SQLite each statement is a hand-off to the connection's
+/// thread and back, and those hand-offs were the largest cost of a story page's miss.
+pub(crate) const ITEM_COLUMNS: &str = concat!(
+    "id, kind, status, language, translation_group, section, slug, headline, \
      standfirst, body_markdown, body_html, hero_path, hero_caption, hero_credit, hero_alt, \
      hero_width, hero_height, breaking, first_published_at, published_at, updated_at, \
-     created_at, changed_at, version";
+     created_at, changed_at, version, ",
+    item_labels!()
+);
 
 // Optional filters as `($n IS NULL OR …)`: one static statement for every combination, so
 // nothing is ever spliced into SQL.
@@ -106,7 +113,7 @@ pub(crate) fn item_from_row(row: &DbRow) -> Result<Item> {
         }),
         None => None,
     };
-    Ok(Item {
+    let mut item = Item {
         id: row.try_get("id")?,
         kind: ItemKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("kind {kind}")))?,
         status: ItemStatus::parse(&status)
@@ -131,77 +138,60 @@ pub(crate) fn item_from_row(row: &DbRow) -> Result<Item> {
         created_at: from_micros(row.try_get("created_at")?)?,
         changed_at: from_micros(row.try_get("changed_at")?)?,
         version: row.try_get("version")?,
-    })
+    };
+    labels_from_row(row, &mut item)?;
+    Ok(item)
 }
 
-/// Fills in tags, authors, sources and notes for `items` with one statement: a story page
-/// loads two batches (the story, its related items), and each statement is a round trip
-/// (on SQLite, a hand-off to the connection's thread), so four label queries per batch
-/// were a third of a page's statements. The kinds share columns: `a`, `b`, `c` are the
-/// label's texts in the order the kind needs them, `pos` its order within the item.
-pub(crate) async fn attach_labels(conn: &mut Conn, items: &mut [Item]) -> Result<()> {
-    if items.is_empty() {
-        return Ok(());
-    }
-    let ids = serde_json::to_string(&items.iter().map(|i| i.id).collect::<Vec<_>>())
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let rows = sqlx::query(concat!(
-        "SELECT it.item_id AS item_id, 't' AS k, t.slug AS a, t.name AS b,
-                CAST(NULL AS TEXT) AS c, CAST(NULL AS BIGINT) AS at, it.position AS pos
-           FROM item_tags it JOIN tags t ON t.id = it.tag_id
-          WHERE it.item_id IN (",
-        ids!(),
-        ")
-         UNION ALL
-         SELECT ia.item_id, 'a', a.slug, a.name, a.bio, CAST(NULL AS BIGINT), ia.position
-           FROM item_authors ia JOIN authors a ON a.id = ia.author_id
-          WHERE ia.item_id IN (",
-        ids!(),
-        ")
-         UNION ALL
-         SELECT item_id, 's', name, url, CAST(NULL AS TEXT), CAST(NULL AS BIGINT), position
-           FROM item_sources
-          WHERE item_id IN (",
-        ids!(),
-        ")
-         UNION ALL
-         SELECT item_id, 'n', kind, body, CAST(NULL AS TEXT), at, id
-           FROM item_notes
-          WHERE item_id IN (",
-        ids!(),
-        ")
-         ORDER BY item_id, k, pos"
-    ))
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await?;
-    for r in &rows {
-        let item_id: i64 = r.try_get("item_id")?;
-        let Some(item) = items.iter_mut().find(|i| i.id == item_id) else {
-            continue;
-        };
-        let kind: String = r.try_get("k")?;
+/// One label of the `labels` column: its kind (`t`ag, `a`uthor, `s`ource, `n`ote), up to
+/// three texts in the order the kind needs them, a time (notes) and its order in the item.
+type LabelRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    i64,
+);
+
+/// Fills in `item`'s tags, authors, sources and notes from its `labels` column.
+fn labels_from_row(row: &DbRow, item: &mut Item) -> Result<()> {
+    let json: Option<String> = row.try_get("labels")?;
+    let mut labels: Vec<LabelRow> = match json.as_deref() {
+        None | Some("") => Vec::new(),
+        Some(json) => serde_json::from_str(json)
+            .map_err(|e| StoreError::Corrupt(format!("labels of item {}: {e}", item.id)))?,
+    };
+    labels.sort_by(|x, y| (&x.0, x.5).cmp(&(&y.0, y.5)));
+    let text = |value: Option<String>, what: &str| {
+        value.ok_or_else(|| {
+            StoreError::Corrupt(format!("a label of item {} has no {what}", item.id))
+        })
+    };
+    for (kind, a, b, c, at, _) in labels {
         match kind.as_str() {
             "t" => item.tags.push(Tag {
-                slug: r.try_get("a")?,
-                name: r.try_get("b")?,
+                slug: text(a, "slug")?,
+                name: text(b, "name")?,
             }),
             "a" => item.authors.push(Author {
-                slug: r.try_get("a")?,
-                name: r.try_get("b")?,
-                bio: r.try_get("c")?,
+                slug: text(a, "slug")?,
+                name: text(b, "name")?,
+                bio: c.unwrap_or_default(),
             }),
             "s" => item.sources.push(Source {
-                name: r.try_get("a")?,
-                url: r.try_get("b")?,
+                name: text(a, "name")?,
+                url: b,
             }),
             "n" => {
-                let note: String = r.try_get("a")?;
+                let note = text(a, "note kind")?;
                 item.notes.push(newsdesk_core::Note {
                     kind: newsdesk_core::NoteKind::parse(&note)
                         .ok_or_else(|| StoreError::Corrupt(format!("note kind {note}")))?,
-                    text: r.try_get("b")?,
-                    at: from_micros(r.try_get("at")?)?,
+                    text: text(b, "note text")?,
+                    at: from_micros(at.ok_or_else(|| {
+                        StoreError::Corrupt(format!("a note of item {} has no time", item.id))
+                    })?)?,
                 });
             }
             other => return Err(StoreError::Corrupt(format!("label kind {other}"))),
@@ -210,18 +200,48 @@ pub(crate) async fn attach_labels(conn: &mut Conn, items: &mut [Item]) -> Result
     Ok(())
 }
 
-async fn load_one(conn: &mut Conn, row: Option<DbRow>) -> Result<Option<Item>> {
-    let Some(row) = row else { return Ok(None) };
-    let mut items = [item_from_row(&row)?];
-    attach_labels(conn, &mut items).await?;
-    let [item] = items;
-    Ok(Some(item))
+/// Related choices from `id:choice:position` entries joined by commas, in the order of
+/// `related_choices`: by position, then id.
+fn related_choices_from_list(list: &str) -> Result<crate::RelatedChoices> {
+    let mut entries = Vec::new();
+    for entry in list.split(',').filter(|e| !e.is_empty()) {
+        let corrupt = || StoreError::Corrupt(format!("related choice {entry}"));
+        let mut parts = entry.split(':');
+        let id: i64 = parts
+            .next()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(corrupt)?;
+        let pinned = match parts.next() {
+            Some("pin") => true,
+            Some("exclude") => false,
+            _ => return Err(corrupt()),
+        };
+        let position: i64 = parts
+            .next()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(corrupt)?;
+        entries.push((position, id, pinned));
+    }
+    entries.sort_unstable();
+    let mut out = crate::RelatedChoices::default();
+    for (_, id, pinned) in entries {
+        if pinned {
+            out.pinned.push(id);
+        } else {
+            out.excluded.push(id);
+        }
+    }
+    Ok(out)
+}
+
+fn load_one(row: Option<DbRow>) -> Result<Option<Item>> {
+    row.as_ref().map(item_from_row).transpose()
 }
 
 pub(crate) async fn load_by_id(conn: &mut Conn, id: i64) -> Result<Option<Item>> {
     let sql = sqlx::AssertSqlSafe(format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = $1"));
     let row = sqlx::query(sql).bind(id).fetch_optional(&mut *conn).await?;
-    load_one(conn, row).await
+    load_one(row)
 }
 
 pub(crate) async fn load_by_slug(
@@ -237,7 +257,7 @@ pub(crate) async fn load_by_slug(
         .bind(slug)
         .fetch_optional(&mut *conn)
         .await?;
-    load_one(conn, row).await
+    load_one(row)
 }
 
 pub(crate) async fn published(conn: &mut Conn, q: &ItemQuery) -> Result<Vec<Item>> {
@@ -250,9 +270,7 @@ pub(crate) async fn published(conn: &mut Conn, q: &ItemQuery) -> Result<Vec<Item
         .bind(i64::from(q.offset))
         .fetch_all(&mut *conn)
         .await?;
-    let mut items = rows.iter().map(item_from_row).collect::<Result<Vec<_>>>()?;
-    attach_labels(conn, &mut items).await?;
-    Ok(items)
+    rows.iter().map(item_from_row).collect()
 }
 
 pub(crate) async fn count_published(conn: &mut Conn, q: &ItemQuery) -> Result<u64> {
@@ -781,13 +799,7 @@ impl ItemStore for SqlStore {
             .bind(i64::from(query.offset))
             .fetch_all(&mut *conn)
             .await?;
-        let mut items = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id: i64 = row.try_get("id")?;
-            if let Some(item) = load_by_id(&mut conn, id).await? {
-                items.push(item);
-            }
-        }
+        let items = rows.iter().map(item_from_row).collect::<Result<Vec<_>>>()?;
         Ok((items, u64::try_from(total).unwrap_or(0)))
     }
 
@@ -893,9 +905,7 @@ impl ItemStore for SqlStore {
             .bind(i64::from(offset))
             .fetch_all(&mut *conn)
             .await?;
-        let mut items = rows.iter().map(item_from_row).collect::<Result<Vec<_>>>()?;
-        attach_labels(&mut conn, &mut items).await?;
-        Ok(items)
+        rows.iter().map(item_from_row).collect()
     }
 
     async fn listing_activity(&self) -> Result<Vec<crate::ListingActivity>> {
@@ -946,9 +956,7 @@ impl ItemStore for SqlStore {
             .bind(i64::from(limit))
             .fetch_all(&mut *conn)
             .await?;
-        let mut items = rows.iter().map(item_from_row).collect::<Result<Vec<_>>>()?;
-        attach_labels(&mut conn, &mut items).await?;
-        Ok(items)
+        rows.iter().map(item_from_row).collect()
     }
 
     async fn published_by_ids(&self, ids: &[i64]) -> Result<Vec<Item>> {
@@ -964,9 +972,39 @@ impl ItemStore for SqlStore {
         ));
         let rows = sqlx::query(sql).bind(&json).fetch_all(&mut *conn).await?;
         let mut items = rows.iter().map(item_from_row).collect::<Result<Vec<_>>>()?;
-        attach_labels(&mut conn, &mut items).await?;
         items.sort_by_key(|item| ids.iter().position(|id| *id == item.id));
         Ok(items)
+    }
+
+    async fn story_facts(&self, item_id: i64) -> Result<newsdesk_core::item::StoryFacts> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT COALESCE((SELECT closed FROM story_commenting WHERE item_id = $1), FALSE) AS closed,
+                    COALESCE((SELECT premoderated FROM story_commenting WHERE item_id = $1), FALSE)
+                        AS premoderated,
+                    (SELECT COUNT(*) FROM comments WHERE item_id = $1 AND status = 'published')
+                        AS comments,
+                    (SELECT COUNT(*) FROM comments c
+                      WHERE c.item_id = $1 AND c.parent_id IS NULL AND ({})) AS top_level_shown,
+                    (SELECT {} FROM related_choices WHERE item_id = $1) AS choices",
+            super::comments::COMMENT_VISIBLE,
+            text_list!("related_id || ':' || choice || ':' || position"),
+        )))
+        .bind(item_id)
+        // No viewer: the page is the same for everyone (`COMMENT_VISIBLE`'s `$2`).
+        .bind(None::<i64>)
+        .fetch_one(&self.reader)
+        .await?;
+        let count = |column: &str| -> Result<u64> {
+            Ok(u64::try_from(row.try_get::<i64, _>(column)?).unwrap_or(0))
+        };
+        let choices: Option<String> = row.try_get("choices")?;
+        Ok(newsdesk_core::item::StoryFacts {
+            related: related_choices_from_list(choices.as_deref().unwrap_or(""))?,
+            closed_by_hand: row.try_get("closed")?,
+            premoderated: row.try_get("premoderated")?,
+            comments: count("comments")?,
+            top_level_shown: count("top_level_shown")?,
+        })
     }
 
     async fn related_choices(&self, item_id: i64) -> Result<crate::RelatedChoices> {

@@ -64,7 +64,12 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         let reader = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(
+                std::env::var("ND_READERS")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(8),
+            )
             .min_connections(1)
             .connect_with(options.read_only(true))
             .await?;
@@ -188,6 +193,31 @@ mod sql {
     macro_rules! ids {
         () => {
             "SELECT value FROM json_each($1)"
+        };
+    }
+    /// An item's labels as one JSON array column of `[kind, a, b, c, at, pos]` (see
+    /// `items::labels_from_row`), for a query whose table is `items`.
+    macro_rules! item_labels {
+        () => {
+            "(SELECT json_group_array(json_array(k, a, b, c, at, pos)) FROM (
+                SELECT 't' AS k, t.slug AS a, t.name AS b, NULL AS c, NULL AS at, it.position AS pos
+                  FROM item_tags it JOIN tags t ON t.id = it.tag_id WHERE it.item_id = items.id
+                UNION ALL
+                SELECT 'a', au.slug, au.name, au.bio, NULL, ia.position
+                  FROM item_authors ia JOIN authors au ON au.id = ia.author_id
+                 WHERE ia.item_id = items.id
+                UNION ALL
+                SELECT 's', s.name, s.url, NULL, NULL, s.position
+                  FROM item_sources s WHERE s.item_id = items.id
+                UNION ALL
+                SELECT 'n', n.kind, n.body, NULL, n.at, n.id
+                  FROM item_notes n WHERE n.item_id = items.id)) AS labels"
+        };
+    }
+    /// The texts of an expression over a group, joined by commas, in no set order.
+    macro_rules! text_list {
+        ($e:literal) => {
+            concat!("group_concat(", $e, ", ',')")
         };
     }
     /// Appended to the subquery that picks due webhook deliveries (alias `d`).
