@@ -21,10 +21,11 @@
 #        subscriber every 20 ms until the change shows (publish -> visible, from the request's
 #        start);
 #      - readers commenting on the breaking story, COMMENT_RATE posts a second through the API.
-#   4. Prints a Markdown report (per class: requests a second, p50/p99, errors; publish ->
-#      visible p50/p99 per surface; peak RSS) and saves it as bench/results/newsday-<UTC>.md.
-#   5. WordPress: with WP_URL set (a WordPress behind nginx fastcgi_cache), runs the same readers
-#      and crawler against it in the same run; otherwise says it skipped it.
+#   4. WordPress: with WP_URL set (a WordPress behind nginx fastcgi_cache), runs the same readers
+#      and crawler against it for DURATION seconds more; otherwise says it skipped it.
+#   5. Prints a Markdown report (per class: requests a second, p50/p99, errors; publish ->
+#      visible p50/p99 per surface; peak RSS) and saves it as
+#      bench/results/newsday-<backend>-<UTC>.md.
 #   It exits non-zero only when the setup fails; errors under load are reported, not fatal.
 #
 # How to run (Debian/Ubuntu; as root so missing packages can be installed):
@@ -301,7 +302,7 @@ log "stopping the server"
 stop_server
 rss_kib=$(awk -F': *' '/Maximum resident set size \(kbytes\)/ { print $2 }' "$tmp/serve.time" 2>/dev/null || true)
 
-# --- 5. WordPress, when there is one to compare with -------------------------------------------
+# --- 4. WordPress, when there is one to compare with -------------------------------------------
 notes=()
 wp_classes=()
 if [[ -n $WP_URL ]]; then
@@ -328,7 +329,7 @@ else
 	notes+=("WordPress + nginx fastcgi_cache: skipped, none on this machine (WP_URL unset)")
 fi
 
-# --- 4. the report ---------------------------------------------------------------------------------
+# --- 5. the report ---------------------------------------------------------------------------------
 if [[ -n $hits0 && -n $hits1 && -n $misses0 && -n $misses1 ]]; then
 	cache="$((hits1 - hits0)) hits, $((misses1 - misses0)) misses"
 else
