@@ -117,4 +117,6 @@ async def main():
         print(f"spread_ms {(arrivals[-1] - arrivals[0]) * 1000:.1f}")
 
 
-asyncio.run(main())
+# bench/newsday.py imports the Subscriber class.
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -46,12 +46,14 @@ DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=2
+BENCH_NAME=miss
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$script_dir/.." && pwd)
 RESULTS_DIR=${RESULTS_DIR:-$repo/bench/results}
-
-log() { printf '[miss] %s\n' "$*" >&2; }
-die() { printf '[miss] ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$script_dir/lib.sh"
+log() { bench_log "$@"; }
+die() { bench_die "$@"; }
 
 for v in STORIES WORDS DURATION ROUNDS CONNECTIONS; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
@@ -59,26 +61,8 @@ done
 ((CONNECTIONS >= THREADS)) || die "CONNECTIONS must be at least $THREADS"
 
 # --- tools ----------------------------------------------------------------------------
-need=()
-command -v wrk >/dev/null 2>&1 || need+=(wrk)
-command -v curl >/dev/null 2>&1 || need+=(curl)
-command -v python3 >/dev/null 2>&1 || need+=(python3)
-if ((${#need[@]})); then
-	[[ $(id -u) == 0 ]] || die "missing packages: ${need[*]} (run as root to install them with apt-get)"
-	log "installing ${need[*]} with apt-get"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update >&2
-	apt-get install -y "${need[@]}" >&2
-fi
-
-bin=${NEWSDESK_BIN:-${CARGO_TARGET_DIR:-$repo/target}/release/newsdesk}
-if [[ ! -x $bin ]]; then
-	[[ -z ${NEWSDESK_BIN:-} ]] || die "NEWSDESK_BIN=$bin is not an executable file"
-	command -v cargo >/dev/null 2>&1 || die "$bin is missing and cargo is not installed"
-	log "$bin is missing: building it"
-	(cd "$repo" && cargo build --release --locked -p newsdesk) >&2
-	[[ -x $bin ]] || die "the build did not produce $bin"
-fi
+bench_need wrk curl python3
+bin=$(bench_binary)
 
 # --- state for the cleanup trap ---------------------------------------------------------
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/miss.XXXXXX")
@@ -106,14 +90,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() {
-	python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 # start_server [ENV=VALUE...]: starts the demo server on a free port, waits for /healthz.
 start_server() {
-	port=$(free_port)
+	port=$(bench_free_port)
 	base="http://127.0.0.1:$port"
 	env NEWSDESK_LOG=warn "$@" "$bin" serve --demo --data-dir "$data" --listen "127.0.0.1:$port" \
 		>>"$tmp/serve.log" 2>&1 &
@@ -185,9 +164,7 @@ function request()
 end
 EOF
 
-metric() {
-	curl -fsS --max-time 5 "$base/metrics" 2>/dev/null | awk -v m="$1" '$1 == m { print $2 }' || true
-}
+metric() { bench_metric "$base" "$1"; }
 
 # run NAME THREADS CONNECTIONS ACCEPT-ENCODING
 declare -A rps p50 p99 errs
@@ -210,22 +187,8 @@ run() {
 	done
 }
 
-# latency_ms PERCENTILE FILE: wrk prints us, ms, s or m.
-latency_ms() {
-	awk -v p="$1" '$1 == p {
-		v = $2; f = 1
-		if (v ~ /us$/) { sub(/us$/, "", v); f = 0.001 }
-		else if (v ~ /ms$/) { sub(/ms$/, "", v) }
-		else if (v ~ /m$/) { sub(/m$/, "", v); f = 60000 }
-		else if (v ~ /s$/) { sub(/s$/, "", v); f = 1000 }
-		printf "%.2f\n", v * f
-	}' "$2"
-}
-
-median() {
-	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 }
-		END { if (NR % 2) printf "%.2f", a[(NR + 1) / 2]; else printf "%.2f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
+latency_ms() { bench_latency_ms "$@"; }
+median() { bench_median "$@"; }
 
 log "warm-up 2 s"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$tmp/walk.lua" -H 'Accept-Encoding: br, gzip' "$base" >/dev/null 2>&1

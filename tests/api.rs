@@ -1057,3 +1057,597 @@ async fn a_hero_path_is_a_bounded_relative_path_to_a_file_the_media_store_holds(
         "{body}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reads from the page cache: what strangers read is kept and purged by the event log like the
+// site's pages; what a token holder reads is made fresh and never kept.
+
+/// One value from `/metrics` (the test client is on this machine, which may read them).
+async fn metric(site: &TestSite, name: &str) -> f64 {
+    let text = site.get("/metrics").await.text().await.expect("metrics");
+    text.lines()
+        .find_map(|line| {
+            line.strip_prefix(name)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("{name} is not in the metrics:\n{text}"))
+}
+
+/// The editor's staff token on a demo site.
+async fn editor_token(site: &TestSite) -> String {
+    site.add_user("editor@example.org", "editor", common::STAFF_PASSWORD);
+    let (status, token) = site
+        .desk_token(
+            "editor@example.org",
+            &[("kind", "staff"), ("name", "wire desk"), ("role", "editor")],
+        )
+        .await;
+    assert_eq!(status, 201);
+    token
+}
+
+fn story(headline: &str, tags: &[&str], author: &str, action: &str, version: Option<i64>) -> Value {
+    json!({
+        "kind": "story",
+        "language": "en",
+        "section": "world",
+        "slug": "tide-tables-reprinted",
+        "headline": headline,
+        "body": "The harbour office reprinted its tide tables after the storm moved the bar.",
+        "tags": tags,
+        "authors": [author],
+        "breaking": true,
+        "action": action,
+        "version": version,
+    })
+}
+
+fn ids(answer: &Value) -> Vec<i64> {
+    answer["items"]
+        .as_array()
+        .map(|items| items.iter().filter_map(|i| i["id"].as_i64()).collect())
+        .unwrap_or_default()
+}
+
+fn title_of(answer: &Value, id: i64) -> Option<String> {
+    answer["items"]
+        .as_array()?
+        .iter()
+        .find(|i| i["id"] == id)
+        .and_then(|i| i["title"].as_str())
+        .map(str::to_owned)
+}
+
+/// Polls until every read in `check` holds, failing if that takes longer than a second from
+/// `since` (the moment the write was answered). Returns how many rounds it took.
+async fn within_a_second<F, Fut>(since: std::time::Instant, what: &str, check: F) -> usize
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        match check().await {
+            Ok(()) => return rounds,
+            Err(not_yet) => assert!(
+                since.elapsed() < std::time::Duration::from_secs(1),
+                "{what} not visible through the API within a second: {not_yet}"
+            ),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// A publication, an edit and a withdrawal through the staff API each show in every cached read
+/// within a second, although each read was cached (warmed twice) before the change.
+async fn cached_reads_follow_publication_edit_and_withdrawal(env: &[(&str, &str)]) {
+    let site = TestSite::start_with(demo_config_text(), &["--demo"], env);
+    let editor = editor_token(&site).await;
+    let (_, authors) = get_json(&site, "/api/v1/authors", &[]).await;
+    let author = authors["authors"][0]["slug"]
+        .as_str()
+        .expect("an author")
+        .to_owned();
+    let author_count = |answer: &Value| {
+        answer["authors"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["slug"] == author.as_str()))
+            .and_then(|a| a["items"].as_u64())
+            .unwrap_or(0)
+    };
+    let by_author = format!("/api/v1/items?author={author}&lang=en");
+    let listings = [
+        "/api/v1/items",
+        "/api/v1/items?lang=en&section=world",
+        "/api/v1/items?tag=harbour-lights",
+        by_author.as_str(),
+    ];
+    let labels = [
+        "/api/v1/breaking?lang=en",
+        "/api/v1/tags",
+        "/api/v1/authors",
+    ];
+    // Warmed, before the item exists at all (a draft's save is not public and purges nothing).
+    let hits_before = metric(&site, "newsdesk_api_cache_hits_total").await;
+    for path in listings.iter().chain(labels.iter()) {
+        for _ in 0..2 {
+            assert_eq!(get_json(&site, path, &[]).await.0, 200, "{path}");
+        }
+    }
+    assert!(
+        metric(&site, "newsdesk_api_cache_hits_total").await >= hits_before + 5.0,
+        "warmed reads come from the cache"
+    );
+    let (_, authors_before) = get_json(&site, "/api/v1/authors", &[]).await;
+    let (status, draft) = send_json(
+        &site,
+        reqwest::Method::POST,
+        "/api/v1/items",
+        Some(&editor),
+        &story(
+            "Tide tables reprinted",
+            &["Harbour lights"],
+            &author,
+            "save",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{draft}");
+    let id = draft["id"].as_i64().expect("id");
+    let item_path = format!("/api/v1/items/{id}");
+    let slug_path = "/api/v1/items/by-slug/en/tide-tables-reprinted";
+    let related_path = format!("{item_path}/related");
+    for path in [item_path.as_str(), slug_path, related_path.as_str()] {
+        assert_eq!(get_json(&site, path, &[]).await.0, 404, "{path}: a draft");
+    }
+
+    // Publication.
+    let (status, published) = send_json(
+        &site,
+        reqwest::Method::PUT,
+        &item_path,
+        Some(&editor),
+        &story(
+            "Tide tables reprinted",
+            &["Harbour lights"],
+            &author,
+            "publish",
+            Some(1),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{published}");
+    let answered = std::time::Instant::now();
+    let version = published["version"].as_i64().expect("version");
+    within_a_second(answered, "the publication", || async {
+        for path in listings {
+            let (_, answer) = get_json(&site, path, &[]).await;
+            if !ids(&answer).contains(&id) {
+                return Err(format!("{path} lacks {id}"));
+            }
+        }
+        let (_, breaking) = get_json(&site, labels[0], &[]).await;
+        if breaking["item"]["id"] != id {
+            return Err(format!("breaking: {breaking}"));
+        }
+        let (_, tags) = get_json(&site, labels[1], &[]).await;
+        if !tags["tags"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t["slug"] == "harbour-lights"))
+        {
+            return Err(format!("tags: {tags}"));
+        }
+        let (_, authors) = get_json(&site, labels[2], &[]).await;
+        if author_count(&authors) != author_count(&authors_before) + 1 {
+            return Err(format!("authors: {authors}"));
+        }
+        for path in [item_path.as_str(), slug_path, related_path.as_str()] {
+            let (status, _) = get_json(&site, path, &[]).await;
+            if status != 200 {
+                return Err(format!("{path}: {status}"));
+            }
+        }
+        Ok(())
+    })
+    .await;
+
+    // The published answers are cached now (read twice); an edit changes the headline and
+    // drops the tag, so the tag's listing must lose the item (the keys of what it was).
+    for path in listings
+        .iter()
+        .chain([item_path.as_str(), slug_path].iter())
+    {
+        get_json(&site, path, &[]).await;
+        get_json(&site, path, &[]).await;
+    }
+    let (status, edited) = send_json(
+        &site,
+        reqwest::Method::PUT,
+        &item_path,
+        Some(&editor),
+        &story(
+            "Tide tables reprinted twice",
+            &[],
+            &author,
+            "save",
+            Some(version),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(edited["status"], "published");
+    let answered = std::time::Instant::now();
+    let version = edited["version"].as_i64().expect("version");
+    within_a_second(answered, "the edit", || async {
+        for path in ["/api/v1/items", "/api/v1/items?lang=en&section=world"] {
+            let (_, answer) = get_json(&site, path, &[]).await;
+            if title_of(&answer, id).as_deref() != Some("Tide tables reprinted twice") {
+                return Err(format!("{path}: {answer}"));
+            }
+        }
+        let (_, tagged) = get_json(&site, listings[2], &[]).await;
+        if ids(&tagged).contains(&id) {
+            return Err(format!("still tagged: {tagged}"));
+        }
+        for path in [item_path.as_str(), slug_path] {
+            let (_, item) = get_json(&site, path, &[]).await;
+            if item["headline"] != "Tide tables reprinted twice" {
+                return Err(format!("{path}: {}", item["headline"]));
+            }
+        }
+        let (_, breaking) = get_json(&site, labels[0], &[]).await;
+        if breaking["item"]["title"] != "Tide tables reprinted twice" {
+            return Err(format!("breaking: {breaking}"));
+        }
+        Ok(())
+    })
+    .await;
+
+    // Withdrawal.
+    for path in [listings[0], listings[1], item_path.as_str(), slug_path] {
+        get_json(&site, path, &[]).await;
+        get_json(&site, path, &[]).await;
+    }
+    get_json(&site, &related_path, &[]).await;
+    let (status, withdrawn) = send_json(
+        &site,
+        reqwest::Method::PUT,
+        &item_path,
+        Some(&editor),
+        &story(
+            "Tide tables reprinted twice",
+            &[],
+            &author,
+            "unpublish",
+            Some(version),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{withdrawn}");
+    let answered = std::time::Instant::now();
+    within_a_second(answered, "the withdrawal", || async {
+        for path in [listings[0], listings[1], by_author.as_str()] {
+            let (_, answer) = get_json(&site, path, &[]).await;
+            if ids(&answer).contains(&id) {
+                return Err(format!("{path} still lists {id}"));
+            }
+        }
+        for path in [item_path.as_str(), slug_path, related_path.as_str()] {
+            let (status, _) = get_json(&site, path, &[]).await;
+            if status != 404 {
+                return Err(format!("{path}: {status}"));
+            }
+        }
+        let (_, breaking) = get_json(&site, labels[0], &[]).await;
+        if breaking["item"]["id"] == id {
+            return Err(format!("breaking: {breaking}"));
+        }
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cached_reads_follow_publication_edit_and_withdrawal_on_sqlite() {
+    cached_reads_follow_publication_edit_and_withdrawal(&[]).await;
+}
+
+#[tokio::test]
+async fn cached_reads_follow_publication_edit_and_withdrawal_on_postgresql() {
+    let Some(db) = common::PgDatabase::create() else {
+        return;
+    };
+    cached_reads_follow_publication_edit_and_withdrawal(&[(
+        "NEWSDESK_DATABASE_URL",
+        db.url.as_str(),
+    )])
+    .await;
+}
+
+/// A draft a staff token reads never reaches a stranger, and what strangers have cached never
+/// answers a staff token (nor a reader's): theirs are made fresh, private and uncounted.
+#[tokio::test]
+async fn token_holders_neither_fill_nor_read_the_shared_cache() {
+    let smtp = SmtpListener::start();
+    let site = readers::start(&smtp, &[TRUSTED]);
+    new_reader(&site, &smtp, "mira@example.org", "Mira").await;
+    let (status, signed_in) = send_json(
+        &site,
+        reqwest::Method::POST,
+        "/api/v1/auth/sign-in",
+        None,
+        &json!({"email": "mira@example.org", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 200, "{signed_in}");
+    let reader = signed_in["token"].as_str().expect("token").to_owned();
+    let editor = editor_token(&site).await;
+    let (_, authors) = get_json(&site, "/api/v1/authors", &[]).await;
+    let author = authors["authors"][0]["slug"].as_str().expect("an author");
+    let (status, draft) = send_json(
+        &site,
+        reqwest::Method::POST,
+        "/api/v1/items",
+        Some(&editor),
+        &story("Tide tables reprinted", &[], author, "save", None),
+    )
+    .await;
+    assert_eq!(status, 201, "{draft}");
+    let id = draft["id"].as_i64().expect("id");
+    let path = format!("/api/v1/items/{id}");
+    let staff = format!("Bearer {editor}");
+    let as_staff = [("authorization", staff.as_str())];
+    let as_reader_bearer = format!("Bearer {reader}");
+    let as_reader = [("authorization", as_reader_bearer.as_str())];
+    let counters = || async {
+        (
+            metric(&site, "newsdesk_api_cache_hits_total").await,
+            metric(&site, "newsdesk_api_cache_misses_total").await,
+            metric(&site, "newsdesk_api_cache_entries").await,
+        )
+    };
+    // Staff read the draft, twice; strangers still get 404, every time.
+    let before = counters().await;
+    for _ in 0..2 {
+        let response = site.get_with(&path, &as_staff).await;
+        assert_eq!(response.status(), 200);
+        assert!(
+            response.headers()["cache-control"]
+                .to_str()
+                .is_ok_and(|c| c.starts_with("private")),
+            "staff answers are private"
+        );
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["status"], "draft");
+    }
+    assert_eq!(
+        counters().await,
+        before,
+        "staff reads are not cache traffic"
+    );
+    for _ in 0..2 {
+        let (status, body) = get_json(&site, &path, &[]).await;
+        assert_eq!(status, 404, "a draft leaked to a stranger: {body}");
+    }
+    // Published, and cached by strangers' reads.
+    let (status, published) = send_json(
+        &site,
+        reqwest::Method::PUT,
+        &path,
+        Some(&editor),
+        &story("Tide tables reprinted", &[], author, "publish", Some(1)),
+    )
+    .await;
+    assert_eq!(status, 200, "{published}");
+    let version = published["version"].as_i64().expect("version");
+    let answered = std::time::Instant::now();
+    within_a_second(answered, "the publication", || async {
+        let (status, _) = get_json(&site, &path, &[]).await;
+        (status == 200).then_some(()).ok_or(format!("{status}"))
+    })
+    .await;
+    let (status, _) = get_json(&site, &path, &[]).await;
+    assert_eq!(status, 200);
+    // Withdrawn: the staff token's very next read shows it (no cached answer stands in),
+    // and neither it nor a reader's token moved a counter.
+    let (status, back) = send_json(
+        &site,
+        reqwest::Method::PUT,
+        &path,
+        Some(&editor),
+        &story(
+            "Tide tables, withdrawn",
+            &[],
+            author,
+            "unpublish",
+            Some(version),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{back}");
+    let back_answered = std::time::Instant::now();
+    let before = counters().await;
+    let (status, seen) = get_json(&site, &path, &as_staff).await;
+    assert_eq!(status, 200);
+    assert_eq!(seen["status"], "unpublished", "{seen}");
+    assert_eq!(seen["headline"], "Tide tables, withdrawn");
+    let response = site.get_with("/api/v1/items", &as_reader).await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["cache-control"]
+            .to_str()
+            .is_ok_and(|c| c.starts_with("private"))
+    );
+    // (Entries may drop meanwhile: the withdrawal's purge runs beside these reads.)
+    let after = counters().await;
+    assert_eq!(
+        (after.0, after.1),
+        (before.0, before.1),
+        "token holders' reads are not cache traffic"
+    );
+    // And the stranger's answer goes with the event.
+    within_a_second(back_answered, "the withdrawal", || async {
+        let (status, _) = get_json(&site, &path, &[]).await;
+        (status == 404).then_some(()).ok_or(format!("{status}"))
+    })
+    .await;
+}
+
+/// Only the first page of the stream, under documented parameters with valid values, takes a
+/// place in the cache, one per question however it is spelt; cursors, refusals, unknown labels,
+/// searches and missing items never do.
+#[tokio::test]
+async fn the_cached_key_space_is_bounded_and_hits_are_counted() {
+    let site = TestSite::demo();
+    let entries = || metric(&site, "newsdesk_api_cache_entries");
+    let hits = || metric(&site, "newsdesk_api_cache_hits_total");
+    assert_eq!(entries().await, 0.0);
+    // One question, three spellings: one entry, two hits.
+    let (status, first) = get_json(&site, "/api/v1/items?lang=en&section=world", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(entries().await, 1.0);
+    let hits_before = hits().await;
+    for spelling in [
+        "/api/v1/items?section=world&lang=en",
+        "/api/v1/items?section=world&limit=20&lang=EN",
+    ] {
+        let (status, again) = get_json(&site, spelling, &[]).await;
+        assert_eq!(status, 200);
+        assert_eq!(again, first, "{spelling}");
+    }
+    assert_eq!(hits().await, hits_before + 2.0);
+    assert_eq!(entries().await, 1.0);
+    // A cached answer is one implementation with the pages': an ETag per encoding, the body
+    // compressed as asked, and a conditional request answered 304 from the cache.
+    let response = site
+        .get_with(
+            "/api/v1/items?lang=en&section=world",
+            &[("accept-encoding", "br")],
+        )
+        .await;
+    assert_eq!(response.headers()["content-encoding"], "br");
+    let etag = response.headers()["etag"]
+        .to_str()
+        .expect("etag")
+        .to_owned();
+    assert!(etag.ends_with("-br\""), "{etag}");
+    let vary = response.headers()["vary"]
+        .to_str()
+        .expect("vary")
+        .to_owned();
+    for name in ["Accept-Encoding", "Authorization", "X-API-Key"] {
+        assert!(vary.contains(name), "{vary}");
+    }
+    assert!(
+        response.headers()["surrogate-key"]
+            .to_str()
+            .is_ok_and(|k| k.split(' ').any(|k| k == "stream:en"))
+    );
+    assert!(
+        response.headers()["cache-control"]
+            .to_str()
+            .is_ok_and(|c| c.starts_with("public"))
+    );
+    let unchanged = site
+        .get_with(
+            "/api/v1/items?lang=en&section=world",
+            &[("accept-encoding", "br"), ("if-none-match", &etag)],
+        )
+        .await;
+    assert_eq!(unchanged.status(), 304);
+    // None of these takes a place.
+    let (_, page) = get_json(&site, "/api/v1/items?limit=2", &[]).await;
+    let cursor = page["next_cursor"]
+        .as_str()
+        .expect("a second page")
+        .to_owned();
+    let entries_before = entries().await;
+    let misses_before = metric(&site, "newsdesk_api_cache_misses_total").await;
+    let uncached = [
+        format!("/api/v1/items?limit=2&cursor={cursor}"),
+        format!("/api/v1/items?cursor={cursor}"),
+        "/api/v1/items?cursor=1.1".to_owned(),
+        "/api/v1/search?q=harbour".to_owned(),
+    ];
+    for path in &uncached {
+        for _ in 0..2 {
+            assert_eq!(get_json(&site, path, &[]).await.0, 200, "{path}");
+        }
+    }
+    assert_eq!(
+        metric(&site, "newsdesk_api_cache_misses_total").await,
+        misses_before,
+        "later pages and searches are not cache traffic"
+    );
+    for (path, status) in [
+        ("/api/v1/items?tag=no-such-tag", 200),
+        ("/api/v1/items?author=nobody-at-all&lang=en", 200),
+        ("/api/v1/items?section=no-such-section", 200),
+        ("/api/v1/items?colour=red", 400),
+        ("/api/v1/items?limit=101", 400),
+        ("/api/v1/items?lang=xx", 400),
+        ("/api/v1/items/999999", 404),
+        ("/api/v1/items/999999/related", 404),
+        ("/api/v1/items/by-slug/en/no-such-story", 404),
+        ("/api/v1/breaking?lang=xx", 400),
+        ("/api/v1/sections?colour=red", 400),
+    ] {
+        for _ in 0..2 {
+            assert_eq!(get_json(&site, path, &[]).await.0, status, "{path}");
+        }
+    }
+    assert_eq!(entries().await, entries_before, "the key space grew");
+}
+
+/// Where reading needs a key, the gate checks it before any cached answer is given, and key
+/// holders share the cache (they see the public edition) with private answers.
+#[tokio::test]
+async fn a_required_key_is_checked_before_a_cached_answer() {
+    let site = TestSite::start_with(
+        demo_config_text(),
+        &["--demo"],
+        &[("NEWSDESK_API__REQUIRE_KEY", "true")],
+    );
+    site.add_user("admin@example.org", "admin", common::STAFF_PASSWORD);
+    let (_, key) = site
+        .desk_token(
+            "admin@example.org",
+            &[("kind", "read"), ("name", "Partner radio")],
+        )
+        .await;
+    let hits_before = metric(&site, "newsdesk_api_cache_hits_total").await;
+    for _ in 0..2 {
+        let response = site
+            .get_with("/api/v1/sections", &[("x-api-key", &key)])
+            .await;
+        assert_eq!(response.status(), 200);
+        assert!(
+            response.headers()["cache-control"]
+                .to_str()
+                .is_ok_and(|c| c.starts_with("private")),
+            "keyed answers are private"
+        );
+    }
+    assert_eq!(
+        metric(&site, "newsdesk_api_cache_hits_total").await,
+        hits_before + 1.0
+    );
+    for headers in [
+        vec![],
+        vec![("x-api-key", "ndk_not-a-key-of-ours")],
+        vec![("authorization", "Bearer ndk_not-a-key-of-ours")],
+    ] {
+        let (status, body) = get_json(&site, "/api/v1/sections", &headers).await;
+        assert_eq!(status, 401, "{headers:?}");
+        assert_error(&body, "unauthorized", None);
+    }
+    assert_eq!(
+        metric(&site, "newsdesk_api_cache_hits_total").await,
+        hits_before + 1.0
+    );
+}

@@ -366,6 +366,24 @@ async fn metrics_text(
             state.cache.bytes() as f64,
         ),
         (
+            "newsdesk_api_cache_hits_total",
+            "counter",
+            "API reads answered from the page cache (strangers and read keys only).",
+            state.api.cache_hits.load(Ordering::Relaxed) as f64,
+        ),
+        (
+            "newsdesk_api_cache_misses_total",
+            "counter",
+            "API reads that could have come from the page cache and were made instead.",
+            state.api.cache_misses.load(Ordering::Relaxed) as f64,
+        ),
+        (
+            "newsdesk_api_cache_entries",
+            "gauge",
+            "API answers in the page cache (counted among its entries and bytes too).",
+            state.cache.len_under(api::CACHE_PREFIX) as f64,
+        ),
+        (
             "newsdesk_live_subscribers",
             "gauge",
             "Open live-stream connections.",

@@ -242,7 +242,7 @@ pub async fn thread(
             .map(|n| CommentOut::new(n, viewer, &editable))
             .collect(),
     };
-    Ok(respond(&state, &caller, &headers, &body))
+    respond(&state, &caller, &headers, &body).await
 }
 
 /// One comment with its replies (deep threads continue here).
@@ -270,7 +270,7 @@ pub async fn comment(
     let node = state.newsroom.subthread(id, viewer).await?;
     let config = state.config();
     let body = CommentOut::new(&node, viewer, &edit_window(&config));
-    Ok(respond(&state, &caller, &headers, &body))
+    respond(&state, &caller, &headers, &body).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

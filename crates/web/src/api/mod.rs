@@ -12,12 +12,13 @@ mod extract;
 mod limits;
 mod model;
 mod read;
+mod shared;
 mod staff;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -34,7 +35,7 @@ pub use error::{ApiError, ErrorBody};
 pub use limits::RateLimiter;
 
 use crate::metrics::RouteName;
-use crate::{AppState, cache, http};
+use crate::{AppState, http};
 
 /// Largest JSON body the API reads: an item's body at its limit, escaped, with room to spare.
 pub const BODY_LIMIT: usize = 512 * 1024;
@@ -45,7 +46,15 @@ pub struct ApiState {
     pub limiter: RateLimiter,
     /// The OpenAPI document, rendered once at start.
     pub document: std::sync::OnceLock<Arc<docs::Document>>,
+    /// Reads answered from the page cache, and reads that made the answer it then kept (or,
+    /// for an empty filtered page, only served); fresh answers for token holders count in
+    /// neither (`shared::serve`).
+    pub cache_hits: AtomicU64,
+    pub cache_misses: AtomicU64,
 }
+
+/// Where the API's answers live in the page cache (see `shared`).
+pub use shared::ADDRESS_PREFIX as CACHE_PREFIX;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -218,38 +227,17 @@ async fn errors_as_json(request: Request, next: Next) -> Response {
     response
 }
 
-/// A JSON answer to a read, with an ETag for conditional requests. Shared caches may keep what
-/// any stranger would be given; answers to token holders are private.
-pub(crate) fn respond<T: Serialize>(
+/// A JSON answer to a read that is never kept (a cursor's page, a search, a thread), made the
+/// same way as a cached one: an ETag per encoding for conditional requests, gzip or brotli as
+/// asked, `public` for strangers and `private` for token holders.
+pub(crate) async fn respond<T: Serialize>(
     state: &AppState,
     caller: &auth::Caller,
     request: &HeaderMap,
     value: &T,
-) -> Response {
-    let body = match serde_json::to_vec(value) {
-        Ok(body) => body,
-        Err(e) => return ApiError::internal(format!("serializing an answer: {e}")).into_response(),
-    };
-    let etag = HeaderValue::from_str(&format!("\"{}\"", cache::content_tag(&body)))
-        .unwrap_or(HeaderValue::from_static("\"\""));
-    let shared = caller.is_anonymous() && !state.config().api.require_key;
-    let cache_control = if shared {
-        state.cache_control.clone()
-    } else {
-        HeaderValue::from_static("private, no-cache")
-    };
-    let builder = Response::builder()
-        .header(header::ETAG, etag.clone())
-        .header(header::CACHE_CONTROL, cache_control)
-        .header(header::VARY, "Authorization, X-API-Key");
-    let response = if http::none_match(request, &etag) {
-        builder.status(StatusCode::NOT_MODIFIED).body(Body::empty())
-    } else {
-        builder
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body))
-    };
-    response.unwrap_or_else(|e| ApiError::internal(e).into_response())
+) -> Result<Response, ApiError> {
+    let answer = shared::Answer::json(value, Vec::new())?;
+    shared::serve(state, caller, request, None, || async { Ok(answer) }).await
 }
 
 /// A JSON answer to a write or a caller's own data: never stored by any cache.

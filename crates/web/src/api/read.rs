@@ -2,13 +2,16 @@
 //! items, the breaking item, sections, tags, authors and search.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use jiff::Timestamp;
 use newsdesk_core::ItemKind;
+use newsdesk_core::event::keys;
 use newsdesk_core::item::ItemQuery;
+use newsdesk_services::newsroom::BREAKING_WINDOW;
 use newsdesk_services::search::{Filters, SearchQuery, Sort};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -17,6 +20,7 @@ use super::auth::Caller;
 use super::error::{ApiError, ErrorBody, NotModified, Refusals};
 use super::extract::ApiQuery;
 use super::model::{Breaking, ItemDetail, ItemList, ItemPage, ItemSummary, Kind};
+use super::shared::{self, Answer, edition_keys};
 use super::{check_id, check_language, check_slug, linker, respond};
 use crate::AppState;
 use crate::paths;
@@ -125,19 +129,45 @@ pub async fn stream(
         limit: limit + 1,
         ..ItemQuery::default()
     };
-    let mut items = state.newsroom.published_items(&query).await?;
-    let more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    let links = linker(&state, &config);
-    let page = ItemPage {
-        next_cursor: if more {
-            items.last().and_then(cursor_of)
+    // Only the first page is kept: apps poll the top of the stream, while a later page is
+    // read once per scroll and every cursor of the documented shape is a page of its own.
+    let address = query.before.is_none().then(|| {
+        let limit = limit.to_string();
+        shared::address(
+            "/api/v1/items",
+            &[
+                ("lang", query.language.as_deref()),
+                ("section", query.section.as_deref()),
+                ("tag", query.tag.as_deref()),
+                ("author", query.author.as_deref()),
+                ("kind", query.kind.map(ItemKind::as_str)),
+                ("limit", Some(&limit)),
+            ],
+        )
+    });
+    shared::serve(&state, &caller, &headers, address, || async {
+        let mut items = state.newsroom.published_items(&query).await?;
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let links = linker(&state, &config);
+        let page = ItemPage {
+            next_cursor: if more {
+                items.last().and_then(cursor_of)
+            } else {
+                None
+            },
+            items: items.iter().map(|i| links.summary(i)).collect(),
+        };
+        let answer = Answer::json(&page, edition_keys(&config, query.language.as_deref()))?;
+        // A label filter is any slug; only labels with published items take a place.
+        let labelled = query.section.is_some() || query.tag.is_some() || query.author.is_some();
+        Ok(if labelled && page.items.is_empty() {
+            answer.served_only()
         } else {
-            None
-        },
-        items: items.iter().map(|i| links.summary(i)).collect(),
-    };
-    Ok(respond(&state, &caller, &headers, &page))
+            answer
+        })
+    })
+    .await
 }
 
 /// One item by its id, with its body as HTML and as blocks. Staff tokens that may see every
@@ -162,28 +192,33 @@ pub async fn item(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = check_id("id", &id)?;
-    // Staff see what the desk shows them (one rule for both); everyone else, published items.
-    let item = match caller.staff() {
-        Ok(account) => state.newsroom.item_for_staff(account, id).await?,
-        Err(_) => state
-            .newsroom
-            .item_by_id(id, false)
-            .await?
-            .ok_or_else(|| ApiError::not_found("item"))?,
-    };
-    detail(&state, &caller, &headers, &item).await
+    let address = format!("/api/v1/items/{id}");
+    shared::serve(&state, &caller, &headers, Some(address), || async {
+        // Staff see what the desk shows them (one rule for both); everyone else, published
+        // items. Staff answers are never kept (`shared::serve`).
+        let item = match caller.staff() {
+            Ok(account) => state.newsroom.item_for_staff(account, id).await?,
+            Err(_) => state
+                .newsroom
+                .item_by_id(id, false)
+                .await?
+                .ok_or_else(|| ApiError::not_found("item"))?,
+        };
+        detail(&state, &item).await
+    })
+    .await
 }
 
-async fn detail(
-    state: &AppState,
-    caller: &Caller,
-    headers: &HeaderMap,
-    item: &newsdesk_core::Item,
-) -> Result<Response, ApiError> {
+/// An item whole. Its keys: the item's own (edits, withdrawal, comments) and its edition's
+/// (renamed sections, tags and authors).
+async fn detail(state: &AppState, item: &newsdesk_core::Item) -> Result<Answer, ApiError> {
     let config = state.config();
     let counts = state.newsroom.comment_counts(&[item.id]).await?;
     let body = linker(state, &config).detail(item, counts.get(&item.id).copied().unwrap_or(0));
-    Ok(respond(state, caller, headers, &body))
+    Answer::json(
+        &body,
+        vec![keys::item(item.id), keys::stream(&item.language)],
+    )
 }
 
 /// One published item by its edition and slug (the last part of its address on the site).
@@ -212,12 +247,16 @@ pub async fn item_by_slug(
     let config = state.config();
     let lang = check_language(&config, &lang)?;
     let slug = check_slug("slug", &slug, newsdesk_core::item::SLUG_MAX)?;
-    let item = state
-        .newsroom
-        .published_by_slug(&lang, &slug)
-        .await?
-        .ok_or_else(|| ApiError::not_found("item"))?;
-    detail(&state, &caller, &headers, &item).await
+    let address = format!("/api/v1/items/by-slug/{lang}/{slug}");
+    shared::serve(&state, &caller, &headers, Some(address), || async {
+        let item = state
+            .newsroom
+            .published_by_slug(&lang, &slug)
+            .await?
+            .ok_or_else(|| ApiError::not_found("item"))?;
+        detail(&state, &item).await
+    })
+    .await
 }
 
 /// Items related to a published item: the editors' pins first, then the closest by content.
@@ -241,18 +280,26 @@ pub async fn related(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = check_id("id", &id)?;
-    let item = state
-        .newsroom
-        .item_by_id(id, false)
-        .await?
-        .ok_or_else(|| ApiError::not_found("item"))?;
-    let related = state.newsroom.related(&item).await?;
-    let config = state.config();
-    let links = linker(&state, &config);
-    let list = ItemList {
-        items: related.iter().map(|i| links.summary(i)).collect(),
-    };
-    Ok(respond(&state, &caller, &headers, &list))
+    let address = format!("/api/v1/items/{id}/related");
+    shared::serve(&state, &caller, &headers, Some(address), || async {
+        let item = state
+            .newsroom
+            .item_by_id(id, false)
+            .await?
+            .ok_or_else(|| ApiError::not_found("item"))?;
+        let related = state.newsroom.related(&item).await?;
+        let config = state.config();
+        let links = linker(&state, &config);
+        let list = ItemList {
+            items: related.iter().map(|i| links.summary(i)).collect(),
+        };
+        // The edition's key: any publication may change what is closest (the page cache's
+        // follower brings the search index up to date before it purges).
+        let mut answer_keys = vec![keys::item(item.id), keys::stream(&item.language)];
+        answer_keys.extend(related.iter().map(|r| keys::item(r.id)));
+        Answer::json(&list, answer_keys)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -287,12 +334,27 @@ pub async fn breaking(
         Some(l) => check_language(&config, &l)?,
         None => config.site.default_language.clone(),
     };
-    let item = state.newsroom.breaking(&lang, Timestamp::now()).await?;
-    let links = linker(&state, &config);
-    let body = Breaking {
-        item: item.as_ref().map(|i| links.summary(i)),
-    };
-    Ok(respond(&state, &caller, &headers, &body))
+    let address = shared::address("/api/v1/breaking", &[("lang", Some(&lang))]);
+    shared::serve(&state, &caller, &headers, Some(address), || async {
+        let now = Timestamp::now();
+        let item = state.newsroom.breaking(&lang, now).await?;
+        let links = linker(&state, &config);
+        let body = Breaking {
+            item: item.as_ref().map(|i| links.summary(i)),
+        };
+        let answer = Answer::json(&body, vec![keys::stream(&lang)])?;
+        // Publishing a breaking item purges this; its leaving the window is an event of time
+        // alone, so the answer is kept no longer than the item stays breaking.
+        let window_ends = item
+            .and_then(|i| i.published_at)
+            .and_then(|at| at.checked_add(BREAKING_WINDOW).ok());
+        Ok(match window_ends {
+            Some(end) => answer
+                .fresh_for(Duration::try_from(end.duration_since(now)).unwrap_or(Duration::ZERO)),
+            None => answer,
+        })
+    })
+    .await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -332,22 +394,26 @@ pub async fn sections(
         Some(l) => check_language(&config, &l)?,
         None => config.site.default_language.clone(),
     };
-    let body = SectionList {
-        sections: state
-            .sections()
-            .iter()
-            .map(|s| SectionOut {
-                slug: s.slug.clone(),
-                name: s.name_in(&lang).to_owned(),
-                url: format!(
-                    "{}{}",
-                    state.base_url,
-                    paths::section_url(&config, &lang, &s.slug)
-                ),
-            })
-            .collect(),
-    };
-    Ok(respond(&state, &caller, &headers, &body))
+    let address = shared::address("/api/v1/sections", &[("lang", Some(&lang))]);
+    shared::serve(&state, &caller, &headers, Some(address), || async {
+        let body = SectionList {
+            sections: state
+                .sections()
+                .iter()
+                .map(|s| SectionOut {
+                    slug: s.slug.clone(),
+                    name: s.name_in(&lang).to_owned(),
+                    url: format!(
+                        "{}{}",
+                        state.base_url,
+                        paths::section_url(&config, &lang, &s.slug)
+                    ),
+                })
+                .collect(),
+        };
+        Answer::json(&body, vec![keys::stream(&lang)])
+    })
+    .await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -393,21 +459,31 @@ pub async fn tags(
     caller: Caller,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let body = TagList {
-        tags: state
-            .newsroom
-            .tags_in_use()
-            .await?
-            .into_iter()
-            .filter(|u| u.items > 0)
-            .map(|u| LabelOut {
-                slug: u.label.slug,
-                name: u.label.name,
-                items: u.items,
-            })
-            .collect(),
-    };
-    Ok(respond(&state, &caller, &headers, &body))
+    shared::serve(
+        &state,
+        &caller,
+        &headers,
+        Some("/api/v1/tags".into()),
+        || async {
+            let body = TagList {
+                tags: state
+                    .newsroom
+                    .tags_in_use()
+                    .await?
+                    .into_iter()
+                    .filter(|u| u.items > 0)
+                    .map(|u| LabelOut {
+                        slug: u.label.slug,
+                        name: u.label.name,
+                        items: u.items,
+                    })
+                    .collect(),
+            };
+            // Counts move with any edition's publications.
+            Answer::json(&body, edition_keys(&state.config(), None))
+        },
+    )
+    .await
 }
 
 /// Every author, by name.
@@ -427,21 +503,30 @@ pub async fn authors(
     caller: Caller,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let body = AuthorList {
-        authors: state
-            .newsroom
-            .authors_in_use()
-            .await?
-            .into_iter()
-            .map(|u| AuthorOut {
-                slug: u.label.slug,
-                name: u.label.name,
-                bio: u.label.bio,
-                items: u.items,
-            })
-            .collect(),
-    };
-    Ok(respond(&state, &caller, &headers, &body))
+    shared::serve(
+        &state,
+        &caller,
+        &headers,
+        Some("/api/v1/authors".into()),
+        || async {
+            let body = AuthorList {
+                authors: state
+                    .newsroom
+                    .authors_in_use()
+                    .await?
+                    .into_iter()
+                    .map(|u| AuthorOut {
+                        slug: u.label.slug,
+                        name: u.label.name,
+                        bio: u.label.bio,
+                        items: u.items,
+                    })
+                    .collect(),
+            };
+            Answer::json(&body, edition_keys(&state.config(), None))
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
@@ -571,7 +656,8 @@ pub async fn search(
             results: Vec::new(),
         },
     };
-    Ok(respond(&state, &caller, &headers, &body))
+    // Searches are never kept: each query would be an entry of its own.
+    respond(&state, &caller, &headers, &body).await
 }
 
 #[cfg(test)]

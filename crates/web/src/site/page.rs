@@ -16,7 +16,7 @@ use newsdesk_core::event::keys;
 use newsdesk_services::{ItemLookup, Listing, ListingSubject};
 
 use crate::AppState;
-use crate::cache::{CachedPage, Encoding};
+use crate::cache::{self, CachedPage};
 use crate::error::WebError;
 use crate::http;
 use crate::metrics::RouteName;
@@ -154,7 +154,7 @@ pub async fn page(
                     let page = CachedPage::build(body, content_type, keys)
                         .with_last_modified(last_modified);
                     // Only what this reader takes; the other encoding waits for its reader.
-                    fill(page, encoding)
+                    cache::fill_body(page, encoding)
                         .await
                         .map_err(|e| Uncached::Failed(WebError::Internal(e.to_string())))
                 }
@@ -168,7 +168,7 @@ pub async fn page(
             if page.compressed(encoding).is_none() {
                 // The first reader of this page in this encoding makes it, and the cache
                 // counts the new bytes.
-                let _ = fill(page.clone(), encoding).await;
+                let _ = cache::fill_body(page.clone(), encoding).await;
                 state.cache.account(&address, &page);
             }
             http::from_cached(&page, &headers, &method, &state.cache_control)
@@ -177,28 +177,6 @@ pub async fn page(
         Err(Uncached::Failed(e)) => error_page(&state, &route.language, e),
     };
     with_route(response, name)
-}
-
-/// Pages up to this size are compressed on the async worker that rendered them: at the
-/// pages' settings that takes about a quarter of a millisecond for a 20 KB story, less than
-/// the render, and saves two thread hand-offs per miss. Bigger documents (sitemaps, long
-/// feeds) go to the blocking pool so they never stall other requests.
-const COMPRESS_INLINE_MAX: usize = 64 * 1024;
-
-/// Makes `page`'s body in `encoding` (see `CachedPage::fill`).
-async fn fill<P>(page: P, encoding: Encoding) -> Result<P, tokio::task::JoinError>
-where
-    P: std::borrow::Borrow<CachedPage> + Send + 'static,
-{
-    if page.borrow().identity.len() <= COMPRESS_INLINE_MAX {
-        page.borrow().fill(encoding);
-        return Ok(page);
-    }
-    tokio::task::spawn_blocking(move || {
-        page.borrow().fill(encoding);
-        page
-    })
-    .await
 }
 
 fn with_route(mut response: Response, name: &'static str) -> Response {
