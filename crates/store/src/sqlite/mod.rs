@@ -64,12 +64,7 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         let reader = SqlitePoolOptions::new()
-            .max_connections(
-                std::env::var("ND_READERS")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(8),
-            )
+            .max_connections(8)
             .min_connections(1)
             .connect_with(options.read_only(true))
             .await?;
