@@ -272,9 +272,48 @@ struct Pages {
     bytes: usize,
     protected_len: usize,
     protected_bytes: usize,
+    /// The latest purges, oldest first: the generation each one made and the keys it named
+    /// (`None`: everything). A render that started before some of them is kept unless one
+    /// named a key of its page, so a comment on one story no longer throws away the home
+    /// page rendered meanwhile (and makes the readers waiting for it render it again).
+    purges: std::collections::VecDeque<(u64, Option<Vec<String>>)>,
 }
 
+/// Purges remembered for `Pages::purges`. A render older than all of them is not kept: at
+/// a comment a second this is minutes, and a render takes milliseconds.
+const PURGES_KEPT: usize = 256;
+
 impl Pages {
+    fn record_purge(&mut self, generation: u64, keys: Option<Vec<String>>) {
+        if self.purges.len() == PURGES_KEPT {
+            self.purges.pop_front();
+        }
+        self.purges.push_back((generation, keys));
+    }
+
+    /// Whether a page with `keys`, rendered from data read at generation `rendered_at`,
+    /// may be stored: no purge since then named any of its keys.
+    fn untouched_since(&self, rendered_at: u64, current: u64, keys: &[String]) -> bool {
+        if rendered_at == current {
+            return true;
+        }
+        // Every purge after `rendered_at` must still be remembered to be judged.
+        let Some((oldest, _)) = self.purges.front() else {
+            return false;
+        };
+        if *oldest > rendered_at + 1 {
+            return false;
+        }
+        self.purges
+            .iter()
+            .filter(|(generation, _)| *generation > rendered_at)
+            .all(|(_, purged)| {
+                purged
+                    .as_ref()
+                    .is_some_and(|purged| !purged.iter().any(|k| keys.contains(k)))
+            })
+    }
+
     fn queue(&mut self, segment: Segment) -> &mut BTreeMap<u64, String> {
         match segment {
             Segment::Probation => &mut self.probation,
@@ -519,7 +558,8 @@ impl PageCache {
         let Ok(mut pages) = self.pages.write() else {
             return;
         };
-        if self.generation.load(Ordering::Acquire) != rendered_at {
+        let current = self.generation.load(Ordering::Acquire);
+        if !pages.untouched_since(rendered_at, current, &page.keys) {
             return;
         }
         // Measured under the lock, like `account`: a body filled in meanwhile is either
@@ -592,13 +632,15 @@ impl PageCache {
         let Ok(mut pages) = self.pages.write() else {
             return 0;
         };
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        let keys: Vec<String> = keys.into_iter().cloned().collect();
         let mut addresses = Vec::new();
-        for key in keys {
+        for key in &keys {
             if let Some(set) = pages.by_key.get(key) {
                 addresses.extend(set.iter().cloned());
             }
         }
+        pages.record_purge(generation, Some(keys));
         let count = addresses.len();
         for address in addresses {
             pages.remove(&address);
@@ -608,8 +650,9 @@ impl PageCache {
 
     pub fn clear(&self) {
         if let Ok(mut pages) = self.pages.write() {
-            self.generation.fetch_add(1, Ordering::AcqRel);
+            let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
             *pages = Pages::default();
+            pages.record_purge(generation, None);
         }
     }
 
@@ -740,6 +783,49 @@ mod tests {
         cache.invalidate(&["item:1".to_owned()]);
         cache.insert("/world/a".into(), page("old", &["item:1"]), before);
         assert!(cache.get("/world/a").is_none());
+    }
+
+    #[test]
+    fn a_render_is_dropped_only_by_a_purge_of_its_own_keys() {
+        let cache = PageCache::new(10, usize::MAX, Duration::from_secs(60));
+        let before = cache.generation();
+        // A comment on another story while the home page rendered: the home page is kept.
+        cache.invalidate(&["item:2".to_owned()]);
+        cache.insert("/".into(), page("home", &["home:en", "stream:en"]), before);
+        assert!(cache.get("/").is_some());
+        // A publish named the home page's key meanwhile: not kept.
+        cache.invalidate(&["item:3".to_owned()]);
+        cache.invalidate(&["stream:en".to_owned()]);
+        cache.insert("/latest".into(), page("latest", &["stream:en"]), before);
+        assert!(cache.get("/latest").is_none());
+        // A clear names every key.
+        let before = cache.generation();
+        cache.clear();
+        cache.insert(
+            "/sport".into(),
+            page("sport", &["section:en:sport"]),
+            before,
+        );
+        assert!(cache.get("/sport").is_none());
+        // Older than every remembered purge: not judged, not kept.
+        let before = cache.generation();
+        for n in 0..=PURGES_KEPT {
+            cache.invalidate(&[format!("item:{}", 100 + n)]);
+        }
+        cache.insert(
+            "/world".into(),
+            page("world", &["section:en:world"]),
+            before,
+        );
+        assert!(cache.get("/world").is_none());
+        let recent = cache.generation();
+        cache.invalidate(&["item:1".to_owned()]);
+        cache.insert(
+            "/world".into(),
+            page("world", &["section:en:world"]),
+            recent,
+        );
+        assert!(cache.get("/world").is_some());
     }
 
     #[test]
