@@ -664,6 +664,22 @@ impl PageCache {
         self.len() == 0
     }
 
+    /// `page` (kept at `address`) with its body in `encoding` made: the first reader of a
+    /// cached page in an encoding makes it, and the cache counts the new bytes.
+    pub async fn with_body(
+        &self,
+        address: &str,
+        page: Arc<CachedPage>,
+        encoding: Encoding,
+    ) -> Result<Arc<CachedPage>, tokio::task::JoinError> {
+        if page.compressed(encoding).is_some() {
+            return Ok(page);
+        }
+        let page = fill_body(page, encoding).await?;
+        self.account(address, &page);
+        Ok(page)
+    }
+
     /// Entries whose address starts with `prefix` (the API's share of the cache, for the
     /// metrics). It walks every address, so it is for a scrape, not for a request.
     pub fn len_under(&self, prefix: &str) -> usize {

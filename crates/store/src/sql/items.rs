@@ -200,8 +200,15 @@ fn labels_from_row(row: &DbRow, item: &mut Item) -> Result<()> {
     Ok(())
 }
 
-/// Related choices from `id:choice:position` entries joined by commas, in the order of
-/// `related_choices`: by position, then id.
+/// An item's related choices (bound as `$1`) as one text: `id:choice:position` entries joined
+/// by commas, read back by `related_choices_from_list`.
+const RELATED_CHOICES_LIST: &str = concat!(
+    "SELECT ",
+    text_list!("related_id || ':' || choice || ':' || position"),
+    " FROM related_choices WHERE item_id = $1"
+);
+
+/// Related choices from `RELATED_CHOICES_LIST`'s text, by position, then id.
 fn related_choices_from_list(list: &str) -> Result<crate::RelatedChoices> {
     let mut entries = Vec::new();
     for entry in list.split(',').filter(|e| !e.is_empty()) {
@@ -963,14 +970,13 @@ impl ItemStore for SqlStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut conn = self.reader.acquire().await?;
         let json = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {} FROM items WHERE status = 'published' AND id IN ({})",
             ITEM_COLUMNS,
             ids!()
         ));
-        let rows = sqlx::query(sql).bind(&json).fetch_all(&mut *conn).await?;
+        let rows = sqlx::query(sql).bind(&json).fetch_all(&self.reader).await?;
         let mut items = rows.iter().map(item_from_row).collect::<Result<Vec<_>>>()?;
         items.sort_by_key(|item| ids.iter().position(|id| *id == item.id));
         Ok(items)
@@ -985,9 +991,9 @@ impl ItemStore for SqlStore {
                         AS comments,
                     (SELECT COUNT(*) FROM comments c
                       WHERE c.item_id = $1 AND c.parent_id IS NULL AND ({})) AS top_level_shown,
-                    (SELECT {} FROM related_choices WHERE item_id = $1) AS choices",
+                    ({}) AS choices",
             super::comments::COMMENT_VISIBLE,
-            text_list!("related_id || ':' || choice || ':' || position"),
+            RELATED_CHOICES_LIST,
         )))
         .bind(item_id)
         // No viewer: the page is the same for everyone (`COMMENT_VISIBLE`'s `$2`).
@@ -1008,20 +1014,11 @@ impl ItemStore for SqlStore {
     }
 
     async fn related_choices(&self, item_id: i64) -> Result<crate::RelatedChoices> {
-        let rows: Vec<(i64, String)> = sqlx::query_as(
-                "SELECT related_id, choice FROM related_choices WHERE item_id = $1 ORDER BY position, related_id",
-            )
+        let list: Option<String> = sqlx::query_scalar(RELATED_CHOICES_LIST)
             .bind(item_id)
-            .fetch_all(&self.reader)
+            .fetch_one(&self.reader)
             .await?;
-        let mut out = crate::RelatedChoices::default();
-        for (id, choice) in rows {
-            match choice.as_str() {
-                "pin" => out.pinned.push(id),
-                _ => out.excluded.push(id),
-            }
-        }
-        Ok(out)
+        related_choices_from_list(list.as_deref().unwrap_or(""))
     }
 
     async fn set_related_choices(

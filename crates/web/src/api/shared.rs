@@ -5,7 +5,6 @@
 //! keeps what a staff or reader token was shown, and never reads the cache for them.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -135,12 +134,11 @@ where
     counter.fetch_add(1, Ordering::Relaxed);
     match answer {
         Ok(page) => {
-            if page.compressed(encoding).is_none() {
-                let page: Arc<CachedPage> = cache::fill_body(page.clone(), encoding)
-                    .await
-                    .map_err(ApiError::internal)?;
-                state.cache.account(&address, &page);
-            }
+            let page = state
+                .cache
+                .with_body(&address, page, encoding)
+                .await
+                .map_err(ApiError::internal)?;
             Ok(reply(state, caller, request, &page))
         }
         Err(NotKept::Served(page)) => Ok(reply(state, caller, request, &page)),

@@ -164,15 +164,10 @@ pub async fn page(
         })
         .await;
     let response = match answer {
-        Ok(page) => {
-            if page.compressed(encoding).is_none() {
-                // The first reader of this page in this encoding makes it, and the cache
-                // counts the new bytes.
-                let _ = cache::fill_body(page.clone(), encoding).await;
-                state.cache.account(&address, &page);
-            }
-            http::from_cached(&page, &headers, &method, &state.cache_control)
-        }
+        Ok(page) => match state.cache.with_body(&address, page, encoding).await {
+            Ok(page) => http::from_cached(&page, &headers, &method, &state.cache_control),
+            Err(e) => error_page(&state, &route.language, WebError::Internal(e.to_string())),
+        },
         Err(Uncached::Redirect(to)) => redirect(&to, name),
         Err(Uncached::Failed(e)) => error_page(&state, &route.language, e),
     };
