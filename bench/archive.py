@@ -5,10 +5,13 @@ over the demo edition's sections, in the import format of `newsdesk import` (JSO
 below, written for this script; sentences are assembled from them by a seeded generator,
 so the same arguments always give the same file. Standard library only.
 
-    archive.py OUT.json URLS.txt [STORIES] [WORDS] [SEED]
+    archive.py OUT.json URLS.txt [STORIES] [WORDS] [SEED] [PER_FILE]
 
 Writes the archive to OUT.json and each story's address (`/section/slug`, the default
-language's form) to URLS.txt, one a line, for wrk to walk."""
+language's form) to URLS.txt, one a line, newest first, for wrk to walk. With PER_FILE, the
+stories go PER_FILE to a file, OUT-001.json, OUT-002.json, … (the authors in each), since
+`newsdesk import` reads files of at most 64 MiB; stories are made one file at a time, so a
+100,000-story archive never sits in memory whole."""
 
 import json
 import random
@@ -165,15 +168,19 @@ def main():
     stories = int(sys.argv[3]) if len(sys.argv) > 3 else 2000
     words = int(sys.argv[4]) if len(sys.argv) > 4 else 600
     rng = random.Random(int(sys.argv[5]) if len(sys.argv) > 5 else 16)
+    per_file = int(sys.argv[6]) if len(sys.argv) > 6 else stories
     now = datetime.now(timezone.utc).replace(microsecond=0)
-    items = [story(rng, n, words, now) for n in range(stories)]
-    with open(out, "w", encoding="utf-8") as f:
-        json.dump({"authors": AUTHORS, "items": items}, f, ensure_ascii=False)
-    with open(urls, "w", encoding="utf-8") as f:
-        for item in items:
-            f.write(f"/{item['section']}/{item['slug']}\n")
-    total = sum(len(i["body"].split()) for i in items)
-    print(f"{len(items)} stories, {total // len(items)} words each on average", file=sys.stderr)
+    total = 0
+    with open(urls, "w", encoding="utf-8") as addresses:
+        for first in range(0, stories, per_file):
+            items = [story(rng, n, words, now) for n in range(first, min(first + per_file, stories))]
+            name = out if per_file >= stories else out.replace(".json", "-%03d.json" % (first // per_file + 1))
+            with open(name, "w", encoding="utf-8") as f:
+                json.dump({"authors": AUTHORS, "items": items}, f, ensure_ascii=False)
+            for item in items:
+                addresses.write(f"/{item['section']}/{item['slug']}\n")
+            total += sum(len(i["body"].split()) for i in items)
+    print(f"{stories} stories, {total // stories} words each on average", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -94,3 +94,24 @@ bench_machine() {
 	ram=$(awk '/^MemTotal:/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo 2>/dev/null || true)
 	echo "$(nproc) CPUs (nproc), ${cpu:-unknown CPU}, ${ram:-unknown RAM}, $(uname -sr)"
 }
+
+# bench_walk_script OUT URLS THREADS: writes a wrk Lua script that walks every address in the
+# file URLS (one a line) in order; thread N starts at the N-th share of the list, so no two
+# connections ask for the same page at about the same time.
+bench_walk_script() {
+	cat >"$1" <<LUA
+local paths = {}
+for line in io.lines("$2") do paths[#paths + 1] = line end
+local threads = 0
+function setup(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
+local i
+function request()
+  if i == nil then i = math.floor((id or 0) * #paths / $3) end
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+LUA
+}

@@ -146,23 +146,7 @@ gz_bytes=$(curl -fsS -H 'Accept-Encoding: gzip' "$base$(head -n 1 "$urls")" | wc
 log "$sample sampled addresses answer 200; a page is $page_bytes bytes ($br_bytes br, $gz_bytes gzip)"
 
 # --- 4. the walks ---------------------------------------------------------------------------
-# Each wrk thread has its own Lua state: thread N starts at the N-th share of the list and
-# walks on in order, so no two connections ask for the same page at about the same time.
-cat >"$tmp/walk.lua" <<EOF
-local paths = {}
-for line in io.lines("$urls") do paths[#paths + 1] = line end
-local threads = 0
-function setup(thread)
-  thread:set("id", threads)
-  threads = threads + 1
-end
-local i
-function request()
-  if i == nil then i = math.floor((id or 0) * #paths / $THREADS) end
-  i = i % #paths + 1
-  return wrk.format("GET", paths[i])
-end
-EOF
+bench_walk_script "$tmp/walk.lua" "$urls" $THREADS
 
 metric() { bench_metric "$base" "$1"; }
 

@@ -231,21 +231,7 @@ start_server --timed "${day_env[@]}"
 log "server up at $base (pid $serve_pid)"
 
 # The crawler: each wrk thread walks the archive from its own share of the list, in order.
-cat >"$tmp/walk.lua" <<EOF
-local paths = {}
-for line in io.lines("$tmp/urls.txt") do paths[#paths + 1] = line end
-local threads = 0
-function setup(thread)
-  thread:set("id", threads)
-  threads = threads + 1
-end
-local i
-function request()
-  if i == nil then i = math.floor((id or 0) * #paths / 2) end
-  i = i % #paths + 1
-  return wrk.format("GET", paths[i])
-end
-EOF
+bench_walk_script "$tmp/walk.lua" "$tmp/urls.txt" 2
 
 log "warm-up 2 s"
 for path in / /latest "$story"; do

@@ -580,9 +580,7 @@ impl SearchIndex {
             }
             let mlt = MoreLikeThisQuery::builder()
                 .with_min_doc_frequency(1)
-                // Words in a quarter of a large archive say nothing about this one; a
-                // small site keeps them, or it would have no words left to compare.
-                .with_max_doc_frequency((docs / 4).max(50))
+                .with_max_doc_frequency(related_max_doc_frequency(docs))
                 .with_min_term_frequency(1)
                 // Short words are mostly grammar ("the", "and", "что", "bir").
                 .with_min_word_length(4)
@@ -650,6 +648,17 @@ impl SearchIndex {
         )?;
         Ok(hits)
     }
+}
+
+/// The most items a word may appear in and still pick related items. Common words say
+/// nothing about a story, and each one costs a visit to every item it appears in: every
+/// match is scored, since recency reweighs the scores. A bound that grows as the square root
+/// of the archive keeps a small site's words (in up to 447 of 2,000 items) while the cost of a
+/// related lookup grows far slower than the archive: at 100,000 items a quarter, the bound
+/// before, let words in 25,000 items each through and made the lookup 8 ms of a 10 ms page
+/// (BENCHMARKS.md, "A large archive").
+fn related_max_doc_frequency(docs: u64) -> u64 {
+    ((10.0 * (docs as f64).sqrt()) as u64).max(50)
 }
 
 /// A multiplier in `[1 - share, 1]`: 1 for today, halving the recency share every

@@ -251,3 +251,11 @@ fn a_second_writer_on_the_same_directory_is_refused_as_busy() {
         SearchIndex::open(&path).err()
     );
 }
+
+#[test]
+fn the_words_that_pick_related_items_are_bounded_by_the_root_of_the_archive() {
+    // A small site keeps every word it has; a large one drops its most common.
+    assert_eq!(related_max_doc_frequency(20), 50);
+    assert_eq!(related_max_doc_frequency(2_000), 447);
+    assert_eq!(related_max_doc_frequency(100_000), 3_162);
+}

@@ -4,7 +4,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use newsdesk_core::{Item, ItemKind};
-use newsdesk_store::{ItemQuery, ListingActivity, PublishedTimes};
+use newsdesk_store::{ItemQuery, ListingActivity, ListingKind, PublishedTimes};
 
 use crate::error::Result;
 use crate::newsroom::{Listing, ListingSubject, Newsroom};
@@ -87,8 +87,8 @@ impl Newsroom {
             .await
     }
 
-    pub async fn listing_activity(&self) -> Result<Vec<ListingActivity>> {
-        Ok(self.store().listing_activity().await?)
+    pub async fn listing_activity(&self, kinds: &[ListingKind]) -> Result<Vec<ListingActivity>> {
+        Ok(self.store().listing_activity(kinds).await?)
     }
 
     /// The published translations of an item (same translation group, other languages).

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 use newsdesk_core::item::{
-    DeskQuery, ItemQuery, ListingActivity, PublishedTimes, RelatedChoices, Revision,
+    DeskQuery, ItemQuery, ListingActivity, ListingKind, PublishedTimes, RelatedChoices, Revision,
 };
 use newsdesk_core::{Event, Item, PublicationTimes, ValidItem};
 
@@ -114,9 +114,10 @@ pub trait ItemStore: Send + Sync {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<Item>>;
-    /// Every section, tag and author listing that has published items, per language, with
-    /// its latest change: the section, tag and author sitemaps.
-    async fn listing_activity(&self) -> Result<Vec<ListingActivity>>;
+    /// Every listing of the given kinds (sections, tags, authors) that has published items,
+    /// per language, with its latest change: the section, tag and author sitemaps. Each kind
+    /// is a pass over every published item, so ask only for those needed.
+    async fn listing_activity(&self, kinds: &[ListingKind]) -> Result<Vec<ListingActivity>>;
     /// Published items with an id above `after_id`, lowest id first: the search index is
     /// rebuilt from these in batches without OFFSET's quadratic cost.
     async fn published_after_id(&self, after_id: i64, limit: u32) -> Result<Vec<Item>>;

@@ -79,8 +79,19 @@ async fn sitemap_reads_see_only_published_items_with_their_real_times() {
             .expect("page 2");
         assert_eq!(paged.iter().map(|i| i.id).collect::<Vec<_>>(), vec![a]);
 
-        let activity = store.listing_activity().await.expect("activity");
-        for kind in [ListingKind::Section, ListingKind::Tag, ListingKind::Author] {
+        let every_kind = [ListingKind::Section, ListingKind::Tag, ListingKind::Author];
+        let activity = store.listing_activity(&every_kind).await.expect("activity");
+        for kind in every_kind {
+            let alone = store.listing_activity(&[kind]).await.expect("one kind");
+            assert!(alone.iter().all(|l| l.kind == kind), "{kind:?}: {alone:?}");
+            assert_eq!(
+                alone,
+                activity
+                    .iter()
+                    .filter(|l| l.kind == kind)
+                    .cloned()
+                    .collect::<Vec<_>>()
+            );
             let found: Vec<_> = activity.iter().filter(|l| l.kind == kind).collect();
             assert_eq!(found.len(), 1, "{kind:?}: {activity:?}");
             assert_eq!(found[0].language, "en");

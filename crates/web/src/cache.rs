@@ -37,6 +37,8 @@ pub struct CachedPage {
     /// `Last-Modified`, for documents whose content has a real change time (feeds and
     /// sitemaps); HTML pages mix many items and go by ETag alone.
     pub last_modified: Option<jiff::Timestamp>,
+    /// `last_modified` as an HTTP date, formatted once rather than on every answer.
+    pub last_modified_header: Option<HeaderValue>,
     created: Instant,
     /// A shorter life than the cache's `max_age`, for a document that changes with time at a
     /// moment known when it is made (the API's breaking item leaves its window).
@@ -82,7 +84,7 @@ fn compress(identity: &[u8], encoding: Encoding, effort: Effort) -> Bytes {
                 flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
             // Writing into a Vec cannot fail.
             let _ = enc.write_all(identity);
-            Bytes::from(enc.finish().unwrap_or_default())
+            exact(enc.finish().unwrap_or_default())
         }
         Encoding::Brotli => {
             let mut out = Vec::new();
@@ -95,10 +97,17 @@ fn compress(identity: &[u8], encoding: Encoding, effort: Effort) -> Bytes {
                 ..Default::default()
             };
             let _ = brotli::BrotliCompress(&mut &identity[..], &mut out, &params);
-            Bytes::from(out)
+            exact(out)
         }
         Encoding::Identity => Bytes::copy_from_slice(identity),
     }
+}
+
+/// Bytes that hold no more memory than their length. A rendered page or a compressed body
+/// grows by doubling, and `Bytes::from(Vec)` keeps the whole allocation: cached pages took up
+/// to twice what the cache counted against `cache.max_bytes`.
+fn exact(bytes: Vec<u8>) -> Bytes {
+    Bytes::from(bytes.into_boxed_slice())
 }
 
 /// A short, stable fingerprint of some bytes: the opaque part of a strong ETag, and the
@@ -145,8 +154,8 @@ pub enum Encoding {
 
 impl CachedPage {
     /// A rendered page, no body compressed yet: `fill` the encoding the reader asked for.
-    pub fn build(body: impl Into<Bytes>, content_type: HeaderValue, keys: Vec<String>) -> Self {
-        Self::new(body.into(), content_type, keys, Effort::Page)
+    pub fn build(body: impl Into<Vec<u8>>, content_type: HeaderValue, keys: Vec<String>) -> Self {
+        Self::new(exact(body.into()), content_type, keys, Effort::Page)
     }
 
     /// A theme asset with both compressed bodies made now, at the best settings.
@@ -176,6 +185,7 @@ impl CachedPage {
             effort,
             keys,
             last_modified: None,
+            last_modified_header: None,
             created: Instant::now(),
             fresh_for: None,
         }
@@ -183,6 +193,8 @@ impl CachedPage {
 
     pub fn with_last_modified(mut self, at: Option<jiff::Timestamp>) -> Self {
         self.last_modified = at;
+        self.last_modified_header =
+            at.and_then(|at| HeaderValue::try_from(crate::http::http_date(at)).ok());
         self
     }
 
@@ -776,6 +788,21 @@ mod tests {
             HeaderValue::from_static("text/html; charset=utf-8"),
             keys.iter().map(|k| (*k).to_owned()).collect(),
         ))
+    }
+
+    #[test]
+    fn bodies_hold_no_more_memory_than_their_length() {
+        // A render grows by doubling: this one has room for twice its length.
+        let mut rendered = Vec::with_capacity(40_000);
+        rendered.extend((0..20_000u32).map(|i| b"<p>news</p>"[i as usize % 11]));
+        for encoding in [Encoding::Gzip, Encoding::Brotli] {
+            // Taking sole bytes back as a Vec gives their whole allocation.
+            let body: Vec<u8> = compress(&rendered, encoding, Effort::Page).into();
+            assert_eq!(body.capacity(), body.len(), "{encoding:?}");
+        }
+        let page = CachedPage::build(rendered, HeaderValue::from_static("text/html"), Vec::new());
+        let identity: Vec<u8> = page.identity.into();
+        assert_eq!(identity.capacity(), 20_000);
     }
 
     #[test]

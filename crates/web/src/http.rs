@@ -157,47 +157,53 @@ fn not_modified_since(request: &HeaderMap, last_modified: jiff::Timestamp) -> bo
         .is_some_and(|since| last_modified.as_second() <= since.timestamp().as_second())
 }
 
-/// A 200 (or 304) from a cached page, in the client's encoding.
+/// `Surrogate-Key`: the page's purge keys, for a CDN in front that purges by key.
+pub const SURROGATE_KEY: header::HeaderName = header::HeaderName::from_static("surrogate-key");
+
+/// A 200 (or 304) from a cached page in `encoding` (negotiated from `request` by the
+/// caller). Every cached answer passes here, so it only copies prepared header values.
 pub fn from_cached(
     page: &CachedPage,
+    encoding: Encoding,
     request: &HeaderMap,
     method: &Method,
     cache_control: &HeaderValue,
 ) -> Response {
-    let encoding = negotiate(request);
     let (body, etag) = page.body(encoding);
-    let mut builder = Response::builder()
-        .header(header::ETAG, etag.clone())
-        .header(header::CACHE_CONTROL, cache_control.clone())
-        .header(header::VARY, HeaderValue::from_static("Accept-Encoding"))
-        .header("surrogate-key", page.surrogate_keys.clone());
-    if let Some(at) = page.last_modified {
-        builder = builder.header(header::LAST_MODIFIED, http_date(at));
-    }
-    if none_match(request, etag)
+    let not_modified = none_match(request, etag)
         || page
             .last_modified
-            .is_some_and(|at| not_modified_since(request, at))
-    {
-        return builder
-            .status(StatusCode::NOT_MODIFIED)
-            .body(Body::empty())
-            .unwrap_or_default();
+            .is_some_and(|at| not_modified_since(request, at));
+    let mut response = if not_modified || method == Method::HEAD {
+        Response::new(Body::empty())
+    } else {
+        Response::new(Body::from(body.clone()))
+    };
+    let headers = response.headers_mut();
+    headers.reserve(12);
+    headers.insert(header::ETAG, etag.clone());
+    headers.insert(header::CACHE_CONTROL, cache_control.clone());
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    headers.insert(SURROGATE_KEY, page.surrogate_keys.clone());
+    if let Some(at) = &page.last_modified_header {
+        headers.insert(header::LAST_MODIFIED, at.clone());
     }
-    builder = builder
-        .header(header::CONTENT_TYPE, page.content_type.clone())
-        .header(header::CONTENT_LENGTH, body.len());
+    if not_modified {
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        return response;
+    }
+    headers.insert(header::CONTENT_TYPE, page.content_type.clone());
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
     match encoding {
-        Encoding::Brotli => builder = builder.header(header::CONTENT_ENCODING, "br"),
-        Encoding::Gzip => builder = builder.header(header::CONTENT_ENCODING, "gzip"),
+        Encoding::Brotli => {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
+        }
+        Encoding::Gzip => {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
         Encoding::Identity => {}
     }
-    let body = if method == Method::HEAD {
-        Body::empty()
-    } else {
-        Body::from(body.clone())
-    };
-    builder.body(body).unwrap_or_default()
+    response
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ const MIGRATIONS: &[Migration] = migrations!("postgres":
     12 "0012_webhooks",
     13 "0013_reader_reactions",
     14 "0014_jobs",
+    15 "0015_published_index",
 );
 
 /// The channel every committed event is announced on (the payload is the event id).
@@ -111,6 +112,8 @@ mod sql {
     const MIGRATIONS: &[crate::Migration] = super::MIGRATIONS;
     /// Run first in a migration's transaction; blocks other migrators until commit.
     const LOCK_MIGRATIONS: &str = "SELECT pg_advisory_xact_lock(7369701)";
+    /// Nothing at start: autovacuum keeps PostgreSQL's planner statistics.
+    const REFRESH_PLANNER_STATISTICS: &[&str] = &[];
     /// Run before an event is appended; held to commit, so event ids commit in order. The
     /// NOTIFY inside the transaction is delivered on commit.
     const SERIALIZE_EVENTS: &str =

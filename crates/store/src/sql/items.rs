@@ -915,7 +915,10 @@ impl ItemStore for SqlStore {
         rows.iter().map(item_from_row).collect()
     }
 
-    async fn listing_activity(&self) -> Result<Vec<crate::ListingActivity>> {
+    async fn listing_activity(
+        &self,
+        kinds: &[crate::ListingKind],
+    ) -> Result<Vec<crate::ListingActivity>> {
         // The latest change readers were told about: the update when later, else the
         // publication. `updated_at > published_at` is NULL (so false) without an update.
         const LAST: &str = "MAX(CASE WHEN i.updated_at > i.published_at THEN i.updated_at ELSE i.published_at END)";
@@ -937,6 +940,9 @@ impl ItemStore for SqlStore {
             ];
         let mut out = Vec::new();
         for (kind, sql) in queries {
+            if !kinds.contains(&kind) {
+                continue;
+            }
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .fetch_all(&self.reader)
                 .await?;
@@ -955,7 +961,11 @@ impl ItemStore for SqlStore {
     async fn published_after_id(&self, after_id: i64, limit: u32) -> Result<Vec<Item>> {
         let mut conn = self.reader.acquire().await?;
         let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {} FROM items WHERE status = 'published' AND id > $1 ORDER BY id LIMIT $2",
+            // `COALESCE` keeps the planner off `items_published` (led by `status`, which
+            // every published item shares): walking ids from `$1` reads only the rows asked
+            // for, where the index would be read whole and sorted (18 ms at 100,000 items).
+            "SELECT {} FROM items WHERE COALESCE(status, '') = 'published' AND id > $1
+             ORDER BY id LIMIT $2",
             ITEM_COLUMNS
         ));
         let rows = sqlx::query(sql)
@@ -972,7 +982,8 @@ impl ItemStore for SqlStore {
         }
         let json = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {} FROM items WHERE status = 'published' AND id IN ({})",
+            // By id, never by `items_published` (see `published_after_id`).
+            "SELECT {} FROM items WHERE COALESCE(status, '') = 'published' AND id IN ({})",
             ITEM_COLUMNS,
             ids!()
         ));

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use sqlx::Row;
 
-use super::{LOCK_MIGRATIONS, MIGRATIONS, SqlStore};
+use super::{LOCK_MIGRATIONS, MIGRATIONS, REFRESH_PLANNER_STATISTICS, SqlStore};
 use crate::sql::to_micros;
 use crate::{Migration, Result, Schema, StoreError};
 
@@ -95,6 +95,10 @@ impl Schema for SqlStore {
                 .await?;
             tx.commit().await?;
             done.push(m.clone());
+        }
+        let mut conn = self.writer.acquire().await?;
+        for statement in REFRESH_PLANNER_STATISTICS {
+            sqlx::query(*statement).execute(&mut *conn).await?;
         }
         Ok(done)
     }

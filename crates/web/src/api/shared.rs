@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use crate::cache::{self, CachedPage};
+use crate::cache::{self, CachedPage, Encoding};
 use crate::{AppState, http};
 
 /// Where every API answer kept in the page cache lives, so the metrics can count them apart
@@ -106,7 +106,7 @@ where
         let page = cache::fill_body(make().await?.into_page(), encoding)
             .await
             .map_err(ApiError::internal)?;
-        return Ok(reply(state, caller, request, &page));
+        return Ok(reply(state, caller, request, encoding, &page));
     };
     let made_here = AtomicBool::new(false);
     let answer = state
@@ -139,16 +139,22 @@ where
                 .with_body(&address, page, encoding)
                 .await
                 .map_err(ApiError::internal)?;
-            Ok(reply(state, caller, request, &page))
+            Ok(reply(state, caller, request, encoding, &page))
         }
-        Err(NotKept::Served(page)) => Ok(reply(state, caller, request, &page)),
+        Err(NotKept::Served(page)) => Ok(reply(state, caller, request, encoding, &page)),
         Err(NotKept::Refused(e)) => Err(e),
     }
 }
 
 /// The response for `page`. Shared caches may keep what any stranger would be given; answers
 /// to key and token holders are private, whichever way they were made.
-fn reply(state: &AppState, caller: &Caller, request: &HeaderMap, page: &CachedPage) -> Response {
+fn reply(
+    state: &AppState,
+    caller: &Caller,
+    request: &HeaderMap,
+    encoding: Encoding,
+    page: &CachedPage,
+) -> Response {
     let public = caller.is_anonymous() && !state.config().api.require_key;
     let cache_control = if public {
         state.cache_control.clone()
@@ -156,11 +162,11 @@ fn reply(state: &AppState, caller: &Caller, request: &HeaderMap, page: &CachedPa
         PRIVATE
     };
     // HEAD is answered by the GET route, which drops the body and keeps its length.
-    let mut response = http::from_cached(page, request, &Method::GET, &cache_control);
+    let mut response = http::from_cached(page, encoding, request, &Method::GET, &cache_control);
     let headers = response.headers_mut();
     headers.insert(header::VARY, VARY);
     if page.keys.is_empty() {
-        headers.remove("surrogate-key");
+        headers.remove(http::SURROGATE_KEY);
     }
     response
 }

@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use minijinja::context;
@@ -102,15 +102,13 @@ fn page_number(uri: &Uri) -> Result<u32, WebError> {
     Ok(1)
 }
 
-pub async fn page(
-    State(state): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let language = state.config().site.default_language.clone();
+pub async fn page(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    // The request taken whole: a cached page is answered without copying its headers.
+    let (request, _body) = request.into_parts();
+    let (method, uri, headers) = (&request.method, &request.uri, &request.headers);
+    let default_language = || state.config().site.default_language.clone();
     if method != Method::GET && method != Method::HEAD {
-        let mut response = error_page(&state, &language, WebError::MethodNotAllowed);
+        let mut response = error_page(&state, &default_language(), WebError::MethodNotAllowed);
         response
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
@@ -125,7 +123,7 @@ pub async fn page(
             };
             return redirect(&to, "redirect");
         }
-        Parsed::NotFound => return error_page(&state, &language, WebError::NotFound),
+        Parsed::NotFound => return error_page(&state, &default_language(), WebError::NotFound),
     };
     let name = route_name(&route.page);
     let page = match &route.page {
@@ -134,13 +132,13 @@ pub async fn page(
         | SitePage::Feed { .. }
         | SitePage::Sitemap(_)
         | SitePage::Robots => 1,
-        _ => match page_number(&uri) {
+        _ => match page_number(uri) {
             Ok(n) => n,
             Err(e) => return with_route(error_page(&state, &route.language, e), name),
         },
     };
     let address = paths::with_page(&paths::route_url(&state.config(), &route), page);
-    let encoding = http::negotiate(&headers);
+    let encoding = http::negotiate(headers);
     let answer = state
         .cache
         .get_or_render(&address, || async {
@@ -165,7 +163,7 @@ pub async fn page(
         .await;
     let response = match answer {
         Ok(page) => match state.cache.with_body(&address, page, encoding).await {
-            Ok(page) => http::from_cached(&page, &headers, &method, &state.cache_control),
+            Ok(page) => http::from_cached(&page, encoding, headers, method, &state.cache_control),
             Err(e) => error_page(&state, &route.language, WebError::Internal(e.to_string())),
         },
         Err(Uncached::Redirect(to)) => redirect(&to, name),

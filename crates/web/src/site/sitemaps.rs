@@ -107,7 +107,9 @@ pub async fn render(state: &AppState, part: &SitemapPart) -> Result<Document, We
     match part {
         SitemapPart::Index => {
             let times = newsroom.published_times().await?;
-            let activity = newsroom.listing_activity().await?;
+            let activity = newsroom
+                .listing_activity(&[ListingKind::Section, ListingKind::Tag, ListingKind::Author])
+                .await?;
             let latest = |kind: ListingKind| {
                 activity
                     .iter()
@@ -228,7 +230,7 @@ pub async fn render(state: &AppState, part: &SitemapPart) -> Result<Document, We
             if kind == ListingKind::Section {
                 // Each edition's front and latest pages change with any of its items.
                 let mut newest: BTreeMap<&str, Timestamp> = BTreeMap::new();
-                let activity = newsroom.listing_activity().await?;
+                let activity = newsroom.listing_activity(&[kind]).await?;
                 for a in activity.iter().filter(|a| a.kind == ListingKind::Section) {
                     let at = newest.entry(&a.language).or_insert(a.last_changed);
                     *at = (*at).max(a.last_changed);
@@ -248,7 +250,7 @@ pub async fn render(state: &AppState, part: &SitemapPart) -> Result<Document, We
                     }
                 }
             } else {
-                let activity = newsroom.listing_activity().await?;
+                let activity = newsroom.listing_activity(&[kind]).await?;
                 for a in activity.iter().filter(|a| a.kind == kind) {
                     if !config.site.languages.contains(&a.language) {
                         continue;
