@@ -40,6 +40,13 @@
 #                    this HTML file (and FILE.gz if it exists, else a gzip -6
 #                    of it); handy to check the harness or the machine.
 #                    Results then go to bench/results/nginx-only-<ts>.md.
+#   PAGE_PATH        the address to compare instead of the top story, such as
+#                    /api/v1/items (the API's stream, from the API's cache). For
+#                    an /api/ address newsdesk trusts 127.0.0.1 as a proxy and
+#                    wrk sends each request from one of 4,096 addresses in
+#                    X-Forwarded-For (nginx gets the same requests): the API's
+#                    per-address limit (at most 100,000 a minute) would otherwise
+#                    answer a single-address load with 429s.
 #   RESULTS_DIR      where to save the Markdown (default <repo>/bench/results)
 #
 # Needs: nginx (nginx-light is enough; any nginx with gzip_static), wrk,
@@ -56,6 +63,8 @@ CONNECTIONS=${CONNECTIONS:-64}
 THREADS=2
 WARMUP=2
 NGINX_ONLY_FILE=${NGINX_ONLY_FILE:-}
+PAGE_PATH=${PAGE_PATH:-}
+spread_script=""
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$script_dir/.." && pwd)
@@ -172,7 +181,8 @@ child_of() {
 
 # run_wrk SECONDS URL OUTFILE
 run_wrk() {
-	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1s" --latency -H 'Accept-Encoding: gzip' "$2" >"$3" 2>&1 ||
+	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1s" --latency -H 'Accept-Encoding: gzip' \
+		${spread_script:+-s "$spread_script"} "$2" >"$3" 2>&1 ||
 		{ cat "$3" >&2; die "wrk failed against $2"; }
 }
 
@@ -256,7 +266,20 @@ else
 	port=$(free_port) || die "could not find a free port"
 	url_base="http://127.0.0.1:$port"
 	log "starting $bin serve --demo on 127.0.0.1:$port"
-	NEWSDESK_LOG=warn /usr/bin/time -v -o "$tmp/serve.time" \
+	spread_env=()
+	if [[ $PAGE_PATH == /api/* ]]; then
+		spread_env=(NEWSDESK_SERVER__TRUSTED_PROXIES='["127.0.0.1"]' NEWSDESK_API__PER_ADDRESS_PER_MINUTE=100000)
+		spread_script=$tmp/spread.lua
+		cat >"$spread_script" <<'LUA'
+local n = 0
+function request()
+  n = n + 1
+  wrk.headers["X-Forwarded-For"] = "10.0." .. (math.floor(n / 256) % 16) .. "." .. (n % 256)
+  return wrk.format()
+end
+LUA
+	fi
+	env NEWSDESK_LOG=warn "${spread_env[@]}" /usr/bin/time -v -o "$tmp/serve.time" \
 		"$bin" serve --demo --data-dir "$tmp/data" --listen "127.0.0.1:$port" \
 		>"$tmp/serve.log" 2>&1 &
 	time_pid=$!
@@ -279,12 +302,16 @@ else
 	[[ -n $serve_pid ]] || warn "could not find the server's pid under GNU time; SIGTERM will go to time itself"
 	log "newsdesk is up (pid ${serve_pid:-?})"
 
-	curl -fsS --max-time 10 -o "$tmp/home.html" "$url_base/" || die "GET / failed"
-	# The top story's headline link: <h2 class="top-headline"><a href="/section/slug">.
-	page_path=$(grep -o 'class="top-headline"><a href="/[a-z0-9][a-z0-9/-]*"' "$tmp/home.html" | head -n 1 |
-		sed -e 's/^.*href="//' -e 's/"$//') || true
-	[[ -n $page_path ]] || die "no top story link (class=\"top-headline\") on the home page ($(wc -c <"$tmp/home.html") bytes)"
-	log "lead story: $page_path"
+	if [[ -n $PAGE_PATH ]]; then
+		page_path=$PAGE_PATH
+	else
+		curl -fsS --max-time 10 -o "$tmp/home.html" "$url_base/" || die "GET / failed"
+		# The top story's headline link: <h2 class="top-headline"><a href="/section/slug">.
+		page_path=$(grep -o 'class="top-headline"><a href="/[a-z0-9][a-z0-9/-]*"' "$tmp/home.html" | head -n 1 |
+			sed -e 's/^.*href="//' -e 's/"$//') || true
+		[[ -n $page_path ]] || die "no top story link (class=\"top-headline\") on the home page ($(wc -c <"$tmp/home.html") bytes)"
+	fi
+	log "page: $page_path"
 
 	curl -fsS --max-time 10 -H 'Accept-Encoding: gzip' -D "$tmp/story.headers" \
 		-o "$tmp/www/story.html.gz" "$url_base$page_path" || die "GET $page_path failed"
@@ -454,6 +481,9 @@ summary() {
 	fi
 	echo "- Page: \`$page_path\`: $size_identity bytes identity, $size_gzip bytes gzip (nginx serves the identical gzip bytes)"
 	echo "- Load: \`wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency -H 'Accept-Encoding: gzip'\`, ${WARMUP} s warm-up each, $ROUNDS alternating rounds; wrk and the servers share the same CPUs"
+	if [[ -n $spread_script ]]; then
+		echo "- Addresses: every request from one of 4,096 in \`X-Forwarded-For\` (a wrk Lua script, for both servers), newsdesk trusting 127.0.0.1 as a proxy and allowing 100,000 requests a minute an address"
+	fi
 	echo
 	echo "| Round | newsdesk req/s | newsdesk p99 ms | nginx req/s | nginx p99 ms |"
 	echo "|---:|---:|---:|---:|---:|"

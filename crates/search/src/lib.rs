@@ -655,8 +655,8 @@ impl SearchIndex {
 /// match is scored, since recency reweighs the scores. A bound that grows as the square root
 /// of the archive keeps a small site's words (in up to 447 of 2,000 items) while the cost of a
 /// related lookup grows far slower than the archive: at 100,000 items a quarter, the bound
-/// before, let words in 25,000 items each through and made the lookup 8 ms of a 10 ms page
-/// (BENCHMARKS.md, "A large archive").
+/// before, let words in 25,000 items each through and the lookup took two thirds of a cold
+/// miss's CPU (BENCHMARKS.md, "A large archive").
 fn related_max_doc_frequency(docs: u64) -> u64 {
     ((10.0 * (docs as f64).sqrt()) as u64).max(50)
 }

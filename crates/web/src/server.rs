@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -19,7 +18,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use newsdesk_core::config::Server;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tower_service::Service;
 
 /// What a client beyond its address's connection cap reads before the connection closes.
@@ -79,14 +78,6 @@ fn seconds(value: u32) -> Duration {
 
 /// Serves until `shutdown` resolves, then lets requests in flight finish for at most
 /// `server.shutdown_grace_seconds`.
-///
-/// Connections are accepted here and each is then served, for its whole life, by one of
-/// the connection threads (one per core, each its own single-threaded runtime), the way
-/// nginx gives each connection to one worker. On the work-stealing runtime a request's
-/// socket readiness, its handler and its write could each run on another core, and every
-/// hand-over costs a wake-up; a cached page is answered in a few microseconds, so those
-/// hand-overs were a large share of a hit (BENCHMARKS.md, "Cached story page").
-/// Background work (the event followers, webhooks, mail) stays on the main runtime.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
@@ -96,14 +87,11 @@ pub async fn serve(
     let open = OpenConnections::default();
     let cap = settings.max_connections_per_address as usize;
     let trusted = settings.trusted_proxies.clone();
+    let header_read = seconds(settings.header_read_timeout_seconds);
+    let body_read = seconds(settings.body_read_timeout_seconds);
     // Every connection holds a receiver: a send asks them to finish, and the sender's
     // `closed()` tells when the last one has.
     let (stop_tx, stop_rx) = watch::channel(false);
-    let threads = ConnectionThreads::start(Arc::new(Connections {
-        app,
-        header_read: seconds(settings.header_read_timeout_seconds),
-        body_read: seconds(settings.body_read_timeout_seconds),
-    }))?;
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -125,11 +113,43 @@ pub async fn serve(
             tokio::spawn(refuse(stream));
             continue;
         };
-        threads.hand_over(stream, peer, slot, stop_rx.clone());
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+            let mut request = request.map(|body| Body::new(BodyDeadline::new(body, body_read)));
+            request
+                .extensions_mut()
+                .insert(ConnectInfo::<SocketAddr>(peer));
+            let mut app = app.clone();
+            async move { app.call(request).await }
+        });
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read)
+                .keep_alive(true);
+            let connection = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                result = connection.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                    return;
+                }
+                _ = stop.changed() => connection.as_mut().graceful_shutdown(),
+            }
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error while stopping");
+            }
+            drop(stop);
+        });
     }
     drop(listener);
-    // The threads finish once their last connection has.
-    drop(threads);
     drop(stop_rx);
     let _ = stop_tx.send(true);
     let grace = seconds(settings.shutdown_grace_seconds);
@@ -140,142 +160,6 @@ pub async fn serve(
         );
     }
     Ok(())
-}
-
-/// What every connection is served with.
-struct Connections {
-    app: Router,
-    header_read: Duration,
-    body_read: Duration,
-}
-
-/// An accepted connection on its way to a connection thread. The socket travels as a std
-/// one, since a tokio socket stays tied to the runtime that registered it.
-struct Accepted {
-    stream: std::net::TcpStream,
-    peer: SocketAddr,
-    slot: Slot,
-    stop: watch::Receiver<bool>,
-}
-
-/// The connection threads and the way to each; connections go to them in turn.
-struct ConnectionThreads {
-    queues: Vec<mpsc::UnboundedSender<Accepted>>,
-    next: AtomicUsize,
-}
-
-impl ConnectionThreads {
-    fn start(connections: Arc<Connections>) -> std::io::Result<Self> {
-        let count = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        let mut queues = Vec::with_capacity(count);
-        for n in 0..count {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            let (queue, incoming) = mpsc::unbounded_channel();
-            let connections = connections.clone();
-            std::thread::Builder::new()
-                .name(format!("newsdesk-http-{n}"))
-                .spawn(move || runtime.block_on(serve_handed_over(connections, incoming)))?;
-            queues.push(queue);
-        }
-        Ok(ConnectionThreads {
-            queues,
-            next: AtomicUsize::new(0),
-        })
-    }
-
-    fn hand_over(
-        &self,
-        stream: TcpStream,
-        peer: SocketAddr,
-        slot: Slot,
-        stop: watch::Receiver<bool>,
-    ) {
-        let stream = match stream.into_std() {
-            Ok(stream) => stream,
-            Err(e) => {
-                tracing::debug!(error = %e, "an accepted connection could not be handed over");
-                return;
-            }
-        };
-        let n = self.next.fetch_add(1, Ordering::Relaxed) % self.queues.len();
-        // A thread that is gone (it panicked) drops the connection, which closes it.
-        let _ = self.queues[n].send(Accepted {
-            stream,
-            peer,
-            slot,
-            stop,
-        });
-    }
-}
-
-/// A connection thread's life: serves each connection handed over until the queue closes,
-/// then until the last of them ends.
-async fn serve_handed_over(
-    connections: Arc<Connections>,
-    mut incoming: mpsc::UnboundedReceiver<Accepted>,
-) {
-    let mut open = tokio::task::JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = incoming.recv() => match accepted {
-                Some(accepted) => {
-                    open.spawn(serve_connection(connections.clone(), accepted));
-                }
-                None => break,
-            },
-            Some(_) = open.join_next(), if !open.is_empty() => {}
-        }
-    }
-    while open.join_next().await.is_some() {}
-}
-
-async fn serve_connection(connections: Arc<Connections>, accepted: Accepted) {
-    let Accepted {
-        stream,
-        peer,
-        slot: _slot,
-        mut stop,
-    } = accepted;
-    let stream = match TcpStream::from_std(stream) {
-        Ok(stream) => stream,
-        Err(e) => {
-            tracing::debug!(error = %e, "a handed-over connection could not be registered");
-            return;
-        }
-    };
-    let app = connections.app.clone();
-    let body_read = connections.body_read;
-    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-        let mut request = request.map(|body| Body::new(BodyDeadline::new(body, body_read)));
-        request
-            .extensions_mut()
-            .insert(ConnectInfo::<SocketAddr>(peer));
-        let mut app = app.clone();
-        async move { app.call(request).await }
-    });
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(connections.header_read)
-        .keep_alive(true);
-    let connection = builder
-        .serve_connection(TokioIo::new(stream), service)
-        .with_upgrades();
-    let mut connection = std::pin::pin!(connection);
-    tokio::select! {
-        result = connection.as_mut() => {
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
-            return;
-        }
-        _ = stop.changed() => connection.as_mut().graceful_shutdown(),
-    }
-    if let Err(e) = connection.await {
-        tracing::debug!(error = %e, "connection ended with an error while stopping");
-    }
 }
 
 /// A request body that fails when no piece of it arrives within `patience`: a client that
