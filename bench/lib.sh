@@ -1,9 +1,14 @@
 # lib.sh: shell functions the bench scripts share (sourced, not run). It owns finding tools and
 # the binary, free ports, starting and stopping a server, and reading wrk's output; it never
-# decides what a benchmark measures. Callers set BENCH_NAME (the log prefix) and `repo`.
+# decides what a benchmark measures. Callers set BENCH_NAME (the log prefix) and `repo`; it
+# gives them `log`, `die` and RESULTS_DIR (default <repo>/bench/results).
 
 bench_log() { printf '[%s] %s\n' "${BENCH_NAME:-bench}" "$*" >&2; }
 bench_die() { printf '[%s] ERROR: %s\n' "${BENCH_NAME:-bench}" "$*" >&2; exit 1; }
+log() { bench_log "$@"; }
+die() { bench_die "$@"; }
+# Where a script saves its Markdown summary.
+RESULTS_DIR=${RESULTS_DIR:-$repo/bench/results}
 
 # bench_need COMMAND[:PACKAGE]...: installs the packages of missing commands with apt-get.
 bench_need() {

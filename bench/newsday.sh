@@ -56,8 +56,6 @@ script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$script_dir/.." && pwd)
 # shellcheck source=bench/lib.sh
 source "$script_dir/lib.sh"
-log() { bench_log "$@"; }
-die() { bench_die "$@"; }
 
 backend=sqlite
 for arg in "$@"; do
@@ -84,7 +82,6 @@ COMMENTERS=${COMMENTERS:-20}
 SAVE_EVERY=${SAVE_EVERY:-10}
 PUBLISH_EVERY=${PUBLISH_EVERY:-30}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
-RESULTS_DIR=${RESULTS_DIR:-$repo/bench/results}
 WP_URL=${WP_URL:-}
 export COMMENT_RATE SAVE_EVERY PUBLISH_EVERY
 

@@ -57,11 +57,8 @@ THREADS=2
 BENCH_NAME=scale
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$script_dir/.." && pwd)
-RESULTS_DIR=${RESULTS_DIR:-$repo/bench/results}
 # shellcheck source=bench/lib.sh
 source "$script_dir/lib.sh"
-log() { bench_log "$@"; }
-die() { bench_die "$@"; }
 
 for v in STORIES WORDS PER_FILE HITS WALK DURATION ROUNDS CONNECTIONS; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"

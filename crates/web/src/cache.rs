@@ -35,10 +35,9 @@ pub struct CachedPage {
     pub surrogate_keys: HeaderValue,
     pub keys: Vec<String>,
     /// `Last-Modified`, for documents whose content has a real change time (feeds and
-    /// sitemaps); HTML pages mix many items and go by ETag alone.
-    pub last_modified: Option<jiff::Timestamp>,
-    /// `last_modified` as an HTTP date, formatted once rather than on every answer.
-    pub last_modified_header: Option<HeaderValue>,
+    /// sitemaps); HTML pages mix many items and go by ETag alone. Kept with its header value,
+    /// formatted once rather than on every answer.
+    last_modified: Option<(jiff::Timestamp, HeaderValue)>,
     created: Instant,
     /// A shorter life than the cache's `max_age`, for a document that changes with time at a
     /// moment known when it is made (the API's breaking item leaves its window).
@@ -185,17 +184,24 @@ impl CachedPage {
             effort,
             keys,
             last_modified: None,
-            last_modified_header: None,
             created: Instant::now(),
             fresh_for: None,
         }
     }
 
     pub fn with_last_modified(mut self, at: Option<jiff::Timestamp>) -> Self {
-        self.last_modified = at;
-        self.last_modified_header =
-            at.and_then(|at| HeaderValue::try_from(crate::http::http_date(at)).ok());
+        self.last_modified = at.and_then(|at| {
+            let header = HeaderValue::try_from(crate::http::http_date(at)).ok()?;
+            Some((at, header))
+        });
         self
+    }
+
+    /// `Last-Modified`, as a time and as the header value.
+    pub fn last_modified(&self) -> Option<(jiff::Timestamp, &HeaderValue)> {
+        self.last_modified
+            .as_ref()
+            .map(|(at, header)| (*at, header))
     }
 
     /// Keeps the page at most `life` (and never beyond the cache's own `max_age`).

@@ -170,10 +170,9 @@ pub fn from_cached(
     cache_control: &HeaderValue,
 ) -> Response {
     let (body, etag) = page.body(encoding);
+    let last_modified = page.last_modified();
     let not_modified = none_match(request, etag)
-        || page
-            .last_modified
-            .is_some_and(|at| not_modified_since(request, at));
+        || last_modified.is_some_and(|(at, _)| not_modified_since(request, at));
     let mut response = if not_modified || method == Method::HEAD {
         Response::new(Body::empty())
     } else {
@@ -185,7 +184,7 @@ pub fn from_cached(
     headers.insert(header::CACHE_CONTROL, cache_control.clone());
     headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     headers.insert(SURROGATE_KEY, page.surrogate_keys.clone());
-    if let Some(at) = &page.last_modified_header {
+    if let Some((_, at)) = last_modified {
         headers.insert(header::LAST_MODIFIED, at.clone());
     }
     if not_modified {
